@@ -1,0 +1,41 @@
+//===- InitAll.cpp - register every Mixtile dialect and pass --------------===//
+//
+// The registration lists behind mixtile/InitAll.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/InitAll.h"
+
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+#include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<xfmr::XfmrDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect>();
+  mlir::func::registerInlinerExtension(registry);
+}
+
+void mixtile::registerAllPasses() {
+  xfmr::registerXfmrPasses();
+  // Generic upstream passes users combine with ours.
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerInlinerPass();
+  mlir::registerSymbolDCEPass();
+  mlir::registerSCCPPass();
+  mlir::registerLoopInvariantCodeMotionPass();
+  mlir::registerStripDebugInfoPass();
+  mlir::registerPrintOpStatsPass();
+}
