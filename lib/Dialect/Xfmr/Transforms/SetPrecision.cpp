@@ -67,7 +67,8 @@ public:
     PrecisionAttr record = buildRecord(root);
     if (!record)
       return signalPassFailure();
-    llvm::Regex pattern(match);
+    // llvm::Regex rejects the empty pattern; here it means "every layer".
+    llvm::Regex pattern(match.empty() ? std::string(".*") : match);
     if (std::string error; !pattern.isValid(error)) {
       root->emitError("invalid match pattern '") << match << "': " << error;
       return signalPassFailure();

@@ -24,7 +24,9 @@ def Xfmr_GeluApproximation : I32EnumAttr<"GeluApproximation",
   let genSpecializedAttr = 0;
 }
 def Xfmr_GeluApproximationAttr
-    : EnumAttr<Xfmr_Dialect, Xfmr_GeluApproximation, "gelu_approximation">;
+    : EnumAttr<Xfmr_Dialect, Xfmr_GeluApproximation, "gelu_approximation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def Xfmr_RopeStyle : I32EnumAttr<"RopeStyle",
     "how xfmr.rope pairs the features of a head", [
@@ -36,7 +38,9 @@ def Xfmr_RopeStyle : I32EnumAttr<"RopeStyle",
   let cppNamespace = "::mixtile::xfmr";
   let genSpecializedAttr = 0;
 }
-def Xfmr_RopeStyleAttr : EnumAttr<Xfmr_Dialect, Xfmr_RopeStyle, "rope_style">;
+def Xfmr_RopeStyleAttr : EnumAttr<Xfmr_Dialect, Xfmr_RopeStyle, "rope_style"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 //===----------------------------------------------------------------------===//
 // Precision record
