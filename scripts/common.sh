@@ -9,7 +9,7 @@ MIXTILE_BUILD="${MIXTILE_BUILD:-$MIXTILE_ROOT/build}"
 
 # Everything the build and the tests need, from Debian 12's archive.
 MIXTILE_PACKAGES=(
-  cmake ninja-build ccache python3
+  cmake ninja-build ccache python3 python3-numpy
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libbenchmark-dev
 )

@@ -2,6 +2,7 @@
 # lit configuration of Mixtile's FileCheck and tool tests.
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -20,8 +21,11 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.mixtile_tools_dir,
                              append_path=True)
 llvm_config.add_tool_substitutions(
-    ["mixtile-opt", "mixtile-quantize"],
+    ["mixtile-opt", "mixtile-quantize", "mixtile-translate", "mixtile-run"],
     [config.mixtile_tools_dir])
+# Helper scripts run with Debian's python3 (which has numpy), the one lit
+# itself runs on.
+config.substitutions.append(("%python", sys.executable))
 
 # Tests on the real trained model declare REQUIRES: shared-models and report
 # UNSUPPORTED where ../shared is absent.

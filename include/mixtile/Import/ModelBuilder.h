@@ -1,0 +1,74 @@
+//===- ModelBuilder.h - build xfmr IR for a transformer family --*- C++ -*-===//
+//
+// Builds the xfmr forward function of a Llama-family model from its
+// configuration; importers supply where each weight lives.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_IMPORT_MODELBUILDER_H
+#define MIXTILE_IMPORT_MODELBUILDER_H
+
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mixtile {
+
+/// Hyper-parameters of a decoder-only transformer.
+struct ModelConfig {
+  std::string arch = "llama";
+  int64_t dim = 0;
+  int64_t hiddenDim = 0;
+  int64_t nLayers = 0;
+  int64_t nHeads = 0;
+  int64_t nKVHeads = 0;
+  int64_t vocabSize = 0;
+  int64_t maxSeqLen = 0;
+  float normEps = 1e-5f;
+  float ropeTheta = 10000.0f;
+  xfmr::RopeStyle ropeStyle = xfmr::RopeStyle::interleaved;
+  bool tiedEmbeddings = true;
+
+  int64_t headDim() const { return dim / nHeads; }
+  int64_t kvDim() const { return headDim() * nKVHeads; }
+
+  /// Checks the invariants every builder relies on; the message says which
+  /// one is broken.
+  llvm::Error validate() const;
+
+  /// Reads a config back from the module attribute the builder wrote.
+  static llvm::Expected<ModelConfig> fromModule(mlir::ModuleOp module);
+};
+
+/// Where a named weight of the given shape lives; returns the value to use
+/// (normally an xfmr.weight op built at `builder`'s insertion point).
+using WeightProvider = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &builder, llvm::StringRef key,
+    llvm::ArrayRef<int64_t> shape)>;
+
+/// Builds a module holding `func.func @forward` for a Llama-family model:
+///
+///   @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>,
+///            %start: index, %k_cache_0, %v_cache_0, ...)
+///       -> (logits: tensor<?xVOCABxf32>, updated caches...)
+///
+/// Weight keys follow Meta's naming (tok_embeddings, layers.N.attention.wq,
+/// layers.N.feed_forward.w1, norm, output; a tied head asks for "output" too,
+/// and the provider maps it to the embedding's data). The config is stored as
+/// the module attribute `xfmr.config`.
+mlir::OwningOpRef<mlir::ModuleOp> buildLlamaModule(mlir::MLIRContext *ctx,
+                                                   const ModelConfig &config,
+                                                   WeightProvider weights,
+                                                   mlir::Location loc);
+
+/// Name of the module attribute holding the model configuration.
+inline constexpr llvm::StringLiteral kConfigAttrName = "xfmr.config";
+
+} // namespace mixtile
+
+#endif // MIXTILE_IMPORT_MODELBUILDER_H

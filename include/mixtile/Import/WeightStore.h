@@ -1,0 +1,64 @@
+//===- WeightStore.h - memory-mapped model weights --------------*- C++ -*-===//
+//
+// The weight store resolves xfmr.weight references (file + key + offset) to
+// float data by mapping model files, so importing or running a multi-GB model
+// never copies it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_IMPORT_WEIGHTSTORE_H
+#define MIXTILE_IMPORT_WEIGHTSTORE_H
+
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mixtile {
+namespace xfmr {
+class WeightOp;
+} // namespace xfmr
+
+/// Maps model files on first use and hands out weights as f32 arrays.
+/// f32 data is returned in place (zero copy); f16/bf16 data is widened once
+/// and kept. Thread-safe.
+class WeightStore {
+public:
+  /// Relative file names are looked up in the current directory first, then
+  /// in `baseDir` (normally the directory of the IR file that names them).
+  explicit WeightStore(std::string baseDir = "") : baseDir(std::move(baseDir)) {}
+
+  /// Returns the data `op` refers to. Errors name the file, the key and the
+  /// problem (missing file, offset past the end, unsupported storage type).
+  llvm::Expected<llvm::ArrayRef<float>> get(xfmr::WeightOp op);
+
+  /// Returns `count` elements of `storage` type at byte `offset` of `file`.
+  llvm::Expected<llvm::ArrayRef<float>> get(llvm::StringRef file,
+                                            llvm::StringRef key,
+                                            uint64_t offset, mlir::Type storage,
+                                            uint64_t count);
+
+  /// Maps `file` (once) and returns its bytes.
+  llvm::Expected<llvm::ArrayRef<char>> mapFile(llvm::StringRef file);
+
+private:
+  std::string resolve(llvm::StringRef file) const;
+
+  std::string baseDir;
+  std::mutex mutex;
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> files;
+  std::vector<std::unique_ptr<std::vector<float>>> widened;
+};
+
+/// Returns the number of elements of a static shape, or an error when the
+/// product overflows 64 bits.
+llvm::Expected<uint64_t> checkedElementCount(llvm::ArrayRef<int64_t> shape);
+
+} // namespace mixtile
+
+#endif // MIXTILE_IMPORT_WEIGHTSTORE_H

@@ -1,0 +1,532 @@
+//===- Evaluator.cpp - reference execution of xfmr IR ---------------------===//
+//
+// An interpreter over the ops of @forward. Weights are resolved and repacked
+// once at creation; the KV caches live here between calls and attention
+// updates them in place.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Evaluator/Evaluator.h"
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+#include "mixtile/Evaluator/Kernels.h"
+#include "mixtile/Import/WeightStore.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mixtile;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+/// A value during execution: an f32 tensor (borrowed weight data or owned
+/// storage), an integer tensor, or an index scalar.
+struct Tensor {
+  SmallVector<int64_t, 4> shape;
+  const float *data = nullptr;
+  std::shared_ptr<std::vector<float>> owner;
+  std::shared_ptr<std::vector<int64_t>> ints;
+  int64_t index = 0;
+
+  static Tensor allocate(ArrayRef<int64_t> shape) {
+    Tensor t;
+    t.shape.assign(shape.begin(), shape.end());
+    t.owner = std::make_shared<std::vector<float>>(t.numElements(), 0.0f);
+    t.data = t.owner->data();
+    return t;
+  }
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
+  int64_t rows() const { return cols() ? numElements() / cols() : 0; }
+  /// Writable data; only for tensors this evaluator allocated.
+  float *mut() const {
+    assert(owner && "writing a borrowed tensor");
+    return owner->data();
+  }
+};
+
+Error opError(Operation *op, const llvm::Twine &message) {
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  op->getLoc().print(os);
+  return llvm::createStringError("evaluator: '" +
+                                 op->getName().getStringRef() + "' at " + loc +
+                                 ": " + message);
+}
+
+} // namespace
+
+class Evaluator::Impl {
+public:
+  Impl(ModuleOp module, func::FuncOp func, WeightStore &store,
+       const EvaluatorOptions &options)
+      : module(module), func(func), store(store) {
+    unsigned threads = options.threads ? options.threads
+                                       : llvm::hardware_concurrency().compute_thread_count();
+    if (threads > 1)
+      pool = std::make_unique<llvm::StdThreadPool>(
+          llvm::hardware_concurrency(threads));
+  }
+
+  Error prepare();
+  Expected<std::vector<float>> forward(ArrayRef<int32_t> tokens);
+
+  ModuleOp module;
+  func::FuncOp func;
+  WeightStore &store;
+  std::unique_ptr<llvm::StdThreadPool> pool;
+  llvm::DenseMap<Value, Tensor> constants;
+  llvm::DenseMap<Operation *, kernels::PackedMatrix> packed;
+  std::vector<Tensor> caches;
+  int64_t position = 0, vocab = 0, maxSeq = 0;
+
+private:
+  Error execute(Operation *op, llvm::DenseMap<Value, Tensor> &env);
+  Error runLinear(xfmr::LinearOp op, llvm::DenseMap<Value, Tensor> &env);
+  Error runAttention(xfmr::AttentionOp op, llvm::DenseMap<Value, Tensor> &env);
+  Error runRope(xfmr::RopeOp op, llvm::DenseMap<Value, Tensor> &env);
+  Error runEmbedding(xfmr::EmbeddingOp op, llvm::DenseMap<Value, Tensor> &env);
+  Error runMatmul(xfmr::MatmulOp op, llvm::DenseMap<Value, Tensor> &env);
+};
+
+//===----------------------------------------------------------------------===//
+// Preparation
+//===----------------------------------------------------------------------===//
+
+/// Checks the importer's calling convention of @forward.
+static Error checkSignature(func::FuncOp func) {
+  FunctionType type = func.getFunctionType();
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createStringError("evaluator: @forward " + message);
+  };
+  if (type.getNumInputs() < 3 || type.getNumResults() < 1)
+    return fail("must take (tokens, positions, start, caches...) and return "
+                "(logits, caches...)");
+  if (type.getNumInputs() - 3 != type.getNumResults() - 1)
+    return fail("must return one updated cache per cache argument");
+  auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
+  if (!logits || logits.getRank() != 2 || logits.isDynamicDim(1))
+    return fail("must return logits as tensor<?xVOCABxf32>");
+  for (Type cache : type.getInputs().drop_front(3))
+    if (auto t = dyn_cast<RankedTensorType>(cache); !t || !t.hasStaticShape())
+      return fail("cache arguments must be statically shaped tensors");
+  return Error::success();
+}
+
+Error Evaluator::Impl::prepare() {
+  if (Error error = checkSignature(func))
+    return error;
+  FunctionType type = func.getFunctionType();
+  vocab = cast<RankedTensorType>(type.getResult(0)).getDimSize(1);
+  for (Type cacheType : type.getInputs().drop_front(3)) {
+    auto t = cast<RankedTensorType>(cacheType);
+    caches.push_back(Tensor::allocate(t.getShape()));
+    maxSeq = t.getDimSize(0);
+  }
+  if (caches.empty())
+    maxSeq = INT64_MAX;
+  // Resolve every weight once; pack the ones feeding linear layers.
+  SmallVector<xfmr::WeightOp> weightOps;
+  func.walk([&](xfmr::WeightOp op) { weightOps.push_back(op); });
+  for (xfmr::WeightOp op : weightOps) {
+    Expected<ArrayRef<float>> data = store.get(op);
+    if (!data)
+      return data.takeError();
+    Tensor t;
+    auto shape = op.getType().getShape();
+    t.shape.assign(shape.begin(), shape.end());
+    t.data = data->data();
+    constants[op.getResult()] = t;
+  }
+  func.walk([&](xfmr::LinearOp op) {
+    auto it = constants.find(op.getWeight());
+    if (it == constants.end())
+      return;
+    const Tensor &w = it->second;
+    packed.try_emplace(op, w.data, w.shape[0], w.shape[1]);
+  });
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Execution
+//===----------------------------------------------------------------------===//
+
+/// Fetches the tensor bound to `value`.
+static const Tensor &get(llvm::DenseMap<Value, Tensor> &env, Value value) {
+  auto it = env.find(value);
+  assert(it != env.end() && "value used before definition");
+  return it->second;
+}
+
+Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
+                                 llvm::DenseMap<Value, Tensor> &env) {
+  const Tensor &x = get(env, op.getInput());
+  const Tensor &w = get(env, op.getWeight());
+  const float *bias = op.getBias() ? get(env, op.getBias()).data : nullptr;
+  auto it = packed.find(op);
+  kernels::PackedMatrix onTheFly;
+  if (it == packed.end())
+    onTheFly = kernels::PackedMatrix(w.data, w.shape[0], w.shape[1]);
+  const kernels::PackedMatrix &pw = it == packed.end() ? onTheFly : it->second;
+  SmallVector<int64_t, 4> shape(x.shape);
+  shape.back() = w.shape[0];
+  Tensor y = Tensor::allocate(shape);
+  kernels::linear(x.data, x.rows(), pw, bias, y.mut(), pool.get());
+  env[op.getResult()] = y;
+  return Error::success();
+}
+
+Error Evaluator::Impl::runEmbedding(xfmr::EmbeddingOp op,
+                                    llvm::DenseMap<Value, Tensor> &env) {
+  const Tensor &table = get(env, op.getTable());
+  const Tensor &tokens = get(env, op.getTokens());
+  int64_t rows = table.shape[0], dim = table.shape[1];
+  SmallVector<int64_t, 4> shape(tokens.shape);
+  shape.push_back(dim);
+  Tensor y = Tensor::allocate(shape);
+  for (auto [i, token] : llvm::enumerate(*tokens.ints)) {
+    if (token < 0 || token >= rows)
+      return opError(op, "token id " + llvm::Twine(token) +
+                             " is out of range [0, " + llvm::Twine(rows) + ")");
+    std::copy_n(table.data + token * dim, dim, y.mut() + i * dim);
+  }
+  env[op.getResult()] = y;
+  return Error::success();
+}
+
+/// The inverse frequency of feature pair `i` of a head (llama2.c's formula).
+static float ropeFrequency(int64_t i, int64_t headDim, float theta) {
+  return 1.0f / std::pow(theta, static_cast<float>(2 * i) /
+                                    static_cast<float>(headDim));
+}
+
+Error Evaluator::Impl::runRope(xfmr::RopeOp op,
+                               llvm::DenseMap<Value, Tensor> &env) {
+  const Tensor &x = get(env, op.getInput());
+  const Tensor &positions = get(env, op.getPositions());
+  if (x.shape.size() != 2)
+    return opError(op, "only [seq, features] inputs are supported");
+  int64_t hd = op.getHeadDim(), seq = x.shape[0], features = x.shape[1];
+  float theta = op.getTheta().convertToFloat();
+  bool interleaved = op.getStyle() == xfmr::RopeStyle::interleaved;
+  Tensor y = Tensor::allocate(x.shape);
+  std::copy_n(x.data, x.numElements(), y.mut());
+  for (int64_t s = 0; s < seq; ++s) {
+    float pos = static_cast<float>((*positions.ints)[s]);
+    float *row = y.mut() + s * features;
+    for (int64_t head = 0; head < features / hd; ++head) {
+      float *v = row + head * hd;
+      for (int64_t i = 0; i < hd / 2; ++i) {
+        float angle = pos * ropeFrequency(i, hd, theta);
+        float c = std::cos(angle), sn = std::sin(angle);
+        float &a = interleaved ? v[2 * i] : v[i];
+        float &b = interleaved ? v[2 * i + 1] : v[i + hd / 2];
+        float a0 = a, b0 = b;
+        a = a0 * c - b0 * sn;
+        b = a0 * sn + b0 * c;
+      }
+    }
+  }
+  env[op.getResult()] = y;
+  return Error::success();
+}
+
+/// Attention of one query row and head over `keys` rows of the K/V sources.
+static void attendRow(const float *q, const float *k, const float *v,
+                      int64_t kvStride, int64_t keys, int64_t hd, float scale,
+                      float *scores, float *out) {
+  for (int64_t t = 0; t < keys; ++t)
+    scores[t] = kernels::dot(q, k + t * kvStride, hd) * scale;
+  kernels::softmax(scores, keys);
+  std::fill_n(out, hd, 0.0f);
+  for (int64_t t = 0; t < keys; ++t)
+    kernels::axpy(scores[t], v + t * kvStride, out, hd);
+}
+
+Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
+                                    llvm::DenseMap<Value, Tensor> &env) {
+  const Tensor &q = get(env, op.getQuery());
+  const Tensor &k = get(env, op.getKey());
+  const Tensor &v = get(env, op.getValue());
+  if (q.shape.size() != 2)
+    return opError(op, "only [seq, features] attention is supported");
+  int64_t seq = q.shape[0], hd = op.getHeadDim();
+  int64_t heads = op.getNHeads(), group = heads / op.getNKvHeads();
+  int64_t kvFeatures = k.shape[1], start = 0, keys = k.shape[0];
+  const float *kSrc = k.data, *vSrc = v.data;
+  if (op.getKeyCache()) {
+    const Tensor &kc = get(env, op.getKeyCache());
+    const Tensor &vc = get(env, op.getValueCache());
+    start = get(env, op.getPosition()).index;
+    if (start < 0 || start + seq > kc.shape[0])
+      return opError(op, "rows [" + llvm::Twine(start) + ", " +
+                             llvm::Twine(start + seq) +
+                             ") do not fit the KV cache of " +
+                             llvm::Twine(kc.shape[0]) + " rows");
+    std::copy_n(k.data, seq * kvFeatures, kc.mut() + start * kvFeatures);
+    std::copy_n(v.data, seq * kvFeatures, vc.mut() + start * kvFeatures);
+    kSrc = kc.data;
+    vSrc = vc.data;
+    keys = start + seq;
+    env[op.getUpdatedCaches()[0]] = kc;
+    env[op.getUpdatedCaches()[1]] = vc;
+  }
+  float scale = op.getEffectiveScale();
+  Tensor y = Tensor::allocate(q.shape);
+  std::vector<float> scores(keys);
+  for (int64_t s = 0; s < seq; ++s) {
+    int64_t visible = op.getCausal() ? start + s + 1 : keys;
+    for (int64_t h = 0; h < heads; ++h) {
+      int64_t kvOffset = (h / group) * hd;
+      attendRow(q.data + s * heads * hd + h * hd, kSrc + kvOffset,
+                vSrc + kvOffset, kvFeatures, visible, hd, scale, scores.data(),
+                y.mut() + s * heads * hd + h * hd);
+    }
+  }
+  env[op.getResult()] = y;
+  return Error::success();
+}
+
+Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
+                                 llvm::DenseMap<Value, Tensor> &env) {
+  const Tensor &a = get(env, op.getLhs());
+  const Tensor &b = get(env, op.getRhs());
+  size_t rank = a.shape.size();
+  int64_t m = a.shape[rank - 2], kDim = a.shape[rank - 1];
+  bool transposed = op.getTransposeRhs();
+  int64_t n = transposed ? b.shape[rank - 2] : b.shape[rank - 1];
+  int64_t batch = a.numElements() / (m * kDim);
+  SmallVector<int64_t, 4> shape(a.shape);
+  shape.back() = n;
+  Tensor y = Tensor::allocate(shape);
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const float *lhs = a.data + bi * m * kDim;
+    const float *rhs = b.data + bi * kDim * n;
+    float *out = y.mut() + bi * m * n;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float sum = 0.0f;
+        for (int64_t kk = 0; kk < kDim; ++kk)
+          sum = std::fma(lhs[i * kDim + kk],
+                         transposed ? rhs[j * kDim + kk] : rhs[kk * n + j],
+                         sum);
+        out[i * n + j] = sum;
+      }
+  }
+  env[op.getResult()] = y;
+  return Error::success();
+}
+
+/// Applies `fn` to every element of `x`.
+template <typename Fn>
+static Tensor mapElements(const Tensor &x, Fn fn) {
+  Tensor y = Tensor::allocate(x.shape);
+  float *out = y.mut();
+  for (int64_t i = 0, e = x.numElements(); i < e; ++i)
+    out[i] = fn(x.data[i]);
+  return y;
+}
+
+template <typename Fn>
+static Tensor zipElements(const Tensor &a, const Tensor &b, Fn fn) {
+  Tensor y = Tensor::allocate(a.shape);
+  float *out = y.mut();
+  for (int64_t i = 0, e = a.numElements(); i < e; ++i)
+    out[i] = fn(a.data[i], b.data[i]);
+  return y;
+}
+
+static float gelu(float x, xfmr::GeluApproximation approximation) {
+  if (approximation == xfmr::GeluApproximation::tanh) {
+    const float k = 0.7978845608028654f; // sqrt(2 / pi)
+    return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+  }
+  return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
+}
+
+static Tensor softmaxAlong(const Tensor &x, int64_t axis) {
+  int64_t rank = x.shape.size();
+  if (axis < 0)
+    axis += rank;
+  int64_t size = x.shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= x.shape[d];
+  int64_t outer = x.numElements() / (size * inner);
+  Tensor y = Tensor::allocate(x.shape);
+  std::vector<float> line(size);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      const float *src = x.data + o * size * inner + in;
+      for (int64_t i = 0; i < size; ++i)
+        line[i] = src[i * inner];
+      kernels::softmax(line.data(), size);
+      for (int64_t i = 0; i < size; ++i)
+        y.mut()[o * size * inner + in + i * inner] = line[i];
+    }
+  return y;
+}
+
+Error Evaluator::Impl::execute(Operation *op,
+                               llvm::DenseMap<Value, Tensor> &env) {
+  auto norm = [&](Value input, Value weight, Value bias, float eps) {
+    const Tensor &x = get(env, input);
+    const float *w = get(env, weight).data;
+    const float *b = bias ? get(env, bias).data : nullptr;
+    Tensor y = Tensor::allocate(x.shape);
+    for (int64_t r = 0; r < x.rows(); ++r) {
+      const float *row = x.data + r * x.cols();
+      float *out = y.mut() + r * x.cols();
+      if (b)
+        kernels::layerNormRow(row, w, b, eps, x.cols(), out);
+      else
+        kernels::rmsNormRow(row, w, eps, x.cols(), out);
+    }
+    return y;
+  };
+  return llvm::TypeSwitch<Operation *, Error>(op)
+      .Case([&](xfmr::WeightOp op) {
+        env[op.getResult()] = constants.lookup(op.getResult());
+        return Error::success();
+      })
+      .Case([&](xfmr::LinearOp op) { return runLinear(op, env); })
+      .Case([&](xfmr::EmbeddingOp op) { return runEmbedding(op, env); })
+      .Case([&](xfmr::RopeOp op) { return runRope(op, env); })
+      .Case([&](xfmr::AttentionOp op) { return runAttention(op, env); })
+      .Case([&](xfmr::MatmulOp op) { return runMatmul(op, env); })
+      .Case([&](xfmr::RMSNormOp op) {
+        env[op.getResult()] =
+            norm(op.getInput(), op.getWeight(), Value(),
+                 op.getEpsilon().convertToFloat());
+        return Error::success();
+      })
+      .Case([&](xfmr::LayerNormOp op) {
+        env[op.getResult()] =
+            norm(op.getInput(), op.getWeight(), op.getBias(),
+                 op.getEpsilon().convertToFloat());
+        return Error::success();
+      })
+      .Case([&](xfmr::SiluOp op) {
+        env[op.getResult()] = mapElements(get(env, op.getInput()), [](float x) {
+          return x * (1.0f / (1.0f + std::exp(-x)));
+        });
+        return Error::success();
+      })
+      .Case([&](xfmr::GeluOp op) {
+        auto approximation = op.getApproximate();
+        env[op.getResult()] = mapElements(
+            get(env, op.getInput()),
+            [&](float x) { return gelu(x, approximation); });
+        return Error::success();
+      })
+      .Case([&](xfmr::AddOp op) {
+        env[op.getResult()] = zipElements(get(env, op.getLhs()),
+                                          get(env, op.getRhs()),
+                                          [](float a, float b) { return a + b; });
+        return Error::success();
+      })
+      .Case([&](xfmr::MulOp op) {
+        env[op.getResult()] = zipElements(get(env, op.getLhs()),
+                                          get(env, op.getRhs()),
+                                          [](float a, float b) { return a * b; });
+        return Error::success();
+      })
+      .Case([&](xfmr::SoftmaxOp op) {
+        env[op.getResult()] =
+            softmaxAlong(get(env, op.getInput()), op.getAxis());
+        return Error::success();
+      })
+      .Default([&](Operation *op) {
+        return opError(op, "op is not supported by the evaluator");
+      });
+}
+
+Expected<std::vector<float>>
+Evaluator::Impl::forward(ArrayRef<int32_t> tokens) {
+  int64_t n = tokens.size();
+  if (n == 0)
+    return llvm::createStringError("evaluator: no tokens to run");
+  if (position + n > maxSeq)
+    return llvm::createStringError(llvm::formatv(
+        "evaluator: {0} tokens at position {1} exceed the model's maximum "
+        "sequence length {2}",
+        n, position, maxSeq));
+  Block &body = func.getBody().front();
+  llvm::DenseMap<Value, Tensor> env;
+  Tensor tokenTensor, positions, start;
+  tokenTensor.shape = {n};
+  tokenTensor.ints = std::make_shared<std::vector<int64_t>>(tokens.begin(),
+                                                            tokens.end());
+  positions.shape = {n};
+  positions.ints = std::make_shared<std::vector<int64_t>>(n);
+  for (int64_t i = 0; i < n; ++i)
+    (*positions.ints)[i] = position + i;
+  start.index = position;
+  env[body.getArgument(0)] = tokenTensor;
+  env[body.getArgument(1)] = positions;
+  env[body.getArgument(2)] = start;
+  for (auto [i, cache] : llvm::enumerate(caches))
+    env[body.getArgument(3 + i)] = cache;
+
+  for (Operation &op : body.without_terminator())
+    if (Error error = execute(&op, env))
+      return std::move(error);
+
+  Operation *ret = body.getTerminator();
+  for (auto [i, cache] : llvm::enumerate(caches)) {
+    const Tensor &updated = get(env, ret->getOperand(1 + i));
+    if (updated.data != cache.data)
+      std::copy_n(updated.data, cache.numElements(), cache.mut());
+  }
+  const Tensor &logits = get(env, ret->getOperand(0));
+  position += n;
+  return std::vector<float>(logits.data, logits.data + logits.numElements());
+}
+
+//===----------------------------------------------------------------------===//
+// Evaluator
+//===----------------------------------------------------------------------===//
+
+Evaluator::Evaluator(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+Evaluator::~Evaluator() = default;
+
+Expected<std::unique_ptr<Evaluator>>
+Evaluator::create(ModuleOp module, WeightStore &store,
+                  const EvaluatorOptions &options) {
+  if (!kernels::cpuIsSupported())
+    return llvm::createStringError(
+        "evaluator: this CPU lacks AVX2 and FMA, which the kernels need");
+  auto func = module.lookupSymbol<func::FuncOp>("forward");
+  if (!func || func.isExternal())
+    return llvm::createStringError(
+        "evaluator: module has no func.func @forward with a body");
+  auto impl = std::make_unique<Impl>(module, func, store, options);
+  if (Error error = impl->prepare())
+    return std::move(error);
+  return std::unique_ptr<Evaluator>(new Evaluator(std::move(impl)));
+}
+
+Expected<std::vector<float>> Evaluator::forward(ArrayRef<int32_t> tokens) {
+  return impl->forward(tokens);
+}
+int64_t Evaluator::position() const { return impl->position; }
+void Evaluator::reset() {
+  impl->position = 0;
+  for (Tensor &cache : impl->caches)
+    std::fill_n(cache.mut(), cache.numElements(), 0.0f);
+}
+int64_t Evaluator::vocabSize() const { return impl->vocab; }
+int64_t Evaluator::maxSeqLen() const { return impl->maxSeq; }

@@ -1,0 +1,217 @@
+//===- ModelBuilder.cpp - build xfmr IR for a transformer family ----------===//
+//
+// The Llama-family forward function in xfmr ops, shared by every importer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Import/ModelBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace mixtile;
+
+llvm::Error ModelConfig::validate() const {
+  auto fail = [](const llvm::Twine &message) {
+    return llvm::createStringError("invalid model config: " + message);
+  };
+  if (arch != "llama")
+    return fail("unknown architecture '" + arch + "'");
+  if (dim <= 0 || hiddenDim <= 0 || nLayers <= 0 || nHeads <= 0 ||
+      nKVHeads <= 0 || vocabSize <= 0 || maxSeqLen <= 0)
+    return fail("every dimension must be positive (dim " + llvm::Twine(dim) +
+                ", hidden " + llvm::Twine(hiddenDim) + ", layers " +
+                llvm::Twine(nLayers) + ", heads " + llvm::Twine(nHeads) +
+                ", kv heads " + llvm::Twine(nKVHeads) + ", vocab " +
+                llvm::Twine(vocabSize) + ", seq " + llvm::Twine(maxSeqLen) +
+                ")");
+  if (dim % nHeads != 0)
+    return fail("dim " + llvm::Twine(dim) + " is not a multiple of n_heads " +
+                llvm::Twine(nHeads));
+  if (nHeads % nKVHeads != 0)
+    return fail("n_heads " + llvm::Twine(nHeads) +
+                " is not a multiple of n_kv_heads " + llvm::Twine(nKVHeads));
+  if (headDim() % 2 != 0)
+    return fail("head size " + llvm::Twine(headDim()) + " is odd");
+  if (!(normEps > 0.0f) || !(ropeTheta > 0.0f))
+    return fail("norm epsilon and rope theta must be positive");
+  return llvm::Error::success();
+}
+
+llvm::Expected<ModelConfig> ModelConfig::fromModule(ModuleOp module) {
+  auto dict = module->getAttrOfType<DictionaryAttr>(kConfigAttrName);
+  if (!dict)
+    return llvm::createStringError("module has no '" + kConfigAttrName +
+                                   "' attribute; was it made by an importer?");
+  ModelConfig config;
+  auto readInt = [&](StringRef name, int64_t &out) {
+    if (auto attr = dict.getAs<IntegerAttr>(name))
+      out = attr.getInt();
+  };
+  auto readFloat = [&](StringRef name, float &out) {
+    if (auto attr = dict.getAs<FloatAttr>(name))
+      out = static_cast<float>(attr.getValueAsDouble());
+  };
+  if (auto arch = dict.getAs<StringAttr>("arch"))
+    config.arch = arch.str();
+  readInt("dim", config.dim);
+  readInt("hidden_dim", config.hiddenDim);
+  readInt("n_layers", config.nLayers);
+  readInt("n_heads", config.nHeads);
+  readInt("n_kv_heads", config.nKVHeads);
+  readInt("vocab_size", config.vocabSize);
+  readInt("max_seq_len", config.maxSeqLen);
+  readFloat("norm_eps", config.normEps);
+  readFloat("rope_theta", config.ropeTheta);
+  config.tiedEmbeddings = static_cast<bool>(dict.get("tied_embeddings"));
+  if (auto style = dict.getAs<xfmr::RopeStyleAttr>("rope_style"))
+    config.ropeStyle = style.getValue();
+  if (llvm::Error error = config.validate())
+    return std::move(error);
+  return config;
+}
+
+static DictionaryAttr configAttr(Builder &b, const ModelConfig &c) {
+  SmallVector<NamedAttribute> entries = {
+      b.getNamedAttr("arch", b.getStringAttr(c.arch)),
+      b.getNamedAttr("dim", b.getI64IntegerAttr(c.dim)),
+      b.getNamedAttr("hidden_dim", b.getI64IntegerAttr(c.hiddenDim)),
+      b.getNamedAttr("n_layers", b.getI64IntegerAttr(c.nLayers)),
+      b.getNamedAttr("n_heads", b.getI64IntegerAttr(c.nHeads)),
+      b.getNamedAttr("n_kv_heads", b.getI64IntegerAttr(c.nKVHeads)),
+      b.getNamedAttr("vocab_size", b.getI64IntegerAttr(c.vocabSize)),
+      b.getNamedAttr("max_seq_len", b.getI64IntegerAttr(c.maxSeqLen)),
+      b.getNamedAttr("norm_eps", b.getF32FloatAttr(c.normEps)),
+      b.getNamedAttr("rope_theta", b.getF32FloatAttr(c.ropeTheta)),
+      b.getNamedAttr("rope_style", xfmr::RopeStyleAttr::get(b.getContext(),
+                                                            c.ropeStyle))};
+  if (c.tiedEmbeddings)
+    entries.push_back(b.getNamedAttr("tied_embeddings", b.getUnitAttr()));
+  return b.getDictionaryAttr(entries);
+}
+
+namespace {
+
+/// Emits the ops of one forward pass; keeps the builder and common types.
+class LlamaEmitter {
+public:
+  LlamaEmitter(OpBuilder &b, const ModelConfig &c, WeightProvider weights,
+               Location loc)
+      : b(b), c(c), weights(weights), loc(loc) {}
+
+  RankedTensorType act(int64_t features) {
+    return RankedTensorType::get({ShapedType::kDynamic, features},
+                                 b.getF32Type());
+  }
+
+  Value weight(const llvm::Twine &key, ArrayRef<int64_t> shape) {
+    return weights(b, key.str(), shape);
+  }
+
+  /// A linear layer; its weight's key is the layer's name in plans.
+  Value linear(Value x, const std::string &key, int64_t outFeatures,
+               int64_t inFeatures) {
+    Value w = weight(key, {outFeatures, inFeatures});
+    return xfmr::LinearOp::create(b, loc, act(outFeatures), x, w, Value(),
+                                  xfmr::PrecisionAttr());
+  }
+
+  Value rmsNorm(Value x, const llvm::Twine &key) {
+    return xfmr::RMSNormOp::create(b, loc, x, weight(key, {c.dim}),
+                                     b.getF32FloatAttr(c.normEps));
+  }
+
+  /// One block; returns the residual stream and the two updated caches.
+  std::tuple<Value, Value, Value> block(int64_t layer, Value x,
+                                        Value positions, Value start,
+                                        Value kCache, Value vCache) {
+    std::string p = "layers." + std::to_string(layer) + ".";
+    Value h = rmsNorm(x, p + "attention_norm");
+    Value q = linear(h, p + "attention.wq", c.dim, c.dim);
+    Value k = linear(h, p + "attention.wk", c.kvDim(), c.dim);
+    Value v = linear(h, p + "attention.wv", c.kvDim(), c.dim);
+    q = rope(q, positions);
+    k = rope(k, positions);
+    auto attention = xfmr::AttentionOp::create(b, 
+        loc, act(c.dim), TypeRange{kCache.getType(), vCache.getType()}, q, k,
+        v, kCache, vCache, start, c.nHeads, c.nKVHeads, FloatAttr(),
+        /*causal=*/true, xfmr::PrecisionAttr());
+    Value o = linear(attention.getResult(), p + "attention.wo", c.dim, c.dim);
+    x = xfmr::AddOp::create(b, loc, x, o);
+    Value h2 = rmsNorm(x, p + "ffn_norm");
+    Value gate = linear(h2, p + "feed_forward.w1", c.hiddenDim, c.dim);
+    Value up = linear(h2, p + "feed_forward.w3", c.hiddenDim, c.dim);
+    Value act = xfmr::MulOp::create(b, loc, xfmr::SiluOp::create(b, loc, gate),
+                                      up);
+    Value down = linear(act, p + "feed_forward.w2", c.dim, c.hiddenDim);
+    x = xfmr::AddOp::create(b, loc, x, down);
+    return {x, attention.getUpdatedCaches()[0],
+            attention.getUpdatedCaches()[1]};
+  }
+
+  Value rope(Value x, Value positions) {
+    return xfmr::RopeOp::create(b, 
+        loc, x, positions, b.getI64IntegerAttr(c.headDim()),
+        b.getF32FloatAttr(c.ropeTheta),
+        xfmr::RopeStyleAttr::get(b.getContext(), c.ropeStyle));
+  }
+
+private:
+  OpBuilder &b;
+  const ModelConfig &c;
+  WeightProvider weights;
+  Location loc;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> mixtile::buildLlamaModule(MLIRContext *ctx,
+                                                const ModelConfig &c,
+                                                WeightProvider weights,
+                                                Location loc) {
+  ctx->loadDialect<xfmr::XfmrDialect, func::FuncDialect>();
+  OpBuilder b(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr(kConfigAttrName, configAttr(b, c));
+  b.setInsertionPointToEnd(module->getBody());
+
+  auto tokensType = RankedTensorType::get({ShapedType::kDynamic},
+                                          b.getI32Type());
+  auto cacheType = RankedTensorType::get({c.maxSeqLen, c.kvDim()},
+                                         b.getF32Type());
+  SmallVector<Type> inputs = {tokensType, tokensType, b.getIndexType()};
+  SmallVector<Type> results = {
+      RankedTensorType::get({ShapedType::kDynamic, c.vocabSize},
+                            b.getF32Type())};
+  for (int64_t i = 0; i < 2 * c.nLayers; ++i) {
+    inputs.push_back(cacheType);
+    results.push_back(cacheType);
+  }
+  auto func = func::FuncOp::create(b, loc, "forward",
+                                     b.getFunctionType(inputs, results));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+
+  LlamaEmitter emit(b, c, weights, loc);
+  Value embeddings = emit.weight("tok_embeddings", {c.vocabSize, c.dim});
+  Value x = xfmr::EmbeddingOp::create(b, loc, emit.act(c.dim), embeddings,
+                                        body->getArgument(0),
+                                        xfmr::PrecisionAttr());
+  SmallVector<Value> outputs = {Value()};
+  for (int64_t layer = 0; layer < c.nLayers; ++layer) {
+    auto [next, k, v] =
+        emit.block(layer, x, body->getArgument(1), body->getArgument(2),
+                   body->getArgument(3 + 2 * layer),
+                   body->getArgument(4 + 2 * layer));
+    x = next;
+    outputs.push_back(k);
+    outputs.push_back(v);
+  }
+  x = emit.rmsNorm(x, "norm");
+  // A tied head still gets its own weight op (keyed "output", pointing at the
+  // embedding's data) so that it is a layer of its own in plans.
+  outputs[0] = emit.linear(x, "output", c.vocabSize, c.dim);
+  func::ReturnOp::create(b, loc, outputs);
+  return module;
+}

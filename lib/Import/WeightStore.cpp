@@ -1,0 +1,129 @@
+//===- WeightStore.cpp - memory-mapped model weights ----------------------===//
+//
+// Maps model files and resolves xfmr.weight references to float arrays.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+
+using namespace mixtile;
+using llvm::ArrayRef;
+using llvm::Expected;
+using llvm::StringRef;
+
+Expected<uint64_t> mixtile::checkedElementCount(ArrayRef<int64_t> shape) {
+  uint64_t count = 1;
+  for (int64_t dim : shape) {
+    if (dim < 0)
+      return llvm::createStringError("negative or dynamic dimension in shape");
+    std::optional<uint64_t> product =
+        llvm::checkedMulUnsigned(count, static_cast<uint64_t>(dim));
+    if (!product)
+      return llvm::createStringError("shape has more than 2^64 elements");
+    count = *product;
+  }
+  return count;
+}
+
+std::string WeightStore::resolve(StringRef file) const {
+  // Relative names are tried as given (relative to the working directory, as
+  // the importer saw them) and then next to the IR file.
+  if (baseDir.empty() || llvm::sys::path::is_absolute(file) ||
+      llvm::sys::fs::exists(file))
+    return file.str();
+  llvm::SmallString<256> path(baseDir);
+  llvm::sys::path::append(path, file);
+  return std::string(path);
+}
+
+Expected<ArrayRef<char>> WeightStore::mapFile(StringRef file) {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string path = resolve(file);
+  auto it = files.find(path);
+  if (it == files.end()) {
+    auto buffer = llvm::MemoryBuffer::getFile(
+        path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return llvm::createFileError(path, buffer.getError());
+    it = files.try_emplace(path, std::move(*buffer)).first;
+  }
+  const llvm::MemoryBuffer &buffer = *it->second;
+  return ArrayRef<char>(buffer.getBufferStart(), buffer.getBufferSize());
+}
+
+/// Widens 16-bit floats to f32: f16 via the IEEE layout, bf16 by shifting.
+static void widen16(const char *src, float *dst, uint64_t count, bool isBF16) {
+  for (uint64_t i = 0; i < count; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, src + 2 * i, 2);
+    if (isBF16) {
+      dst[i] = llvm::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+      continue;
+    }
+    llvm::APFloat half(llvm::APFloat::IEEEhalf(), llvm::APInt(16, bits));
+    dst[i] = half.convertToFloat();
+  }
+}
+
+Expected<ArrayRef<float>> WeightStore::get(StringRef file, StringRef key,
+                                           uint64_t offset, mlir::Type storage,
+                                           uint64_t count) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createFileError(resolve(file), llvm::createStringError(
+                                                    "weight '" + key + "': " +
+                                                    message));
+  };
+  unsigned width = 0;
+  if (storage.isF32())
+    width = 4;
+  else if (storage.isF16() || storage.isBF16())
+    width = 2;
+  else
+    return fail("unsupported storage type (expected f32, f16 or bf16)");
+  Expected<ArrayRef<char>> bytes = mapFile(file);
+  if (!bytes)
+    return bytes.takeError();
+  std::optional<uint64_t> size = llvm::checkedMulUnsigned<uint64_t>(count, width);
+  std::optional<uint64_t> end =
+      size ? llvm::checkedAddUnsigned(offset, *size) : std::nullopt;
+  if (!end || *end > bytes->size())
+    return fail("data at offset " + llvm::Twine(offset) + " (" +
+                llvm::Twine(count) + " elements) runs past the end of the "
+                "file (" + llvm::Twine(bytes->size()) + " bytes)");
+  const char *data = bytes->data() + offset;
+  if (width == 4 && reinterpret_cast<uintptr_t>(data) % alignof(float) == 0)
+    return ArrayRef<float>(reinterpret_cast<const float *>(data), count);
+  auto copy = std::make_unique<std::vector<float>>(count);
+  if (width == 4)
+    std::memcpy(copy->data(), data, count * 4);
+  else
+    widen16(data, copy->data(), count, storage.isBF16());
+  std::lock_guard<std::mutex> lock(mutex);
+  widened.push_back(std::move(copy));
+  return ArrayRef<float>(*widened.back());
+}
+
+Expected<ArrayRef<float>> WeightStore::get(xfmr::WeightOp op) {
+  Expected<uint64_t> count = checkedElementCount(op.getType().getShape());
+  if (!count)
+    return count.takeError();
+  std::optional<int64_t> offset = op.getOffset();
+  if (!offset)
+    return llvm::createFileError(
+        resolve(op.getFile()),
+        llvm::createStringError("weight '" + op.getKey() +
+                                "' has no offset; run the importer again to "
+                                "record where it is stored"));
+  mlir::Type storage = op.getStorageType().value_or(op.getType().getElementType());
+  return get(op.getFile(), op.getKey(), *offset, storage, *count);
+}
