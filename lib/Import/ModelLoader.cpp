@@ -6,6 +6,8 @@
 
 #include "mixtile/Import/ModelLoader.h"
 #include "mixtile/Import/Llama2C.h"
+#include "mixtile/Import/ModelFormats.h"
+#include "mixtile/Import/TensorFile.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -48,5 +50,9 @@ mixtile::loadModel(MLIRContext *ctx, llvm::StringRef path) {
     return llvm::createFileError(path, buffer.getError());
   llvm::ArrayRef<char> bytes((*buffer)->getBufferStart(),
                              (*buffer)->getBufferSize());
+  if (looksLikeGGUF(bytes))
+    return importGGUF(ctx, path, bytes);
+  if (looksLikeSafetensors(bytes))
+    return importSafetensors(ctx, path, bytes);
   return importLlama2C(ctx, path, bytes);
 }

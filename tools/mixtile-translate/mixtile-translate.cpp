@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Import/Llama2C.h"
+#include "mixtile/Import/ModelFormats.h"
+#include "mixtile/Import/WeightStore.h"
 #include "mixtile/InitAll.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -23,16 +25,20 @@ static OwningOpRef<Operation *> reportImportError(MLIRContext *ctx,
   return nullptr;
 }
 
-static void registerImporters() {
-  TranslateToMLIRRegistration importLlama2C(
-      "import-llama2c", "Import a llama2.c legacy checkpoint as xfmr IR",
-      [](llvm::SourceMgr &sourceMgr,
-         MLIRContext *ctx) -> OwningOpRef<Operation *> {
+using ImportFn = llvm::Expected<OwningOpRef<ModuleOp>> (*)(
+    MLIRContext *, llvm::StringRef, ArrayRef<char>);
+
+/// Registers `--<flag>`, importing the input file with `import`.
+static void registerImporter(llvm::StringRef flag, llvm::StringRef summary,
+                             ImportFn import) {
+  TranslateToMLIRRegistration(
+      flag, summary,
+      [import](llvm::SourceMgr &sourceMgr,
+               MLIRContext *ctx) -> OwningOpRef<Operation *> {
         const llvm::MemoryBuffer *buffer =
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         ArrayRef<char> bytes(buffer->getBufferStart(), buffer->getBufferSize());
-        auto module = mixtile::importLlama2C(
-            ctx, buffer->getBufferIdentifier(), bytes);
+        auto module = import(ctx, buffer->getBufferIdentifier(), bytes);
         if (!module)
           return reportImportError(ctx, module.takeError());
         return OwningOpRef<Operation *>(module->release());
@@ -42,7 +48,47 @@ static void registerImporters() {
       });
 }
 
+using ExportFn = llvm::Error (*)(ModuleOp, mixtile::WeightStore &,
+                                 llvm::raw_ostream &);
+
+/// Registers `--<flag>`, writing the model's weights with `exportFn`.
+static void registerExporter(llvm::StringRef flag, llvm::StringRef summary,
+                             ExportFn exportFn) {
+  TranslateFromMLIRRegistration(
+      flag, summary,
+      [exportFn](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expected a builtin.module");
+        mixtile::WeightStore store;
+        if (llvm::Error error = exportFn(module, store, os))
+          return op->emitError(llvm::toString(std::move(error)));
+        return success();
+      },
+      [](DialectRegistry &registry) {
+        mixtile::registerAllDialects(registry);
+      });
+}
+
+static void registerTranslations() {
+  registerImporter("import-llama2c",
+                   "Import a llama2.c legacy checkpoint as xfmr IR",
+                   mixtile::importLlama2C);
+  registerImporter("import-safetensors",
+                   "Import a safetensors model (config.json beside it, or a "
+                   "Mixtile export) as xfmr IR",
+                   mixtile::importSafetensors);
+  registerImporter("import-gguf", "Import a GGUF v3 llama model as xfmr IR",
+                   mixtile::importGGUF);
+  registerExporter("export-safetensors",
+                   "Write an imported model's weights as f32 safetensors",
+                   mixtile::exportSafetensors);
+  registerExporter("export-gguf",
+                   "Write an imported model's weights as a f32 GGUF v3 file",
+                   mixtile::exportGGUF);
+}
+
 int main(int argc, char **argv) {
-  registerImporters();
+  registerTranslations();
   return failed(mlirTranslateMain(argc, argv, "Mixtile translation driver"));
 }

@@ -15,8 +15,8 @@
 namespace mixtile {
 
 /// Loads `path` as an xfmr module: .mlir/.mlirbc files are parsed and
-/// verified, anything else is imported as a llama2.c checkpoint. Errors name
-/// the file.
+/// verified; other files are imported as GGUF or safetensors when their
+/// first bytes say so, else as a llama2.c checkpoint. Errors name the file.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 loadModel(mlir::MLIRContext *ctx, llvm::StringRef path);
 

@@ -1,0 +1,398 @@
+//===- ModelFormats.cpp - safetensors and GGUF models ---------------------===//
+//
+// Maps the tensor names and configuration keys of each format onto Mixtile's
+// Llama model (Meta naming) and back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Import/ModelFormats.h"
+#include "mixtile/Import/TensorFile.h"
+#include "mixtile/Import/WeightStore.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mixtile;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+/// A tensor naming convention.
+enum class Naming { Meta, HuggingFace, GGUF };
+
+/// Per-layer Meta names and their counterparts, in {meta, hf, gguf} order.
+struct LayerName {
+  const char *meta, *hf, *gguf;
+};
+constexpr LayerName kLayerNames[] = {
+    {"attention_norm", "input_layernorm.weight", "attn_norm.weight"},
+    {"attention.wq", "self_attn.q_proj.weight", "attn_q.weight"},
+    {"attention.wk", "self_attn.k_proj.weight", "attn_k.weight"},
+    {"attention.wv", "self_attn.v_proj.weight", "attn_v.weight"},
+    {"attention.wo", "self_attn.o_proj.weight", "attn_output.weight"},
+    {"ffn_norm", "post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"feed_forward.w1", "mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"feed_forward.w2", "mlp.down_proj.weight", "ffn_down.weight"},
+    {"feed_forward.w3", "mlp.up_proj.weight", "ffn_up.weight"},
+};
+constexpr LayerName kGlobalNames[] = {
+    {"tok_embeddings", "model.embed_tokens.weight", "token_embd.weight"},
+    {"norm", "model.norm.weight", "output_norm.weight"},
+    {"output", "lm_head.weight", "output.weight"},
+};
+
+const char *pick(const LayerName &n, Naming naming) {
+  return naming == Naming::Meta          ? n.meta
+         : naming == Naming::HuggingFace ? n.hf
+                                         : n.gguf;
+}
+
+/// Translates a Meta key ("layers.3.attention.wq") into `naming`.
+std::string rename(StringRef key, Naming naming) {
+  for (const LayerName &n : kGlobalNames)
+    if (key == n.meta)
+      return naming == Naming::Meta ? key.str() + ".weight" : pick(n, naming);
+  auto [prefix, rest] = key.split('.');
+  auto [layer, name] = rest.split('.');
+  for (const LayerName &n : kLayerNames)
+    if (name == n.meta) {
+      if (naming == Naming::Meta)
+        return key.str() + ".weight";
+      if (naming == Naming::HuggingFace)
+        return ("model.layers." + layer + "." + n.hf).str();
+      return ("blk." + layer + "." + n.gguf).str();
+    }
+  llvm_unreachable("unknown Meta weight key");
+}
+
+/// Builds the module with weights resolved through `index`; fails on the
+/// first missing or mis-shaped tensor.
+Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
+                                               StringRef path,
+                                               const ModelConfig &config,
+                                               const TensorFileIndex &index,
+                                               Naming naming) {
+  std::string missing;
+  auto weights = [&](OpBuilder &b, StringRef key,
+                     ArrayRef<int64_t> shape) -> Value {
+    // A tied head reads the embedding's tensor.
+    StringRef stored = key == "output" && config.tiedEmbeddings
+                           ? StringRef("tok_embeddings")
+                           : key;
+    std::string name = rename(stored, naming);
+    const TensorInfo *info = index.find(name);
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    if (!info || ArrayRef<int64_t>(info->shape) != shape) {
+      if (missing.empty())
+        missing = info ? "tensor '" + name + "' has shape [" +
+                             llvm::join(llvm::map_range(info->shape,
+                                                        [](int64_t d) {
+                                                          return std::to_string(d);
+                                                        }),
+                                        ", ") +
+                             "], the config implies [" +
+                             llvm::join(llvm::map_range(shape,
+                                                        [](int64_t d) {
+                                                          return std::to_string(d);
+                                                        }),
+                                        ", ") +
+                             "]"
+                       : "tensor '" + name + "' is missing";
+      return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, path,
+                                    IntegerAttr(), TypeAttr());
+    }
+    Type storage = info->type == StorageType::F32   ? Type(b.getF32Type())
+                   : info->type == StorageType::F16 ? Type(b.getF16Type())
+                                                    : Type(b.getBF16Type());
+    return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, path,
+                                  b.getI64IntegerAttr(info->offset),
+                                  TypeAttr::get(storage));
+  };
+  OwningOpRef<ModuleOp> module =
+      buildLlamaModule(ctx, config, weights, FileLineColLoc::get(ctx, path, 0, 0));
+  if (!missing.empty())
+    return llvm::createFileError(path, llvm::createStringError(missing));
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// GGUF
+//===----------------------------------------------------------------------===//
+
+/// Reads an integer/float/string GGUF metadata value by key.
+template <typename T>
+std::optional<T> metadataAs(const TensorFileIndex &index, StringRef key) {
+  auto it = index.metadata.find(key);
+  if (it == index.metadata.end())
+    return std::nullopt;
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto *n = std::get_if<int64_t>(&it->second))
+      return static_cast<double>(*n);
+  }
+  if (auto *v = std::get_if<T>(&it->second))
+    return *v;
+  return std::nullopt;
+}
+
+Expected<ModelConfig> ggufConfig(StringRef path, const TensorFileIndex &index) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createFileError(path, llvm::createStringError(message));
+  };
+  std::optional<std::string> arch =
+      metadataAs<std::string>(index, "general.architecture");
+  if (!arch)
+    return fail("missing general.architecture");
+  if (*arch != "llama")
+    return fail("unsupported architecture '" + *arch + "' (supported: llama)");
+  ModelConfig c;
+  struct IntKey {
+    const char *key;
+    int64_t *field;
+  } intKeys[] = {{"llama.embedding_length", &c.dim},
+                 {"llama.feed_forward_length", &c.hiddenDim},
+                 {"llama.block_count", &c.nLayers},
+                 {"llama.attention.head_count", &c.nHeads},
+                 {"llama.context_length", &c.maxSeqLen}};
+  for (const IntKey &k : intKeys) {
+    std::optional<int64_t> v = metadataAs<int64_t>(index, k.key);
+    if (!v)
+      return fail(llvm::Twine("missing or non-integer ") + k.key);
+    *k.field = *v;
+  }
+  c.nKVHeads = metadataAs<int64_t>(index, "llama.attention.head_count_kv")
+                   .value_or(c.nHeads);
+  c.ropeTheta = metadataAs<double>(index, "llama.rope.freq_base").value_or(1e4);
+  c.normEps =
+      metadataAs<double>(index, "llama.attention.layer_norm_rms_epsilon")
+          .value_or(1e-5);
+  const TensorInfo *embedding = index.find("token_embd.weight");
+  if (!embedding || embedding->shape.size() != 2)
+    return fail("missing 2-D tensor token_embd.weight");
+  c.vocabSize = embedding->shape[0];
+  c.tiedEmbeddings = !index.find("output.weight");
+  c.ropeStyle = xfmr::RopeStyle::interleaved;
+  if (Error error = c.validate())
+    return fail(llvm::toString(std::move(error)));
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// safetensors
+//===----------------------------------------------------------------------===//
+
+/// Reads Hugging Face's config.json for LlamaForCausalLM.
+Expected<ModelConfig> hfConfig(StringRef configPath) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createFileError(configPath, llvm::createStringError(message));
+  };
+  auto buffer = llvm::MemoryBuffer::getFile(configPath, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(configPath, buffer.getError());
+  Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return fail("bad JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *o = json->getAsObject();
+  if (!o)
+    return fail("not a JSON object");
+  const llvm::json::Array *archs = o->getArray("architectures");
+  std::optional<StringRef> arch =
+      archs && !archs->empty() ? (*archs)[0].getAsString() : std::nullopt;
+  if (!arch || *arch != "LlamaForCausalLM")
+    return fail("unsupported architecture '" + arch.value_or("<missing>") +
+                "' (supported: LlamaForCausalLM)");
+  ModelConfig c;
+  struct IntKey {
+    const char *key;
+    int64_t *field;
+  } intKeys[] = {{"hidden_size", &c.dim},
+                 {"intermediate_size", &c.hiddenDim},
+                 {"num_hidden_layers", &c.nLayers},
+                 {"num_attention_heads", &c.nHeads},
+                 {"vocab_size", &c.vocabSize},
+                 {"max_position_embeddings", &c.maxSeqLen}};
+  for (const IntKey &k : intKeys) {
+    std::optional<int64_t> v = o->getInteger(k.key);
+    if (!v)
+      return fail(llvm::Twine("missing or non-integer '") + k.key + "'");
+    *k.field = *v;
+  }
+  c.nKVHeads = o->getInteger("num_key_value_heads").value_or(c.nHeads);
+  c.normEps = o->getNumber("rms_norm_eps").value_or(1e-6);
+  c.ropeTheta = o->getNumber("rope_theta").value_or(1e4);
+  c.tiedEmbeddings = o->getBoolean("tie_word_embeddings").value_or(false);
+  c.ropeStyle = xfmr::RopeStyle::half;
+  if (Error error = c.validate())
+    return fail(llvm::toString(std::move(error)));
+  return c;
+}
+
+/// Reads the config exportSafetensors stores in __metadata__.
+Expected<ModelConfig> mixtileConfig(StringRef path,
+                                    const TensorFileIndex &index) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createFileError(path, llvm::createStringError(message));
+  };
+  auto get = [&](StringRef key) -> std::optional<std::string> {
+    return metadataAs<std::string>(index, key);
+  };
+  if (get("format") != std::optional<std::string>("mixtile-llama"))
+    return fail("no config.json beside the file and no Mixtile config in "
+                "its __metadata__");
+  ModelConfig c;
+  struct IntKey {
+    const char *key;
+    int64_t *field;
+  } intKeys[] = {{"dim", &c.dim},           {"hidden_dim", &c.hiddenDim},
+                 {"n_layers", &c.nLayers},  {"n_heads", &c.nHeads},
+                 {"n_kv_heads", &c.nKVHeads}, {"vocab_size", &c.vocabSize},
+                 {"max_seq_len", &c.maxSeqLen}};
+  for (const IntKey &k : intKeys) {
+    std::optional<std::string> v = get(k.key);
+    if (!v || llvm::StringRef(*v).getAsInteger(10, *k.field))
+      return fail(llvm::Twine("bad or missing metadata '") + k.key + "'");
+  }
+  double eps = 1e-5, theta = 1e4;
+  if (std::optional<std::string> v = get("norm_eps"))
+    llvm::to_float(*v, eps);
+  if (std::optional<std::string> v = get("rope_theta"))
+    llvm::to_float(*v, theta);
+  c.normEps = eps;
+  c.ropeTheta = theta;
+  c.tiedEmbeddings = get("tied_embeddings") == std::optional<std::string>("1");
+  c.ropeStyle = get("rope_style") == std::optional<std::string>("half")
+                    ? xfmr::RopeStyle::half
+                    : xfmr::RopeStyle::interleaved;
+  if (Error error = c.validate())
+    return fail(llvm::toString(std::move(error)));
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Export
+//===----------------------------------------------------------------------===//
+
+/// Collects the f32 data of every distinct weight of `module`, renamed.
+Expected<std::vector<TensorData>> collectWeights(ModuleOp module,
+                                                 WeightStore &store,
+                                                 const ModelConfig &config,
+                                                 Naming naming) {
+  std::vector<TensorData> tensors;
+  llvm::StringSet<> seen;
+  Error error = Error::success();
+  module.walk([&](xfmr::WeightOp op) {
+    if (error || !seen.insert(op.getKey()).second)
+      return;
+    if (op.getKey() == "output" && config.tiedEmbeddings)
+      return;
+    Expected<ArrayRef<float>> data = store.get(op);
+    if (!data) {
+      error = data.takeError();
+      return;
+    }
+    auto shape = op.getType().getShape();
+    tensors.push_back({rename(op.getKey(), naming),
+                       SmallVector<int64_t>(shape.begin(), shape.end()),
+                       *data});
+  });
+  if (error)
+    return std::move(error);
+  return tensors;
+}
+
+} // namespace
+
+Expected<OwningOpRef<ModuleOp>> mixtile::importGGUF(MLIRContext *ctx,
+                                                    StringRef path,
+                                                    ArrayRef<char> bytes) {
+  Expected<TensorFileIndex> index = readGGUF(path, bytes);
+  if (!index)
+    return index.takeError();
+  Expected<ModelConfig> config = ggufConfig(path, *index);
+  if (!config)
+    return config.takeError();
+  return buildFromIndex(ctx, path, *config, *index, Naming::GGUF);
+}
+
+Expected<OwningOpRef<ModuleOp>>
+mixtile::importSafetensors(MLIRContext *ctx, StringRef path,
+                           ArrayRef<char> bytes) {
+  Expected<TensorFileIndex> index = readSafetensors(path, bytes);
+  if (!index)
+    return index.takeError();
+  llvm::SmallString<256> configPath(llvm::sys::path::parent_path(path));
+  llvm::sys::path::append(configPath, "config.json");
+  if (llvm::sys::fs::exists(configPath)) {
+    Expected<ModelConfig> config = hfConfig(configPath);
+    if (!config)
+      return config.takeError();
+    return buildFromIndex(ctx, path, *config, *index, Naming::HuggingFace);
+  }
+  Expected<ModelConfig> config = mixtileConfig(path, *index);
+  if (!config)
+    return config.takeError();
+  return buildFromIndex(ctx, path, *config, *index, Naming::Meta);
+}
+
+Error mixtile::exportSafetensors(ModuleOp module, WeightStore &store,
+                                 llvm::raw_ostream &os) {
+  Expected<ModelConfig> config = ModelConfig::fromModule(module);
+  if (!config)
+    return config.takeError();
+  Expected<std::vector<TensorData>> tensors =
+      collectWeights(module, store, *config, Naming::Meta);
+  if (!tensors)
+    return tensors.takeError();
+  const ModelConfig &c = *config;
+  std::map<std::string, std::string> metadata = {
+      {"format", "mixtile-llama"},
+      {"dim", std::to_string(c.dim)},
+      {"hidden_dim", std::to_string(c.hiddenDim)},
+      {"n_layers", std::to_string(c.nLayers)},
+      {"n_heads", std::to_string(c.nHeads)},
+      {"n_kv_heads", std::to_string(c.nKVHeads)},
+      {"vocab_size", std::to_string(c.vocabSize)},
+      {"max_seq_len", std::to_string(c.maxSeqLen)},
+      {"norm_eps", llvm::formatv("{0:e9}", c.normEps).str()},
+      {"rope_theta", llvm::formatv("{0:e9}", c.ropeTheta).str()},
+      {"tied_embeddings", c.tiedEmbeddings ? "1" : "0"},
+      {"rope_style", c.ropeStyle == xfmr::RopeStyle::half ? "half"
+                                                          : "interleaved"}};
+  writeSafetensors(os, *tensors, metadata);
+  return Error::success();
+}
+
+Error mixtile::exportGGUF(ModuleOp module, WeightStore &store,
+                          llvm::raw_ostream &os) {
+  Expected<ModelConfig> config = ModelConfig::fromModule(module);
+  if (!config)
+    return config.takeError();
+  const ModelConfig &c = *config;
+  if (c.ropeStyle != xfmr::RopeStyle::interleaved)
+    return llvm::createStringError(
+        "GGUF llama files use interleaved RoPE; this model uses rotate-half");
+  Expected<std::vector<TensorData>> tensors =
+      collectWeights(module, store, c, Naming::GGUF);
+  if (!tensors)
+    return tensors.takeError();
+  std::vector<std::pair<std::string, GGUFValue>> metadata = {
+      {"general.architecture", std::string("llama")},
+      {"llama.context_length", c.maxSeqLen},
+      {"llama.embedding_length", c.dim},
+      {"llama.block_count", c.nLayers},
+      {"llama.feed_forward_length", c.hiddenDim},
+      {"llama.attention.head_count", c.nHeads},
+      {"llama.attention.head_count_kv", c.nKVHeads},
+      {"llama.rope.freq_base", static_cast<double>(c.ropeTheta)},
+      {"llama.attention.layer_norm_rms_epsilon", static_cast<double>(c.normEps)}};
+  writeGGUF(os, metadata, *tensors);
+  return Error::success();
+}
