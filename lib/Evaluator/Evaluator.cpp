@@ -165,8 +165,9 @@ Error Evaluator::Impl::prepare() {
 // Execution
 //===----------------------------------------------------------------------===//
 
-/// Fetches the tensor bound to `value`.
-static const Tensor &get(llvm::DenseMap<Value, Tensor> &env, Value value) {
+/// Fetches the tensor bound to `value`. Returns a copy (a few words plus
+/// shared ownership): references into the map die when it grows.
+static Tensor get(llvm::DenseMap<Value, Tensor> &env, Value value) {
   auto it = env.find(value);
   assert(it != env.end() && "value used before definition");
   return it->second;
@@ -174,8 +175,8 @@ static const Tensor &get(llvm::DenseMap<Value, Tensor> &env, Value value) {
 
 Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
                                  llvm::DenseMap<Value, Tensor> &env) {
-  const Tensor &x = get(env, op.getInput());
-  const Tensor &w = get(env, op.getWeight());
+  Tensor x = get(env, op.getInput());
+  Tensor w = get(env, op.getWeight());
   const float *bias = op.getBias() ? get(env, op.getBias()).data : nullptr;
   auto it = packed.find(op);
   kernels::PackedMatrix onTheFly;
@@ -192,8 +193,8 @@ Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
 
 Error Evaluator::Impl::runEmbedding(xfmr::EmbeddingOp op,
                                     llvm::DenseMap<Value, Tensor> &env) {
-  const Tensor &table = get(env, op.getTable());
-  const Tensor &tokens = get(env, op.getTokens());
+  Tensor table = get(env, op.getTable());
+  Tensor tokens = get(env, op.getTokens());
   int64_t rows = table.shape[0], dim = table.shape[1];
   SmallVector<int64_t, 4> shape(tokens.shape);
   shape.push_back(dim);
@@ -216,8 +217,8 @@ static float ropeFrequency(int64_t i, int64_t headDim, float theta) {
 
 Error Evaluator::Impl::runRope(xfmr::RopeOp op,
                                llvm::DenseMap<Value, Tensor> &env) {
-  const Tensor &x = get(env, op.getInput());
-  const Tensor &positions = get(env, op.getPositions());
+  Tensor x = get(env, op.getInput());
+  Tensor positions = get(env, op.getPositions());
   if (x.shape.size() != 2)
     return opError(op, "only [seq, features] inputs are supported");
   int64_t hd = op.getHeadDim(), seq = x.shape[0], features = x.shape[1];
@@ -259,9 +260,9 @@ static void attendRow(const float *q, const float *k, const float *v,
 
 Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
                                     llvm::DenseMap<Value, Tensor> &env) {
-  const Tensor &q = get(env, op.getQuery());
-  const Tensor &k = get(env, op.getKey());
-  const Tensor &v = get(env, op.getValue());
+  Tensor q = get(env, op.getQuery());
+  Tensor k = get(env, op.getKey());
+  Tensor v = get(env, op.getValue());
   if (q.shape.size() != 2)
     return opError(op, "only [seq, features] attention is supported");
   int64_t seq = q.shape[0], hd = op.getHeadDim();
@@ -269,8 +270,8 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
   int64_t kvFeatures = k.shape[1], start = 0, keys = k.shape[0];
   const float *kSrc = k.data, *vSrc = v.data;
   if (op.getKeyCache()) {
-    const Tensor &kc = get(env, op.getKeyCache());
-    const Tensor &vc = get(env, op.getValueCache());
+    Tensor kc = get(env, op.getKeyCache());
+    Tensor vc = get(env, op.getValueCache());
     start = get(env, op.getPosition()).index;
     if (start < 0 || start + seq > kc.shape[0])
       return opError(op, "rows [" + llvm::Twine(start) + ", " +
@@ -303,8 +304,8 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
 
 Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
                                  llvm::DenseMap<Value, Tensor> &env) {
-  const Tensor &a = get(env, op.getLhs());
-  const Tensor &b = get(env, op.getRhs());
+  Tensor a = get(env, op.getLhs());
+  Tensor b = get(env, op.getRhs());
   size_t rank = a.shape.size();
   int64_t m = a.shape[rank - 2], kDim = a.shape[rank - 1];
   bool transposed = op.getTransposeRhs();
@@ -383,7 +384,7 @@ static Tensor softmaxAlong(const Tensor &x, int64_t axis) {
 Error Evaluator::Impl::execute(Operation *op,
                                llvm::DenseMap<Value, Tensor> &env) {
   auto norm = [&](Value input, Value weight, Value bias, float eps) {
-    const Tensor &x = get(env, input);
+    Tensor x = get(env, input);
     const float *w = get(env, weight).data;
     const float *b = bias ? get(env, bias).data : nullptr;
     Tensor y = Tensor::allocate(x.shape);
@@ -487,11 +488,11 @@ Evaluator::Impl::forward(ArrayRef<int32_t> tokens) {
 
   Operation *ret = body.getTerminator();
   for (auto [i, cache] : llvm::enumerate(caches)) {
-    const Tensor &updated = get(env, ret->getOperand(1 + i));
+    Tensor updated = get(env, ret->getOperand(1 + i));
     if (updated.data != cache.data)
       std::copy_n(updated.data, cache.numElements(), cache.mut());
   }
-  const Tensor &logits = get(env, ret->getOperand(0));
+  Tensor logits = get(env, ret->getOperand(0));
   position += n;
   return std::vector<float>(logits.data, logits.data + logits.numElements());
 }
