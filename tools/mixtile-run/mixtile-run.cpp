@@ -1,0 +1,324 @@
+//===- mixtile-run.cpp - run a model with the reference evaluator ---------===//
+//
+//   mixtile-run MODEL [--tokenizer T] --prompt "Once upon a time" -n 64
+//   mixtile-run MODEL --eval stories.txt
+//   mixtile-run MODEL --tokens ids.txt [--dump-logits out.f32]
+//
+// MODEL is an xfmr .mlir file or a model file the importers read.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Evaluator/Evaluator.h"
+#include "mixtile/Import/ModelLoader.h"
+#include "mixtile/Import/Tokenizer.h"
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <random>
+
+using namespace mixtile;
+using llvm::Error;
+using llvm::Expected;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("mixtile-run options");
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::desc("<model>"), cl::cat(category));
+static cl::opt<std::string>
+    tokenizerPath("tokenizer",
+                  cl::desc("llama2.c tokenizer (default: tok<VOCAB>.bin or "
+                           "tokenizer.bin next to the model)"),
+                  cl::cat(category));
+static cl::opt<std::string> prompt("prompt", cl::desc("Text to continue"),
+                                   cl::cat(category));
+static cl::opt<std::string>
+    promptFile("prompt-file", cl::desc("Read the prompt text from a file"),
+               cl::cat(category));
+static cl::opt<bool>
+    encodeOnly("encode-only",
+               cl::desc("Print the prompt's token ids (BOS first), one per "
+                        "line, and exit: the input format of --tokens"),
+               cl::cat(category));
+static cl::opt<int> steps("n", cl::desc("Tokens to generate (default 64)"),
+                          cl::init(64), cl::cat(category));
+static cl::opt<float>
+    temperature("temperature",
+                cl::desc("Sampling temperature; 0 is greedy (default)"),
+                cl::init(0.0f), cl::cat(category));
+static cl::opt<unsigned> seed("seed", cl::desc("Sampling seed"), cl::init(1),
+                              cl::cat(category));
+static cl::opt<std::string>
+    evalPath("eval",
+             cl::desc("Text file of stories separated by <|endoftext|> "
+                      "lines: print tokens, mean NLL and perplexity"),
+             cl::cat(category));
+static cl::opt<std::string>
+    tokensPath("tokens",
+               cl::desc("Token ids, one per line (the first is BOS), instead "
+                        "of text"),
+               cl::cat(category));
+static cl::opt<std::string>
+    dumpLogits("dump-logits",
+               cl::desc("Write the logits of every position of --tokens as "
+                        "raw little-endian f32 [positions x vocab]"),
+               cl::cat(category));
+static cl::opt<unsigned> threads("num-threads",
+                                 cl::desc("Worker threads (0: all cores)"),
+                                 cl::init(0), cl::cat(category));
+
+namespace {
+
+/// Accumulates negative log-likelihood over predicted tokens.
+struct NLL {
+  double sum = 0;
+  int64_t count = 0;
+
+  /// Adds the predictions of `logits` rows [0, n-1) for tokens [1, n).
+  void add(llvm::ArrayRef<float> logits, llvm::ArrayRef<int32_t> tokens,
+           int64_t vocab) {
+    for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+      const float *row = logits.data() + i * vocab;
+      double max = *std::max_element(row, row + vocab), total = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        total += std::exp(static_cast<double>(row[v]) - max);
+      sum += max + std::log(total) - row[tokens[i + 1]];
+      ++count;
+    }
+  }
+  double mean() const { return count ? sum / count : 0.0; }
+};
+
+/// Finds the tokenizer: the flag, else tok<VOCAB>.bin or tokenizer.bin beside
+/// the model.
+std::string findTokenizer(int64_t vocab) {
+  if (!tokenizerPath.empty())
+    return tokenizerPath;
+  llvm::StringRef dir = llvm::sys::path::parent_path(modelPath);
+  for (std::string name : {"tok" + std::to_string(vocab) + ".bin",
+                           std::string("tokenizer.bin")}) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return "";
+}
+
+Expected<Tokenizer> loadTokenizer(int64_t vocab) {
+  std::string path = findTokenizer(vocab);
+  if (path.empty())
+    return llvm::createStringError(
+        "no tokenizer given and none found beside the model; use --tokenizer");
+  return Tokenizer::loadLlama2C(path, vocab);
+}
+
+int32_t pickToken(llvm::ArrayRef<float> row, std::mt19937 &rng) {
+  if (temperature <= 0.0f)
+    return std::max_element(row.begin(), row.end()) - row.begin();
+  std::vector<double> weights(row.size());
+  double max = *std::max_element(row.begin(), row.end());
+  for (size_t i = 0; i < row.size(); ++i)
+    weights[i] = std::exp((row[i] - max) / temperature);
+  std::discrete_distribution<int32_t> dist(weights.begin(), weights.end());
+  return dist(rng);
+}
+
+/// The prompt text: --prompt, or the contents of --prompt-file.
+Expected<std::string> promptText() {
+  if (promptFile.empty())
+    return prompt.getValue();
+  auto buffer = llvm::MemoryBuffer::getFile(promptFile, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(promptFile, buffer.getError());
+  return (*buffer)->getBuffer().str();
+}
+
+Error generate(Evaluator &eval) {
+  Expected<Tokenizer> tok = loadTokenizer(eval.vocabSize());
+  if (!tok)
+    return tok.takeError();
+  Expected<std::string> text = promptText();
+  if (!text)
+    return text.takeError();
+  std::vector<int> ids = tok->encode(*text, /*addBos=*/true, /*addEos=*/false);
+  if (encodeOnly) {
+    for (int id : ids)
+      llvm::outs() << id << "\n";
+    return Error::success();
+  }
+  std::vector<int32_t> tokens(ids.begin(), ids.end());
+  Expected<std::vector<float>> logits = eval.forward(tokens);
+  std::mt19937 rng(seed);
+  int32_t prev = tokens.back();
+  llvm::outs() << tok->decode(ids);
+  for (int step = 0; step < steps && logits; ++step) {
+    llvm::ArrayRef<float> last(logits->data() + logits->size() - eval.vocabSize(),
+                               eval.vocabSize());
+    int32_t next = pickToken(last, rng);
+    if (next == tok->bos() || next == tok->eos() ||
+        eval.position() >= eval.maxSeqLen())
+      break;
+    llvm::outs() << tok->decodePiece(prev, next);
+    llvm::outs().flush();
+    prev = next;
+    logits = eval.forward({next});
+  }
+  llvm::outs() << "\n";
+  return logits ? Error::success() : logits.takeError();
+}
+
+/// Splits a story file at lines reading <|endoftext|>.
+std::vector<std::string> splitStories(llvm::StringRef text) {
+  std::vector<std::string> stories;
+  std::string current;
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    if (line.trim() == "<|endoftext|>") {
+      if (!llvm::StringRef(current).trim().empty())
+        stories.push_back(llvm::StringRef(current).trim().str());
+      current.clear();
+      continue;
+    }
+    current += line.str() + "\n";
+  }
+  if (!llvm::StringRef(current).trim().empty())
+    stories.push_back(llvm::StringRef(current).trim().str());
+  return stories;
+}
+
+void printNLL(const NLL &nll) {
+  llvm::outs() << llvm::formatv("tokens: {0}\nmean NLL: {1:F4} nats/token\n"
+                                "perplexity: {2:F4}\n",
+                                nll.count, nll.mean(), std::exp(nll.mean()));
+}
+
+Error evaluateStories(Evaluator &eval) {
+  Expected<Tokenizer> tok = loadTokenizer(eval.vocabSize());
+  if (!tok)
+    return tok.takeError();
+  auto buffer = llvm::MemoryBuffer::getFile(evalPath, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(evalPath, buffer.getError());
+  std::vector<std::string> stories = splitStories((*buffer)->getBuffer());
+  if (stories.empty())
+    return llvm::createFileError(evalPath,
+                                 llvm::createStringError("no stories found"));
+  NLL nll;
+  for (auto [i, story] : llvm::enumerate(stories)) {
+    std::vector<int> ids = tok->encode(story, /*addBos=*/true, false);
+    if (static_cast<int64_t>(ids.size()) > eval.maxSeqLen())
+      ids.resize(eval.maxSeqLen());
+    std::vector<int32_t> tokens(ids.begin(), ids.end());
+    eval.reset();
+    Expected<std::vector<float>> logits = eval.forward(tokens);
+    if (!logits)
+      return logits.takeError();
+    nll.add(*logits, tokens, eval.vocabSize());
+    if ((i + 1) % 50 == 0 || i + 1 == stories.size())
+      llvm::errs() << llvm::formatv("[{0}/{1} stories] {2:F4} nats/token\n",
+                                    i + 1, stories.size(), nll.mean());
+  }
+  printNLL(nll);
+  return Error::success();
+}
+
+Expected<std::vector<int32_t>> readTokenFile(int64_t vocab) {
+  auto buffer = llvm::MemoryBuffer::getFile(tokensPath, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(tokensPath, buffer.getError());
+  std::vector<int32_t> tokens;
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (auto [n, line] : llvm::enumerate(lines)) {
+    int64_t id;
+    if (line.trim().getAsInteger(10, id) || id < 0 || id >= vocab)
+      return llvm::createFileError(
+          tokensPath, n + 1,
+          llvm::createStringError("expected a token id in [0, " +
+                                  llvm::Twine(vocab) + "), got '" +
+                                  line.trim() + "'"));
+    tokens.push_back(id);
+  }
+  if (tokens.empty())
+    return llvm::createFileError(tokensPath,
+                                 llvm::createStringError("no token ids"));
+  return tokens;
+}
+
+Error runTokens(Evaluator &eval) {
+  Expected<std::vector<int32_t>> tokens = readTokenFile(eval.vocabSize());
+  if (!tokens)
+    return tokens.takeError();
+  if (static_cast<int64_t>(tokens->size()) > eval.maxSeqLen())
+    return llvm::createFileError(
+        tokensPath, llvm::createStringError(
+                        llvm::formatv("{0} tokens exceed the model's maximum "
+                                      "sequence length {1}",
+                                      tokens->size(), eval.maxSeqLen())
+                            .str()));
+  Expected<std::vector<float>> logits = eval.forward(*tokens);
+  if (!logits)
+    return logits.takeError();
+  NLL nll;
+  nll.add(*logits, *tokens, eval.vocabSize());
+  printNLL(nll);
+  if (dumpLogits.empty())
+    return Error::success();
+  return llvm::writeToOutput(dumpLogits, [&](llvm::raw_ostream &os) {
+    os.write(reinterpret_cast<const char *>(logits->data()),
+             logits->size() * sizeof(float));
+    return Error::success();
+  });
+}
+
+Error run() {
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  Expected<mlir::OwningOpRef<mlir::ModuleOp>> module = loadModel(&ctx, modelPath);
+  if (!module)
+    return module.takeError();
+  WeightStore store(llvm::sys::path::parent_path(modelPath).str());
+  EvaluatorOptions options;
+  options.threads = threads;
+  Expected<std::unique_ptr<Evaluator>> eval =
+      Evaluator::create(**module, store, options);
+  if (!eval)
+    return eval.takeError();
+  if (!evalPath.empty())
+    return evaluateStories(**eval);
+  if (!tokensPath.empty())
+    return runTokens(**eval);
+  if (!dumpLogits.empty())
+    return llvm::createStringError("--dump-logits needs --tokens");
+  return generate(**eval);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Run a model with Mixtile's reference evaluator\n");
+  if (Error error = run()) {
+    llvm::WithColor::error(llvm::errs(), "mixtile-run")
+        << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
+  return 0;
+}
