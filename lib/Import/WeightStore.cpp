@@ -6,6 +6,7 @@
 
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+#include "mixtile/Import/Synthetic.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/SmallString.h"
@@ -113,10 +114,32 @@ Expected<ArrayRef<float>> WeightStore::get(StringRef file, StringRef key,
   return ArrayRef<float>(*widened.back());
 }
 
+/// Generates (once) the tensor of a seeded synthetic model.
+Expected<ArrayRef<float>> WeightStore::getSynthetic(xfmr::WeightOp op,
+                                                    uint64_t count) {
+  StringRef file = op.getFile();
+  if (file == kShapesOnlyFile)
+    return llvm::createStringError(
+        "weight '" + op.getKey() +
+        "' has no data: the model was synthesized shapes-only");
+  uint64_t seed;
+  if (file.drop_front(kSyntheticFilePrefix.size()).getAsInteger(10, seed))
+    return llvm::createStringError("bad synthetic weight file '" + file +
+                                   "' (expected synthetic:<seed>)");
+  auto data = std::make_unique<std::vector<float>>(count);
+  generateSyntheticTensor(seed, op.getKey(), op.getType().getShape(), *data);
+  std::lock_guard<std::mutex> lock(mutex);
+  widened.push_back(std::move(data));
+  return ArrayRef<float>(*widened.back());
+}
+
 Expected<ArrayRef<float>> WeightStore::get(xfmr::WeightOp op) {
   Expected<uint64_t> count = checkedElementCount(op.getType().getShape());
   if (!count)
     return count.takeError();
+  if (op.getFile().starts_with(kSyntheticFilePrefix) ||
+      op.getFile() == kShapesOnlyFile)
+    return getSynthetic(op, *count);
   std::optional<int64_t> offset = op.getOffset();
   if (!offset)
     return llvm::createFileError(

@@ -6,6 +6,7 @@
 
 #include "mixtile/Import/Llama2C.h"
 #include "mixtile/Import/ModelFormats.h"
+#include "mixtile/Import/Synthetic.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/InitAll.h"
 
@@ -70,6 +71,15 @@ static void registerExporter(llvm::StringRef flag, llvm::StringRef summary,
       });
 }
 
+static llvm::Expected<OwningOpRef<ModuleOp>>
+synthesize(MLIRContext *ctx, llvm::StringRef source, ArrayRef<char> bytes) {
+  auto request = mixtile::parseSynthesisRequest(
+      llvm::StringRef(bytes.data(), bytes.size()), source);
+  if (!request)
+    return request.takeError();
+  return mixtile::buildSyntheticModel(ctx, *request);
+}
+
 static void registerTranslations() {
   registerImporter("import-llama2c",
                    "Import a llama2.c legacy checkpoint as xfmr IR",
@@ -80,6 +90,12 @@ static void registerTranslations() {
                    mixtile::importSafetensors);
   registerImporter("import-gguf", "Import a GGUF v3 llama model as xfmr IR",
                    mixtile::importGGUF);
+  registerImporter("synthesize-llama",
+                   "Make a seeded synthetic Llama model from a JSON request "
+                   "({\"preset\": \"100m\"}, or dim, hidden_dim, n_layers, "
+                   "n_heads, n_kv_heads, vocab_size, max_seq_len; seed; "
+                   "weights: seeded|none)",
+                   synthesize);
   registerExporter("export-safetensors",
                    "Write an imported model's weights as f32 safetensors",
                    mixtile::exportSafetensors);

@@ -48,6 +48,8 @@ public:
 
 private:
   std::string resolve(llvm::StringRef file) const;
+  llvm::Expected<llvm::ArrayRef<float>> getSynthetic(xfmr::WeightOp op,
+                                                     uint64_t count);
 
   std::string baseDir;
   std::mutex mutex;
