@@ -10,6 +10,8 @@
 
 #include "llvm/Support/ThreadPool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -29,22 +31,29 @@ PackedMatrix::PackedMatrix(const float *weights, int64_t rows, int64_t cols)
 
 namespace {
 constexpr int64_t kW = PackedMatrix::kPanelWidth;
-constexpr int64_t kRowBlock = 4;
+constexpr int64_t kRowBlock = 6;
 
-/// Computes rows [m0, m0 + rowCount) of one output panel.
+/// Accumulates `Rows` rows of x against one panel: acc[r][j] (two 8-lane
+/// halves per row) gets fma(x[r][kk], w[kk][j], acc) for kk = 0..k-1.
 template <int64_t Rows>
 void panelKernel(const float *x, int64_t k, const float *panel,
                  float acc[Rows][kW]) {
+  static_assert(kW == 16, "the kernel holds a panel row in two AVX registers");
+  __m256 lo[Rows], hi[Rows];
   for (int64_t r = 0; r < Rows; ++r)
-    for (int64_t j = 0; j < kW; ++j)
-      acc[r][j] = 0.0f;
+    lo[r] = hi[r] = _mm256_setzero_ps();
   for (int64_t kk = 0; kk < k; ++kk) {
-    const float *w = panel + kk * kW;
+    __m256 w0 = _mm256_loadu_ps(panel + kk * kW);
+    __m256 w1 = _mm256_loadu_ps(panel + kk * kW + 8);
     for (int64_t r = 0; r < Rows; ++r) {
-      float xv = x[r * k + kk];
-      for (int64_t j = 0; j < kW; ++j)
-        acc[r][j] = std::fma(xv, w[j], acc[r][j]);
+      __m256 xv = _mm256_broadcast_ss(x + r * k + kk);
+      lo[r] = _mm256_fmadd_ps(xv, w0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(xv, w1, hi[r]);
     }
+  }
+  for (int64_t r = 0; r < Rows; ++r) {
+    _mm256_storeu_ps(acc[r], lo[r]);
+    _mm256_storeu_ps(acc[r] + 8, hi[r]);
   }
 }
 
