@@ -9,6 +9,7 @@
 #include "mixtile/Evaluator/Evaluator.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Evaluator/Kernels.h"
+#include "mixtile/Evaluator/PrecisionSchemes.h"
 #include "mixtile/Import/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -90,8 +91,13 @@ public:
   std::unique_ptr<llvm::StdThreadPool> pool;
   llvm::DenseMap<Value, Tensor> constants;
   llvm::DenseMap<Operation *, kernels::PackedMatrix> packed;
+  /// The quantization each precision-annotated op simulates.
+  llvm::DenseMap<Operation *, OperandSchemes> schemes;
+  /// Embedding tables quantized by their op's precision record.
+  llvm::DenseMap<Operation *, std::vector<float>> quantizedTables;
   std::vector<Tensor> caches;
   int64_t position = 0, vocab = 0, maxSeq = 0;
+  Error pendingError = Error::success();
 
 private:
   Error execute(Operation *op, llvm::DenseMap<Value, Tensor> &env);
@@ -151,12 +157,42 @@ Error Evaluator::Impl::prepare() {
     t.data = data->data();
     constants[op.getResult()] = t;
   }
+  WalkResult walk = func.walk([&](xfmr::PrecisionOpInterface op) {
+    Expected<OperandSchemes> opSchemes =
+        getOperandSchemes(op.getPrecisionRecord());
+    if (!opSchemes) {
+      pendingError = opError(op, llvm::toString(opSchemes.takeError()));
+      return WalkResult::interrupt();
+    }
+    schemes[op] = *opSchemes;
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::move(pendingError);
   func.walk([&](xfmr::LinearOp op) {
     auto it = constants.find(op.getWeight());
     if (it == constants.end())
       return;
     const Tensor &w = it->second;
-    packed.try_emplace(op, w.data, w.shape[0], w.shape[1]);
+    const std::optional<numerics::QuantScheme> &scheme = schemes[op].weights;
+    if (!scheme) {
+      packed.try_emplace(op, w.data, w.shape[0], w.shape[1]);
+      return;
+    }
+    // Weights are quantized along K (their rows), once.
+    std::vector<float> q(w.numElements());
+    numerics::fakeQuantize(w.data, q.data(), w.shape[0], w.shape[1], *scheme);
+    packed.try_emplace(op, q.data(), w.shape[0], w.shape[1]);
+  });
+  func.walk([&](xfmr::EmbeddingOp op) {
+    auto it = constants.find(op.getTable());
+    const std::optional<numerics::QuantScheme> &scheme = schemes[op].weights;
+    if (it == constants.end() || !scheme)
+      return;
+    const Tensor &t = it->second;
+    std::vector<float> &q = quantizedTables[op];
+    q.resize(t.numElements());
+    numerics::fakeQuantize(t.data, q.data(), t.shape[0], t.shape[1], *scheme);
   });
   return Error::success();
 }
@@ -173,6 +209,35 @@ static Tensor get(llvm::DenseMap<Value, Tensor> &env, Value value) {
   return it->second;
 }
 
+/// `x` with each row (along its last axis) quantized by `scheme`; `x` itself
+/// when there is no scheme. `rowLength` splits rows further (attention
+/// heads). Activation scales are dynamic and per row: a "per-tensor" FP32
+/// scale is computed for each token on its own, so a token's numerics do not
+/// depend on which other tokens share its batch (prefill equals decode).
+static Tensor quantizeRows(const Tensor &x,
+                           const std::optional<numerics::QuantScheme> &scheme,
+                           int64_t rowLength = 0) {
+  if (!scheme)
+    return x;
+  Tensor q = Tensor::allocate(x.shape);
+  int64_t cols = rowLength ? rowLength : x.cols();
+  int64_t rows = x.numElements() / cols;
+  for (int64_t r = 0; r < rows; ++r)
+    numerics::fakeQuantize(x.data + r * cols, q.mut() + r * cols, 1, cols,
+                           *scheme);
+  return q;
+}
+
+/// The transpose of a 2-D [rows, cols] block of floats.
+static std::vector<float> transposed(const float *data, int64_t rows,
+                                     int64_t cols) {
+  std::vector<float> t(rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      t[c * rows + r] = data[r * cols + c];
+  return t;
+}
+
 Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
                                  llvm::DenseMap<Value, Tensor> &env) {
   Tensor x = get(env, op.getInput());
@@ -183,6 +248,7 @@ Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
   if (it == packed.end())
     onTheFly = kernels::PackedMatrix(w.data, w.shape[0], w.shape[1]);
   const kernels::PackedMatrix &pw = it == packed.end() ? onTheFly : it->second;
+  x = quantizeRows(x, schemes.lookup(op).activations);
   SmallVector<int64_t, 4> shape(x.shape);
   shape.back() = w.shape[0];
   Tensor y = Tensor::allocate(shape);
@@ -194,6 +260,8 @@ Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
 Error Evaluator::Impl::runEmbedding(xfmr::EmbeddingOp op,
                                     llvm::DenseMap<Value, Tensor> &env) {
   Tensor table = get(env, op.getTable());
+  if (auto it = quantizedTables.find(op); it != quantizedTables.end())
+    table.data = it->second.data();
   Tensor tokens = get(env, op.getTokens());
   int64_t rows = table.shape[0], dim = table.shape[1];
   SmallVector<int64_t, 4> shape(tokens.shape);
@@ -260,12 +328,15 @@ static void attendRow(const float *q, const float *k, const float *v,
 
 Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
                                     llvm::DenseMap<Value, Tensor> &env) {
-  Tensor q = get(env, op.getQuery());
-  Tensor k = get(env, op.getKey());
-  Tensor v = get(env, op.getValue());
+  const OperandSchemes &opSchemes = schemes[op];
+  int64_t hd = op.getHeadDim();
+  // Activations are quantized per head (blocks run along head features).
+  Tensor q = quantizeRows(get(env, op.getQuery()), opSchemes.activations, hd);
+  Tensor k = quantizeRows(get(env, op.getKey()), opSchemes.activations, hd);
+  Tensor v = quantizeRows(get(env, op.getValue()), opSchemes.activations, hd);
   if (q.shape.size() != 2)
     return opError(op, "only [seq, features] attention is supported");
-  int64_t seq = q.shape[0], hd = op.getHeadDim();
+  int64_t seq = q.shape[0];
   int64_t heads = op.getNHeads(), group = heads / op.getNKvHeads();
   int64_t kvFeatures = k.shape[1], start = 0, keys = k.shape[0];
   const float *kSrc = k.data, *vSrc = v.data;
@@ -280,6 +351,11 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
                              llvm::Twine(kc.shape[0]) + " rows");
     std::copy_n(k.data, seq * kvFeatures, kc.mut() + start * kvFeatures);
     std::copy_n(v.data, seq * kvFeatures, vc.mut() + start * kvFeatures);
+    if (opSchemes.kvCache)
+      for (const Tensor *cache : {&kc, &vc})
+        numerics::roundTo(cache->data + start * kvFeatures,
+                          cache->mut() + start * kvFeatures, seq * kvFeatures,
+                          *opSchemes.kvCache, numerics::Overflow::Saturate);
     kSrc = kc.data;
     vSrc = vc.data;
     keys = start + seq;
@@ -304,13 +380,28 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
 
 Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
                                  llvm::DenseMap<Value, Tensor> &env) {
-  Tensor a = get(env, op.getLhs());
+  const std::optional<numerics::QuantScheme> &scheme =
+      schemes[op].activations;
+  Tensor a = quantizeRows(get(env, op.getLhs()), scheme);
   Tensor b = get(env, op.getRhs());
   size_t rank = a.shape.size();
   int64_t m = a.shape[rank - 2], kDim = a.shape[rank - 1];
-  bool transposed = op.getTransposeRhs();
-  int64_t n = transposed ? b.shape[rank - 2] : b.shape[rank - 1];
+  bool transposeRhs = op.getTransposeRhs();
+  int64_t n = transposeRhs ? b.shape[rank - 2] : b.shape[rank - 1];
   int64_t batch = a.numElements() / (m * kDim);
+  if (scheme && transposeRhs) {
+    b = quantizeRows(b, scheme);
+  } else if (scheme) {
+    // Quantize the rhs along K, which runs down its columns.
+    Tensor q = Tensor::allocate(b.shape);
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      std::vector<float> t = transposed(b.data + bi * kDim * n, kDim, n);
+      numerics::fakeQuantize(t.data(), t.data(), n, kDim, *scheme);
+      std::vector<float> back = transposed(t.data(), n, kDim);
+      std::copy(back.begin(), back.end(), q.mut() + bi * kDim * n);
+    }
+    b = q;
+  }
   SmallVector<int64_t, 4> shape(a.shape);
   shape.back() = n;
   Tensor y = Tensor::allocate(shape);
@@ -323,7 +414,7 @@ Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
         float sum = 0.0f;
         for (int64_t kk = 0; kk < kDim; ++kk)
           sum = std::fma(lhs[i * kDim + kk],
-                         transposed ? rhs[j * kDim + kk] : rhs[kk * n + j],
+                         transposeRhs ? rhs[j * kDim + kk] : rhs[kk * n + j],
                          sum);
         out[i * n + j] = sum;
       }

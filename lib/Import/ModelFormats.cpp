@@ -7,6 +7,7 @@
 
 #include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/TensorFile.h"
+#include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -113,7 +114,8 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
     Type storage = info->type == StorageType::F32   ? Type(b.getF32Type())
                    : info->type == StorageType::F16 ? Type(b.getF16Type())
                                                     : Type(b.getBF16Type());
-    return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, path,
+    StringRef file = info->file.empty() ? path : StringRef(info->file);
+    return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, file,
                                   b.getI64IntegerAttr(info->offset),
                                   TypeAttr::get(storage));
   };
@@ -325,7 +327,9 @@ Expected<OwningOpRef<ModuleOp>> mixtile::importGGUF(MLIRContext *ctx,
 Expected<OwningOpRef<ModuleOp>>
 mixtile::importSafetensors(MLIRContext *ctx, StringRef path,
                            ArrayRef<char> bytes) {
-  Expected<TensorFileIndex> index = readSafetensors(path, bytes);
+  bool sharded = path.ends_with(".index.json");
+  Expected<TensorFileIndex> index = sharded ? readSafetensorsIndex(path, bytes)
+                                            : readSafetensors(path, bytes);
   if (!index)
     return index.takeError();
   llvm::SmallString<256> configPath(llvm::sys::path::parent_path(path));
@@ -370,8 +374,59 @@ Error mixtile::exportSafetensors(ModuleOp module, WeightStore &store,
   return Error::success();
 }
 
+/// Sentencepiece writes spaces as U+2581 ("\xE2\x96\x81"); llama2.c
+/// vocabularies use plain spaces.
+static constexpr llvm::StringLiteral kSentencePieceSpace = "\xE2\x96\x81";
+
+static std::string replaceAll(llvm::StringRef text, llvm::StringRef from,
+                              llvm::StringRef to) {
+  std::string out;
+  while (!text.empty()) {
+    size_t at = text.find(from);
+    out += text.take_front(at).str();
+    if (at == llvm::StringRef::npos)
+      break;
+    out += to.str();
+    text = text.drop_front(at + from.size());
+  }
+  return out;
+}
+
+Expected<Tokenizer> mixtile::loadGGUFTokenizer(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return llvm::createFileError(path, buffer.getError());
+  Expected<TensorFileIndex> index = readGGUF(
+      path, {(*buffer)->getBufferStart(), (*buffer)->getBufferSize()});
+  if (!index)
+    return index.takeError();
+  auto tokens = index->metadata.find("tokenizer.ggml.tokens");
+  auto scores = index->metadata.find("tokenizer.ggml.scores");
+  if (tokens == index->metadata.end() || scores == index->metadata.end())
+    return llvm::createFileError(
+        path, llvm::createStringError("no embedded vocabulary "
+                                      "(tokenizer.ggml.tokens and scores)"));
+  const auto *pieces = std::get_if<std::vector<std::string>>(&tokens->second);
+  const auto *values = std::get_if<std::vector<float>>(&scores->second);
+  if (!pieces || !values)
+    return llvm::createFileError(
+        path, llvm::createStringError("tokenizer.ggml.tokens must be strings "
+                                      "and tokenizer.ggml.scores numbers"));
+  std::vector<std::string> spaced;
+  for (const std::string &piece : *pieces)
+    spaced.push_back(replaceAll(piece, kSentencePieceSpace, " "));
+  int bos = metadataAs<int64_t>(*index, "tokenizer.ggml.bos_token_id").value_or(1);
+  int eos = metadataAs<int64_t>(*index, "tokenizer.ggml.eos_token_id").value_or(2);
+  Expected<Tokenizer> tokenizer =
+      Tokenizer::fromPieces(std::move(spaced), *values, bos, eos);
+  if (!tokenizer)
+    return llvm::createFileError(path, tokenizer.takeError());
+  return tokenizer;
+}
+
 Error mixtile::exportGGUF(ModuleOp module, WeightStore &store,
-                          llvm::raw_ostream &os) {
+                          llvm::raw_ostream &os, const Tokenizer *tokenizer) {
   Expected<ModelConfig> config = ModelConfig::fromModule(module);
   if (!config)
     return config.takeError();
@@ -393,6 +448,25 @@ Error mixtile::exportGGUF(ModuleOp module, WeightStore &store,
       {"llama.attention.head_count_kv", c.nKVHeads},
       {"llama.rope.freq_base", static_cast<double>(c.ropeTheta)},
       {"llama.attention.layer_norm_rms_epsilon", static_cast<double>(c.normEps)}};
+  if (tokenizer) {
+    if (tokenizer->vocabSize() != c.vocabSize)
+      return llvm::createStringError(
+          "tokenizer has " + llvm::Twine(tokenizer->vocabSize()) +
+          " tokens but the model's vocabulary is " + llvm::Twine(c.vocabSize));
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    for (int id = 0; id < tokenizer->vocabSize(); ++id) {
+      pieces.push_back(replaceAll(tokenizer->piece(id), " ", kSentencePieceSpace));
+      scores.push_back(tokenizer->score(id));
+    }
+    metadata.push_back({"tokenizer.ggml.model", std::string("llama")});
+    metadata.push_back({"tokenizer.ggml.tokens", std::move(pieces)});
+    metadata.push_back({"tokenizer.ggml.scores", std::move(scores)});
+    metadata.push_back({"tokenizer.ggml.bos_token_id",
+                        static_cast<int64_t>(tokenizer->bos())});
+    metadata.push_back({"tokenizer.ggml.eos_token_id",
+                        static_cast<int64_t>(tokenizer->eos())});
+  }
   writeGGUF(os, metadata, *tensors);
   return Error::success();
 }

@@ -52,7 +52,7 @@ mixtile::loadModel(MLIRContext *ctx, llvm::StringRef path) {
                              (*buffer)->getBufferSize());
   if (looksLikeGGUF(bytes))
     return importGGUF(ctx, path, bytes);
-  if (looksLikeSafetensors(bytes))
+  if (looksLikeSafetensors(bytes) || path.ends_with(".safetensors.index.json"))
     return importSafetensors(ctx, path, bytes);
   return importLlama2C(ctx, path, bytes);
 }

@@ -14,6 +14,8 @@
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
@@ -174,6 +176,62 @@ Expected<TensorFileIndex> mixtile::readSafetensors(StringRef path,
       return std::move(error);
   }
   return index;
+}
+
+Expected<TensorFileIndex> mixtile::readSafetensorsIndex(StringRef path,
+                                                        ArrayRef<char> bytes) {
+  Expected<llvm::json::Value> json =
+      llvm::json::parse(StringRef(bytes.data(), bytes.size()));
+  if (!json)
+    return fileError(path, "bad JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *map = root ? root->getObject("weight_map") : nullptr;
+  if (!map)
+    return fileError(path, "a sharded index needs a \"weight_map\" object");
+  // Read each shard once; keep the tensors the map assigns to it.
+  llvm::StringMap<std::string> shardOf;
+  std::vector<std::string> shards;
+  for (const auto &[name, shard] : *map) {
+    std::optional<StringRef> file = shard.getAsString();
+    if (!file)
+      return fileError(path, "weight_map entry '" + name.str() +
+                                 "' is not a file name");
+    shardOf[name.str()] = file->str();
+    if (!llvm::is_contained(shards, file->str()))
+      shards.push_back(file->str());
+  }
+  llvm::sort(shards);
+  TensorFileIndex merged;
+  for (const std::string &shard : shards) {
+    llvm::SmallString<256> shardPath(llvm::sys::path::parent_path(path));
+    llvm::sys::path::append(shardPath, shard);
+    auto buffer = llvm::MemoryBuffer::getFile(shardPath, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return llvm::createFileError(shardPath, buffer.getError());
+    Expected<TensorFileIndex> index = readSafetensors(
+        shardPath, {(*buffer)->getBufferStart(), (*buffer)->getBufferSize()});
+    if (!index)
+      return index.takeError();
+    for (TensorInfo &info : index->tensors) {
+      auto it = shardOf.find(info.name);
+      if (it == shardOf.end() || it->second != shard)
+        continue;
+      info.file = std::string(shardPath);
+      // Ranges were checked against the shard's own size above.
+      if (Error error = addTensor(path, merged, std::move(info), UINT64_MAX))
+        return std::move(error);
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto &entry : shardOf)
+    names.push_back(entry.first().str());
+  llvm::sort(names);
+  for (const std::string &name : names)
+    if (!merged.find(name))
+      return fileError(path, "tensor '" + name + "' is not in its shard '" +
+                                 shardOf[name] + "'");
+  return merged;
 }
 
 void mixtile::writeSafetensors(llvm::raw_ostream &os,

@@ -1,203 +1,357 @@
 //===- Tokenizer.cpp - llama2.c BPE tokenizer -----------------------------===//
 //
-// Loading, encoding and decoding. Merges use a priority queue over adjacent
-// pairs (highest score, then leftmost), which gives llama2.c's result in
-// O(n log n) instead of its O(n^2) rescans.
+// Loading, encoding and decoding for the llama2.c tokenizer. llama2.c rescans
+// every adjacent pair after each merge (O(n^2)); here the merges come from a
+// priority queue of candidate pairs ordered by (score, leftmost position) over
+// a linked list of token positions. Candidates made stale by a neighbouring
+// merge are dropped when popped. Every current pair always has a queued
+// candidate, so each pop that passes the staleness check is exactly the merge
+// llama2.c would pick: O(n log n) overall.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Import/Tokenizer.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <climits>
 #include <cmath>
-#include <cstring>
 #include <queue>
 
 using namespace mixtile;
+using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
+using llvm::Twine;
 
-static llvm::Error fileError(StringRef path, const llvm::Twine &message) {
-  return llvm::createFileError(path, llvm::createStringError(message));
-}
+/// Merges scoring at or below this are never applied: llama2.c starts its
+/// search for the best pair from this score.
+static constexpr float kMinMergeScore = -1e10f;
+
+/// Byte-fallback tokens start after <unk>, <s> and </s>.
+static constexpr int kFirstByteToken = 3;
+
+//===----------------------------------------------------------------------===//
+// Construction and loading
+//===----------------------------------------------------------------------===//
 
 Expected<Tokenizer> Tokenizer::fromPieces(std::vector<std::string> pieces,
                                           std::vector<float> scores, int bos,
                                           int eos) {
-  if (pieces.empty() || pieces.size() != scores.size())
-    return llvm::createStringError("a vocabulary needs one score per piece");
+  if (pieces.empty())
+    return llvm::createStringError("the vocabulary is empty");
+  if (pieces.size() != scores.size())
+    return llvm::createStringError(Twine(pieces.size()) + " pieces but " +
+                                   Twine(scores.size()) + " scores");
+  if (pieces.size() > static_cast<size_t>(INT_MAX))
+    return llvm::createStringError("more than INT_MAX pieces");
+  for (auto [id, score] : llvm::enumerate(scores))
+    if (!std::isfinite(score))
+      return llvm::createStringError("piece " + Twine(id) +
+                                     " has a non-finite score");
+  int size = static_cast<int>(pieces.size());
+  for (auto [name, id] : {std::pair<StringRef, int>{"BOS", bos}, {"EOS", eos}})
+    if (id < 0 || id >= size)
+      return llvm::createStringError(name + " id " + Twine(id) +
+                                     " is outside the vocabulary of " +
+                                     Twine(size) + " pieces");
   Tokenizer t;
   t.pieces = std::move(pieces);
   t.scores = std::move(scores);
   t.bosId = bos;
   t.eosId = eos;
-  // The first occurrence of a duplicated piece wins, as in llama2.c's
-  // sorted-vocabulary search.
-  for (int id = 0, e = t.pieces.size(); id < e; ++id)
+  // try_emplace keeps the first (lowest) id of a duplicated piece.
+  for (int id = 0; id < size; ++id)
     t.ids.try_emplace(t.pieces[id], id);
   return t;
 }
 
+/// The little-endian 32-bit word at byte `pos` of `data`.
+static uint32_t readWord(StringRef data, size_t pos) {
+  return llvm::support::endian::read32le(data.data() + pos);
+}
+
+/// Checks the int32 max_token_length header.
+static Error checkHeader(StringRef data) {
+  if (data.size() < 4)
+    return llvm::createStringError("truncated header: " + Twine(data.size()) +
+                                   " bytes, need 4 for max_token_length");
+  int32_t maxTokenLength = static_cast<int32_t>(readWord(data, 0));
+  if (maxTokenLength < 0)
+    return llvm::createStringError("negative max_token_length " +
+                                   Twine(maxTokenLength));
+  return Error::success();
+}
+
+/// Reads entry `id` (score, length, bytes) at `pos` and advances `pos`.
+static Error readEntry(StringRef data, int64_t id, int64_t vocabSize,
+                       size_t &pos, std::vector<std::string> &pieces,
+                       std::vector<float> &scores) {
+  size_t left = data.size() - pos;
+  if (left == 0)
+    return llvm::createStringError("the file has only " + Twine(id) +
+                                   " entries, fewer than the " +
+                                   "vocabulary size " + Twine(vocabSize));
+  if (left < 8)
+    return llvm::createStringError(
+        "truncated entry " + Twine(id) + ": " + Twine(left) +
+        " bytes left, need 8 for its score and length");
+  float score = llvm::bit_cast<float>(readWord(data, pos));
+  int32_t length = static_cast<int32_t>(readWord(data, pos + 4));
+  pos += 8;
+  if (length < 0)
+    return llvm::createStringError("entry " + Twine(id) +
+                                   " has negative length " + Twine(length));
+  if (static_cast<size_t>(length) > data.size() - pos)
+    return llvm::createStringError("truncated entry " + Twine(id) +
+                                   ": length " + Twine(length) +
+                                   " runs past the end of the file (" +
+                                   Twine(data.size() - pos) + " bytes left)");
+  if (!std::isfinite(score))
+    return llvm::createStringError("entry " + Twine(id) +
+                                   " has a non-finite score");
+  pieces.emplace_back(data.substr(pos, length));
+  scores.push_back(score);
+  pos += length;
+  return Error::success();
+}
+
+/// Parses the header and the first `vocabSize` entries of `data`.
+static Error parseLlama2C(StringRef data, int64_t vocabSize,
+                          std::vector<std::string> &pieces,
+                          std::vector<float> &scores) {
+  if (Error err = checkHeader(data))
+    return err;
+  // Every entry takes at least 8 bytes; do not trust vocabSize for reserve().
+  size_t expected = std::min<uint64_t>(vocabSize, data.size() / 8);
+  pieces.reserve(expected);
+  scores.reserve(expected);
+  size_t pos = 4;
+  for (int64_t id = 0; id < vocabSize; ++id)
+    if (Error err = readEntry(data, id, vocabSize, pos, pieces, scores))
+      return err;
+  return Error::success();
+}
+
 Expected<Tokenizer> Tokenizer::loadLlama2C(StringRef path, int64_t vocabSize) {
-  if (vocabSize <= 0)
-    return fileError(path, "vocabulary size must be positive, got " +
-                               llvm::Twine(vocabSize));
+  if (vocabSize <= 0 || vocabSize > INT_MAX)
+    return llvm::createFileError(
+        path, llvm::createStringError(
+                  "vocabulary size must be in [1, INT_MAX], got " +
+                  Twine(vocabSize)));
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return llvm::createFileError(path, buffer.getError());
-  StringRef data = (*buffer)->getBuffer();
-  size_t pos = 4; // Skip max_token_length.
-  if (data.size() < pos)
-    return fileError(path, "truncated tokenizer header");
   std::vector<std::string> pieces;
   std::vector<float> scores;
-  for (int64_t id = 0; id < vocabSize; ++id) {
-    float score;
-    int32_t length;
-    if (data.size() - pos < 8)
-      return fileError(path, "token " + llvm::Twine(id) +
-                                 " is missing: the file holds " +
-                                 llvm::Twine(id) + " of the model's " +
-                                 llvm::Twine(vocabSize) + " tokens");
-    std::memcpy(&score, data.data() + pos, 4);
-    std::memcpy(&length, data.data() + pos + 4, 4);
-    pos += 8;
-    if (length < 0 || static_cast<size_t>(length) > data.size() - pos)
-      return fileError(path, "token " + llvm::Twine(id) + " has length " +
-                                 llvm::Twine(length) +
-                                 ", past the end of the file");
-    if (!std::isfinite(score))
-      return fileError(path, "token " + llvm::Twine(id) +
-                                 " has a non-finite score");
-    pieces.emplace_back(data.data() + pos, length);
-    scores.push_back(score);
-    pos += length;
-  }
-  return fromPieces(std::move(pieces), std::move(scores));
+  if (Error err =
+          parseLlama2C((*buffer)->getBuffer(), vocabSize, pieces, scores))
+    return llvm::createFileError(path, std::move(err));
+  Expected<Tokenizer> tokenizer =
+      fromPieces(std::move(pieces), std::move(scores));
+  if (!tokenizer)
+    return llvm::createFileError(path, tokenizer.takeError());
+  return tokenizer;
 }
 
-int Tokenizer::lookup(StringRef piece) const {
-  auto it = ids.find(piece);
+//===----------------------------------------------------------------------===//
+// Encoding
+//===----------------------------------------------------------------------===//
+
+int Tokenizer::lookup(StringRef text) const {
+  auto it = ids.find(text);
   return it == ids.end() ? -1 : it->second;
 }
 
-/// Length of the UTF-8 sequence starting with `lead` (1 for stray bytes).
-static size_t utf8Length(unsigned char lead) {
-  if (lead >= 0xF0 && lead < 0xF8)
-    return 4;
-  if (lead >= 0xE0)
-    return lead < 0xF0 ? 3 : 1;
-  if (lead >= 0xC0)
-    return 2;
-  return 1;
+int Tokenizer::byteToken(unsigned char byte) const {
+  int id = kFirstByteToken + byte;
+  return id < vocabSize() ? id : 0;
+}
+
+/// Whether `c` is a UTF-8 continuation byte (10xxxxxx).
+static bool isContinuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+/// The length of the unit llama2.c looks up at `pos`: the byte there and up
+/// to three following continuation bytes. Stray continuation bytes therefore
+/// form units of their own.
+static size_t unitLength(StringRef text, size_t pos) {
+  size_t length = 1;
+  while (length < 4 && pos + length < text.size() &&
+         isContinuation(text[pos + length]))
+    ++length;
+  return length;
+}
+
+void Tokenizer::appendUnits(StringRef text, std::vector<int> &tokens) const {
+  if (text.empty())
+    return;
+  if (int space = lookup(" "); space >= 0)
+    tokens.push_back(space);
+  for (size_t pos = 0; pos < text.size();) {
+    StringRef unit = text.substr(pos, unitLength(text, pos));
+    if (int id = lookup(unit); id >= 0)
+      tokens.push_back(id);
+    else
+      for (char byte : unit)
+        tokens.push_back(byteToken(static_cast<unsigned char>(byte)));
+    pos += unit.size();
+  }
 }
 
 namespace {
-/// A candidate merge of the pair starting at `left`.
+/// A possible merge of the token at position `left` with its right
+/// neighbour, with the ids both held when it was queued.
 struct Candidate {
   float score;
   int left;
-  int merged;
-  int rightToken; // To detect stale entries after neighbours changed.
-  int leftToken;
-  bool operator<(const Candidate &o) const {
-    // std::priority_queue pops the largest: higher score first, then the
-    // leftmost pair.
-    if (score != o.score)
-      return score < o.score;
-    return left > o.left;
+  int leftId;
+  int rightId;
+  int mergedId;
+};
+
+/// Puts the highest score, then the leftmost position, at the queue's top.
+struct LowerPriority {
+  bool operator()(const Candidate &a, const Candidate &b) const {
+    if (a.score != b.score)
+      return a.score < b.score;
+    return a.left > b.left;
   }
+};
+
+/// The merge loop over `tokens`, kept as a doubly linked list of positions.
+/// A merged-away position holds id -1.
+class MergeQueue {
+public:
+  MergeQueue(const Tokenizer &tokenizer, std::vector<int> &tokens);
+  /// Applies merges until none is possible, then compacts `tokens`.
+  void run();
+
+private:
+  /// Queues the merge of the token at `left` with its right neighbour, if
+  /// that pair's concatenation is a piece scoring above kMinMergeScore.
+  void consider(int left);
+  /// Whether `c` still describes the pair at `c.left` and its neighbour.
+  bool isCurrent(const Candidate &c) const;
+  /// Merges the pair of `c` and queues the two pairs that changed.
+  void apply(const Candidate &c);
+
+  const Tokenizer &tokenizer;
+  std::vector<int> &tokens;
+  int size;
+  std::vector<int> next, prev;
+  std::priority_queue<Candidate, std::vector<Candidate>, LowerPriority> queue;
+  llvm::SmallString<64> buffer;
 };
 } // namespace
 
-std::vector<int> Tokenizer::encode(StringRef text, bool addBos,
-                                   bool addEos) const {
-  std::vector<int> tokens;
-  if (!text.empty()) {
-    if (int space = lookup(" "); space >= 0)
-      tokens.push_back(space);
-    for (size_t i = 0; i < text.size();) {
-      size_t n = std::min(utf8Length(text[i]), text.size() - i);
-      int id = lookup(text.substr(i, n));
-      if (id >= 0) {
-        tokens.push_back(id);
-      } else {
-        // Byte fallback: the first 3 ids are <unk>, <s>, </s>.
-        for (size_t b = 0; b < n; ++b)
-          tokens.push_back(static_cast<unsigned char>(text[i + b]) + 3);
-      }
-      i += n;
-    }
-  }
-  // A doubly linked list over `tokens`; `alive` marks unmerged positions.
-  int n = tokens.size();
-  std::vector<int> next(n), prev(n);
-  for (int i = 0; i < n; ++i) {
+MergeQueue::MergeQueue(const Tokenizer &tokenizer, std::vector<int> &tokens)
+    : tokenizer(tokenizer), tokens(tokens), size(tokens.size()), next(size),
+      prev(size) {
+  for (int i = 0; i < size; ++i) {
     next[i] = i + 1;
     prev[i] = i - 1;
   }
-  std::priority_queue<Candidate> queue;
-  auto consider = [&](int left) {
-    if (left < 0 || next[left] >= n)
-      return;
-    int right = next[left];
-    int merged = lookup(pieces[tokens[left]] + pieces[tokens[right]]);
-    if (merged >= 0)
-      queue.push({scores[merged], left, merged, tokens[right], tokens[left]});
-  };
-  for (int i = 0; i + 1 < n; ++i)
+}
+
+void MergeQueue::consider(int left) {
+  if (left < 0 || next[left] >= size)
+    return;
+  int right = next[left];
+  buffer = tokenizer.piece(tokens[left]);
+  buffer += tokenizer.piece(tokens[right]);
+  int merged = tokenizer.lookup(buffer);
+  if (merged < 0 || !(tokenizer.score(merged) > kMinMergeScore))
+    return;
+  queue.push(
+      {tokenizer.score(merged), left, tokens[left], tokens[right], merged});
+}
+
+bool MergeQueue::isCurrent(const Candidate &c) const {
+  int right = next[c.left];
+  return tokens[c.left] == c.leftId && right < size &&
+         tokens[right] == c.rightId;
+}
+
+void MergeQueue::apply(const Candidate &c) {
+  int right = next[c.left];
+  tokens[c.left] = c.mergedId;
+  tokens[right] = -1;
+  next[c.left] = next[right];
+  if (next[right] < size)
+    prev[next[right]] = c.left;
+  consider(prev[c.left]);
+  consider(c.left);
+}
+
+void MergeQueue::run() {
+  for (int i = 0; i + 1 < size; ++i)
     consider(i);
-  std::vector<bool> alive(n, true);
   while (!queue.empty()) {
     Candidate c = queue.top();
     queue.pop();
-    int right = c.left < n ? next[c.left] : n;
-    if (!alive[c.left] || right >= n || tokens[c.left] != c.leftToken ||
-        tokens[right] != c.rightToken)
-      continue; // Stale: one side was merged since this entry was queued.
-    tokens[c.left] = c.merged;
-    alive[right] = false;
-    next[c.left] = next[right];
-    if (next[right] < n)
-      prev[next[right]] = c.left;
-    consider(prev[c.left]);
-    consider(c.left);
+    if (isCurrent(c))
+      apply(c);
   }
+  llvm::erase(tokens, -1);
+}
+
+void Tokenizer::mergePairs(std::vector<int> &tokens) const {
+  MergeQueue(*this, tokens).run();
+}
+
+std::vector<int> Tokenizer::encode(StringRef text, bool addBos,
+                                   bool addEos) const {
+  std::vector<int> units;
+  units.reserve(text.size() + 1);
+  appendUnits(text, units);
+  mergePairs(units);
   std::vector<int> result;
+  result.reserve(units.size() + 2);
   if (addBos)
     result.push_back(bosId);
-  for (int i = 0; i < n; ++i)
-    if (alive[i])
-      result.push_back(tokens[i]);
+  llvm::append_range(result, units);
   if (addEos)
     result.push_back(eosId);
   return result;
 }
 
-std::string Tokenizer::decodePiece(int prev, int token) const {
+//===----------------------------------------------------------------------===//
+// Decoding
+//===----------------------------------------------------------------------===//
+
+/// The byte spelled by a piece of the form "<0xXX>" (either hex case), or -1.
+static int bytePieceValue(StringRef piece) {
+  if (piece.size() != 6 || !piece.starts_with("<0x") || piece[5] != '>' ||
+      !llvm::isHexDigit(piece[3]) || !llvm::isHexDigit(piece[4]))
+    return -1;
+  return llvm::hexDigitValue(piece[3]) * 16 + llvm::hexDigitValue(piece[4]);
+}
+
+std::string Tokenizer::decodePiece(int prevToken, int token) const {
   if (token < 0 || token >= vocabSize())
     return "";
-  StringRef piece = pieces[token];
-  if (prev == bosId && piece.starts_with(" "))
-    piece = piece.drop_front();
-  unsigned byte;
-  if (piece.size() == 6 && piece.starts_with("<0x") && piece.ends_with(">") &&
-      !piece.substr(3, 2).getAsInteger(16, byte))
+  StringRef text = pieces[token];
+  if (prevToken == bosId && text.starts_with(" "))
+    text = text.drop_front();
+  if (int byte = bytePieceValue(text); byte >= 0)
     return std::string(1, static_cast<char>(byte));
-  return piece.str();
+  return text.str();
 }
 
 std::string Tokenizer::decode(llvm::ArrayRef<int> tokens) const {
   std::string text;
   int prev = bosId;
   for (int token : tokens) {
-    if (token == bosId || token == eosId) {
-      prev = token;
-      continue;
-    }
-    text += decodePiece(prev, token);
+    if (token != bosId && token != eosId)
+      text += decodePiece(prev, token);
     prev = token;
   }
   return text;

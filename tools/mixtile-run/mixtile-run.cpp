@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Evaluator/Evaluator.h"
+#include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/ModelLoader.h"
 #include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
@@ -118,6 +119,9 @@ std::string findTokenizer(int64_t vocab) {
 }
 
 Expected<Tokenizer> loadTokenizer(int64_t vocab) {
+  // A GGUF model may carry its vocabulary.
+  if (tokenizerPath.empty() && llvm::StringRef(modelPath).ends_with(".gguf"))
+    return loadGGUFTokenizer(modelPath);
   std::string path = findTokenizer(vocab);
   if (path.empty())
     return llvm::createStringError(

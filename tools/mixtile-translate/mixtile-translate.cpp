@@ -7,6 +7,7 @@
 #include "mixtile/Import/Llama2C.h"
 #include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/Synthetic.h"
+#include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/InitAll.h"
 
@@ -25,6 +26,11 @@ static OwningOpRef<Operation *> reportImportError(MLIRContext *ctx,
   emitError(UnknownLoc::get(ctx)) << llvm::toString(std::move(error));
   return nullptr;
 }
+
+static llvm::cl::opt<std::string> ggufTokenizer(
+    "gguf-tokenizer",
+    llvm::cl::desc("llama2.c tokenizer whose vocabulary --export-gguf embeds"),
+    llvm::cl::init(""));
 
 using ImportFn = llvm::Expected<OwningOpRef<ModuleOp>> (*)(
     MLIRContext *, llvm::StringRef, ArrayRef<char>);
@@ -99,9 +105,23 @@ static void registerTranslations() {
   registerExporter("export-safetensors",
                    "Write an imported model's weights as f32 safetensors",
                    mixtile::exportSafetensors);
-  registerExporter("export-gguf",
-                   "Write an imported model's weights as a f32 GGUF v3 file",
-                   mixtile::exportGGUF);
+  registerExporter(
+      "export-gguf",
+      "Write an imported model's weights as a f32 GGUF v3 file (with "
+      "--gguf-tokenizer, its vocabulary too)",
+      [](ModuleOp module, mixtile::WeightStore &store,
+         llvm::raw_ostream &os) -> llvm::Error {
+        if (ggufTokenizer.empty())
+          return mixtile::exportGGUF(module, store, os);
+        auto config = mixtile::ModelConfig::fromModule(module);
+        if (!config)
+          return config.takeError();
+        auto tokenizer =
+            mixtile::Tokenizer::loadLlama2C(ggufTokenizer, config->vocabSize);
+        if (!tokenizer)
+          return tokenizer.takeError();
+        return mixtile::exportGGUF(module, store, os, &*tokenizer);
+      });
 }
 
 int main(int argc, char **argv) {

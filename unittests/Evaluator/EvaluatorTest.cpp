@@ -9,7 +9,10 @@
 #include "mixtile/Evaluator/Evaluator.h"
 #include "mixtile/Import/Llama2C.h"
 #include "mixtile/Import/WeightStore.h"
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/InitAll.h"
+
+#include "mlir/IR/Builders.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -21,6 +24,7 @@
 #include <random>
 
 using namespace mixtile;
+namespace xfmr = mixtile::xfmr;
 
 namespace {
 
@@ -96,6 +100,39 @@ TEST_F(EvaluatorTest, PrefillMatchesTokenByTokenDecode) {
   ASSERT_EQ(decoded.size(), prefill->size());
   for (size_t i = 0; i < decoded.size(); ++i)
     ASSERT_EQ(decoded[i], (*prefill)[i]) << "logit " << i;
+}
+
+TEST_F(EvaluatorTest, PrefillMatchesDecodeUnderLowPrecision) {
+  // W4A8 everywhere with an FP8 KV cache: dynamic activation scales are per
+  // token, so batching must not change a token's numerics.
+  mlir::Builder b(ctx.get());
+  auto record = [&](bool kv) {
+    return xfmr::PrecisionAttr::get(
+        ctx.get(), b.getType<mlir::Float4E2M1FNType>(),
+        b.getType<mlir::Float8E4M3FNType>(),
+        b.getType<mlir::Float8E8M0FNUType>(), 32, b.getF32Type(),
+        kv ? mlir::Type(b.getType<mlir::Float8E4M3FNType>()) : mlir::Type());
+  };
+  module->walk([&](xfmr::PrecisionOpInterface op) {
+    op.setPrecisionRecord(record(op.hasKVCache()));
+  });
+  auto eval = makeEvaluator(2);
+  auto prefill = eval->forward(tokens);
+  ASSERT_TRUE(bool(prefill));
+  eval->reset();
+  std::vector<float> decoded;
+  for (int32_t token : tokens) {
+    auto step = eval->forward({token});
+    ASSERT_TRUE(bool(step));
+    decoded.insert(decoded.end(), step->begin(), step->end());
+  }
+  EXPECT_EQ(decoded, *prefill);
+  module->walk([&](xfmr::PrecisionOpInterface op) {
+    op.setPrecisionRecord(nullptr);
+  });
+  auto exact = makeEvaluator(1)->forward(tokens);
+  ASSERT_TRUE(bool(exact));
+  EXPECT_NE(*exact, *prefill);
 }
 
 TEST_F(EvaluatorTest, ResultsDoNotDependOnThreads) {

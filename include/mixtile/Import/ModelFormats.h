@@ -16,6 +16,7 @@
 
 namespace mixtile {
 
+class Tokenizer;
 class WeightStore;
 
 /// Imports a GGUF v3 file of architecture "llama".
@@ -23,7 +24,8 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importGGUF(mlir::MLIRContext *ctx, llvm::StringRef path,
            llvm::ArrayRef<char> bytes);
 
-/// Imports a safetensors file. The config comes from config.json beside it
+/// Imports a safetensors file, or a sharded model through its
+/// model.safetensors.index.json. The config comes from config.json beside it
 /// (Hugging Face LlamaForCausalLM naming, rotate-half RoPE) or, failing that,
 /// from the header's __metadata__ as written by exportSafetensors (Meta
 /// naming, interleaved RoPE).
@@ -36,9 +38,15 @@ importSafetensors(mlir::MLIRContext *ctx, llvm::StringRef path,
 llvm::Error exportSafetensors(mlir::ModuleOp module, WeightStore &store,
                               llvm::raw_ostream &os);
 
-/// Writes the weights of `module` as a GGUF v3 llama file with f32 tensors.
+/// Writes the weights of `module` as a GGUF v3 llama file with f32 tensors,
+/// embedding `tokenizer`'s vocabulary when given.
 llvm::Error exportGGUF(mlir::ModuleOp module, WeightStore &store,
-                       llvm::raw_ostream &os);
+                       llvm::raw_ostream &os,
+                       const Tokenizer *tokenizer = nullptr);
+
+/// Loads the llama vocabulary embedded in a GGUF file
+/// (tokenizer.ggml.tokens/scores; sentencepiece's U+2581 becomes a space).
+llvm::Expected<Tokenizer> loadGGUFTokenizer(llvm::StringRef path);
 
 } // namespace mixtile
 

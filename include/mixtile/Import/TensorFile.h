@@ -42,6 +42,9 @@ struct TensorInfo {
   llvm::SmallVector<int64_t> shape;
   /// Absolute byte offset of the data in the file.
   uint64_t offset;
+  /// The file holding the tensor when an index spans several (sharded
+  /// safetensors); empty for the file the index was read from.
+  std::string file;
 };
 
 /// A parsed GGUF metadata value.
@@ -62,6 +65,12 @@ struct TensorFileIndex {
 /// against the file size and its dtype/shape. Errors name `path`.
 llvm::Expected<TensorFileIndex> readSafetensors(llvm::StringRef path,
                                                 llvm::ArrayRef<char> bytes);
+
+/// Reads a sharded safetensors index (model.safetensors.index.json: a
+/// "weight_map" from tensor name to shard file beside the index) and the
+/// header of every shard it names. Tensors carry their shard's path.
+llvm::Expected<TensorFileIndex> readSafetensorsIndex(llvm::StringRef path,
+                                                     llvm::ArrayRef<char> bytes);
 
 /// Parses a GGUF v3 file (metadata and tensor infos). Errors name `path`.
 llvm::Expected<TensorFileIndex> readGGUF(llvm::StringRef path,

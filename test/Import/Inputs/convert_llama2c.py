@@ -2,9 +2,10 @@
 Mixtile, so Mixtile's readers are checked against a second implementation.
 
 usage:
-  convert_llama2c.py hf   MODEL.bin OUT_DIR [--dtype F32|F16|BF16]
+  convert_llama2c.py hf   MODEL.bin OUT_DIR [--dtype F32|F16|BF16] [--shards N]
       Hugging Face LlamaForCausalLM: OUT_DIR/model.safetensors + config.json,
-      with wq/wk permuted to rotate-half order as HF's converter does.
+      with wq/wk permuted to rotate-half order as HF's converter does; with
+      --shards, N shard files and model.safetensors.index.json.
   convert_llama2c.py gguf MODEL.bin OUT.gguf [--arch NAME] [--version N]
                      [--qtype N] [--truncate BYTES]
       GGUF v3, llama architecture, f32 tensors (or GGML type --qtype).
@@ -83,18 +84,35 @@ def to_dtype(a, dtype):
     return bits.astype("<u2").tobytes()
 
 
-def write_hf(cfg, w, out_dir, dtype):
-    os.makedirs(out_dir, exist_ok=True)
+def write_safetensors(path, tensors, dtype):
     header, blobs, offset = {}, [], 0
-    for name, a in sorted(hf_tensors(cfg, w).items()):
+    for name, a in sorted(tensors.items()):
         blob = to_dtype(a, dtype)
         header[name] = {"dtype": dtype, "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     text = json.dumps(header).encode()
-    with open(os.path.join(out_dir, "model.safetensors"), "wb") as f:
+    with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def write_hf(cfg, w, out_dir, dtype, shards):
+    os.makedirs(out_dir, exist_ok=True)
+    tensors = hf_tensors(cfg, w)
+    if shards <= 1:
+        write_safetensors(os.path.join(out_dir, "model.safetensors"), tensors,
+                          dtype)
+    else:
+        names = sorted(tensors)
+        weight_map = {}
+        for i in range(shards):
+            file = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+            part = {n: tensors[n] for n in names[i::shards]}
+            write_safetensors(os.path.join(out_dir, file), part, dtype)
+            weight_map.update({n: file for n in part})
+        with open(os.path.join(out_dir, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {}, "weight_map": weight_map}, f)
     config = {"architectures": ["LlamaForCausalLM"], "hidden_size": cfg["dim"],
               "intermediate_size": cfg["hidden"],
               "num_hidden_layers": cfg["layers"],
@@ -164,10 +182,11 @@ def main():
     p.add_argument("--version", type=int, default=3)
     p.add_argument("--qtype", type=int, default=0)
     p.add_argument("--truncate", type=int, default=0)
+    p.add_argument("--shards", type=int, default=1)
     a = p.parse_args()
     cfg, w = load(a.model)
     if a.kind == "hf":
-        write_hf(cfg, w, a.out, a.dtype)
+        write_hf(cfg, w, a.out, a.dtype, a.shards)
     else:
         write_gguf(cfg, w, a.out, a.arch, a.version, a.qtype, a.truncate)
 
