@@ -172,11 +172,8 @@ mixtile::importLlama2C(MLIRContext *ctx, StringRef path, ArrayRef<char> bytes) {
     const Layout::Entry &entry = layout.entries[layout.index.lookup(stored)];
     assert(entry.key == stored && ArrayRef<int64_t>(entry.shape) == shape &&
            "builder asked for a tensor the layout does not have");
-    auto type = RankedTensorType::get(shape, builder.getF32Type());
-    return xfmr::WeightOp::create(builder, 
-        builder.getUnknownLoc(), type, key, path,
-        builder.getI64IntegerAttr(entry.offset),
-        TypeAttr::get(builder.getF32Type()));
+    return createWeightOp(builder, key, shape,
+                          {path.str(), entry.offset, builder.getF32Type()});
   };
   Location loc = FileLineColLoc::get(ctx, path, 0, 0);
   return buildLlamaModule(ctx, *config, weights, loc);

@@ -12,6 +12,23 @@
 using namespace mlir;
 using namespace mixtile;
 
+Value mixtile::createWeightOp(OpBuilder &b, StringRef key,
+                              ArrayRef<int64_t> shape,
+                              const WeightLocation &location) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  auto optionalI64 = [&](auto value) {
+    return value ? b.getI64IntegerAttr(*value) : IntegerAttr();
+  };
+  return xfmr::WeightOp::create(
+      b, b.getUnknownLoc(), type, key, location.file,
+      optionalI64(location.offset),
+      location.storage ? TypeAttr::get(location.storage) : TypeAttr(),
+      location.storedShape.empty()
+          ? DenseI64ArrayAttr()
+          : b.getDenseI64ArrayAttr(location.storedShape),
+      location.transpose, optionalI64(location.rowOffset));
+}
+
 llvm::Error ModelConfig::validate() const {
   auto fail = [](const llvm::Twine &message) {
     return llvm::createStringError("invalid model config: " + message);

@@ -91,7 +91,6 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
                            : key;
     std::string name = rename(stored, naming);
     const TensorInfo *info = index.find(name);
-    auto type = RankedTensorType::get(shape, b.getF32Type());
     if (!info || ArrayRef<int64_t>(info->shape) != shape) {
       if (missing.empty())
         missing = info ? "tensor '" + name + "' has shape [" +
@@ -108,16 +107,13 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
                                         ", ") +
                              "]"
                        : "tensor '" + name + "' is missing";
-      return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, path,
-                                    IntegerAttr(), TypeAttr());
+      return createWeightOp(b, key, shape, {path.str()});
     }
     Type storage = info->type == StorageType::F32   ? Type(b.getF32Type())
                    : info->type == StorageType::F16 ? Type(b.getF16Type())
                                                     : Type(b.getBF16Type());
     StringRef file = info->file.empty() ? path : StringRef(info->file);
-    return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, file,
-                                  b.getI64IntegerAttr(info->offset),
-                                  TypeAttr::get(storage));
+    return createWeightOp(b, key, shape, {file.str(), info->offset, storage});
   };
   OwningOpRef<ModuleOp> module =
       buildLlamaModule(ctx, config, weights, FileLineColLoc::get(ctx, path, 0, 0));

@@ -104,9 +104,7 @@ mixtile::buildSyntheticModel(MLIRContext *ctx,
                          : kShapesOnlyFile.str();
   auto weights = [&](OpBuilder &b, llvm::StringRef key,
                      ArrayRef<int64_t> shape) -> Value {
-    auto type = RankedTensorType::get(shape, b.getF32Type());
-    return xfmr::WeightOp::create(b, b.getUnknownLoc(), type, key, file,
-                                  IntegerAttr(), TypeAttr());
+    return createWeightOp(b, key, shape, {file});
   };
   return buildLlamaModule(ctx, request.config, weights, UnknownLoc::get(ctx));
 }

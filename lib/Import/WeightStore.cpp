@@ -148,5 +148,38 @@ Expected<ArrayRef<float>> WeightStore::get(xfmr::WeightOp op) {
                                 "' has no offset; run the importer again to "
                                 "record where it is stored"));
   mlir::Type storage = op.getStorageType().value_or(op.getType().getElementType());
-  return get(op.getFile(), op.getKey(), *offset, storage, *count);
+  if (op.isPlainLayout())
+    return get(op.getFile(), op.getKey(), *offset, storage, *count);
+  return getRelaidOut(op, *offset, storage, *count);
+}
+
+Expected<ArrayRef<float>> WeightStore::getRelaidOut(xfmr::WeightOp op,
+                                                    uint64_t offset,
+                                                    mlir::Type storage,
+                                                    uint64_t count) {
+  llvm::SmallVector<int64_t> storedShape = op.getStoredShapeOrResult();
+  Expected<uint64_t> storedCount = checkedElementCount(storedShape);
+  if (!storedCount)
+    return storedCount.takeError();
+  Expected<ArrayRef<float>> stored =
+      get(op.getFile(), op.getKey(), offset, storage, *storedCount);
+  if (!stored)
+    return stored.takeError();
+  // View the stored tensor as [rows, rowLength] after the optional transpose;
+  // the result is rows [rowOffset, rowOffset + resultRows).
+  int64_t rows = storedShape.empty() ? 1 : storedShape[0];
+  int64_t rowLength = rows ? *storedCount / rows : 0;
+  bool transpose = op.getTranspose();
+  if (transpose)
+    std::swap(rows, rowLength);
+  int64_t rowOffset = op.getRowOffset().value_or(0);
+  auto result = std::make_unique<std::vector<float>>(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    int64_t r = rowOffset + static_cast<int64_t>(i) / rowLength;
+    int64_t c = static_cast<int64_t>(i) % rowLength;
+    (*result)[i] = transpose ? (*stored)[c * rows + r] : (*stored)[r * rowLength + c];
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  widened.push_back(std::move(result));
+  return ArrayRef<float>(*widened.back());
 }

@@ -45,6 +45,27 @@ struct ModelConfig {
   static llvm::Expected<ModelConfig> fromModule(mlir::ModuleOp module);
 };
 
+/// Where a weight's data is in a file (see xfmr.weight).
+struct WeightLocation {
+  WeightLocation(std::string file, std::optional<uint64_t> offset = {},
+                 mlir::Type storage = {})
+      : file(std::move(file)), offset(offset), storage(storage) {}
+
+  std::string file;
+  std::optional<uint64_t> offset;
+  /// Element type on disk; null leaves the attribute off.
+  mlir::Type storage;
+  /// Shape on disk when it differs from the weight's (fused or transposed).
+  llvm::SmallVector<int64_t> storedShape;
+  bool transpose = false;
+  std::optional<int64_t> rowOffset;
+};
+
+/// Builds the xfmr.weight op for `key` of `shape` at `location`.
+mlir::Value createWeightOp(mlir::OpBuilder &builder, llvm::StringRef key,
+                           llvm::ArrayRef<int64_t> shape,
+                           const WeightLocation &location);
+
 /// Where a named weight of the given shape lives; returns the value to use
 /// (normally an xfmr.weight op built at `builder`'s insertion point).
 using WeightProvider = llvm::function_ref<mlir::Value(

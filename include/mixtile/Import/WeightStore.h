@@ -50,6 +50,11 @@ private:
   std::string resolve(llvm::StringRef file) const;
   llvm::Expected<llvm::ArrayRef<float>> getSynthetic(xfmr::WeightOp op,
                                                      uint64_t count);
+  /// Reads a weight stored transposed and/or inside a larger tensor.
+  llvm::Expected<llvm::ArrayRef<float>> getRelaidOut(xfmr::WeightOp op,
+                                                     uint64_t offset,
+                                                     mlir::Type storage,
+                                                     uint64_t count);
 
   std::string baseDir;
   std::mutex mutex;

@@ -42,6 +42,46 @@ func.func @weight_dynamic_shape() -> tensor<?x4xf32> {
 
 // -----
 
+func.func @weight_stored_rank() -> tensor<4x4xf32> {
+  // expected-error @+1 {{'xfmr.weight' op stored_shape must have the result's rank}}
+  %0 = xfmr.weight "w" from "m.bin" {stored_shape = array<i64: 16>} : tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @weight_stored_negative() -> tensor<4x4xf32> {
+  // expected-error @+1 {{'xfmr.weight' op stored_shape must be non-negative}}
+  %0 = xfmr.weight "w" from "m.bin" {stored_shape = array<i64: -4, 4>} : tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @weight_transpose_rank() -> tensor<4xf32> {
+  // expected-error @+1 {{'xfmr.weight' op transpose needs a 2-D weight}}
+  %0 = xfmr.weight "w" from "m.bin" {transpose} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @weight_rows_outside() -> tensor<4x4xf32> {
+  // expected-error @+1 {{'xfmr.weight' op rows [10, 14) are outside the stored tensor's 12 rows}}
+  %0 = xfmr.weight "w" from "m.bin" {stored_shape = array<i64: 4, 12>, transpose, row_offset = 10 : i64} : tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @weight_layout_mismatch() -> tensor<4x4xf32> {
+  // expected-error @+1 {{'xfmr.weight' op stored layout does not match the result beyond the first dimension}}
+  %0 = xfmr.weight "w" from "m.bin" {stored_shape = array<i64: 12, 8>} : tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
 func.func @embedding_table_rank(%t: tensor<512xf32>, %ids: tensor<8xi32>) -> tensor<8x64xf32> {
   // expected-error @+1 {{'xfmr.embedding' op table must be [vocab, dim], got 'tensor<512xf32>'}}
   %0 = xfmr.embedding %t[%ids] : tensor<512xf32>, tensor<8xi32> -> tensor<8x64xf32>

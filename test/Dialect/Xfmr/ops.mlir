@@ -9,6 +9,8 @@ func.func @weights() -> (tensor<64x64xf32>, tensor<512x64xf32>) {
   %0 = xfmr.weight "layers.0.attention.wq" from "stories260K.bin" {offset = 131100 : i64, storage_type = f32} : tensor<64x64xf32>
   // CHECK: xfmr.weight "tok_embeddings" from "model.safetensors" : tensor<512x64xf32>
   %1 = xfmr.weight "tok_embeddings" from "model.safetensors" : tensor<512x64xf32>
+  // CHECK: xfmr.weight "h.0.attn.k.weight" from "model.safetensors" {offset = 8192 : i64, row_offset = 768 : i64, storage_type = f32, stored_shape = array<i64: 768, 2304>, transpose} : tensor<768x768xf32>
+  %2 = xfmr.weight "h.0.attn.k.weight" from "model.safetensors" {offset = 8192 : i64, storage_type = f32, stored_shape = array<i64: 768, 2304>, transpose, row_offset = 768 : i64} : tensor<768x768xf32>
   return %0, %1 : tensor<64x64xf32>, tensor<512x64xf32>
 }
 

@@ -100,6 +100,37 @@ LogicalResult WeightOp::verify() {
   if (std::optional<Type> storage = getStorageType();
       storage && !isa<FloatType>(*storage))
     return emitOpError("storage_type must be a float type, got ") << *storage;
+  return verifyStoredLayout();
+}
+
+SmallVector<int64_t> WeightOp::getStoredShapeOrResult() {
+  if (std::optional<ArrayRef<int64_t>> stored = getStoredShape())
+    return SmallVector<int64_t>(*stored);
+  return SmallVector<int64_t>(getType().getShape());
+}
+
+LogicalResult WeightOp::verifyStoredLayout() {
+  ArrayRef<int64_t> result = getType().getShape();
+  SmallVector<int64_t> stored = getStoredShapeOrResult();
+  if (stored.size() != result.size())
+    return emitOpError("stored_shape must have the result's rank");
+  if (llvm::any_of(stored, [](int64_t d) { return d < 0; }))
+    return emitOpError("stored_shape must be non-negative");
+  if (getTranspose()) {
+    if (stored.size() != 2)
+      return emitOpError("transpose needs a 2-D weight");
+    std::swap(stored[0], stored[1]);
+  }
+  int64_t rowOffset = getRowOffset().value_or(0);
+  if (result.empty())
+    return success();
+  if (rowOffset < 0 || rowOffset + result[0] > stored[0])
+    return emitOpError("rows [")
+           << rowOffset << ", " << rowOffset + result[0]
+           << ") are outside the stored tensor's " << stored[0] << " rows";
+  if (ArrayRef<int64_t>(stored).drop_front() != result.drop_front())
+    return emitOpError("stored layout does not match the result beyond the "
+                       "first dimension");
   return success();
 }
 

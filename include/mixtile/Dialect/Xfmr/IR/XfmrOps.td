@@ -24,23 +24,49 @@ def Xfmr_IndexTensor : RankedTensorOf<[AnySignlessInteger, Index]>;
 def Xfmr_WeightOp : Xfmr_Op<"weight", [Pure]> {
   let summary = "A tensor stored in a model file";
   let description = [{
-    Names a weight tensor kept outside the IR: `key` is the tensor's name in
-    the model file `file`. The optional `offset` (bytes from the start of the
-    file) and `storage_type` (the element type on disk) let a weight store map
-    the data directly; without them the store looks the key up in the file's
-    own index. The result is the tensor in the compute element type.
+    Names a weight tensor kept outside the IR: `key` names the layer's
+    weight (plans and reports use it), `file` is the model file. The optional
+    `offset` (bytes from the start of the file) and `storage_type` (the
+    element type on disk) let a weight store map the data directly. The
+    result is the tensor in the compute element type.
+
+    Some formats store a layer's weight inside a larger tensor or in the
+    other orientation (GPT-2's fused, `[in, out]` Conv1D `c_attn`). Then
+    `stored_shape` gives the shape on disk, `transpose` says the result reads
+    it transposed (2-D only), and `row_offset` selects the rows
+    `[row_offset, row_offset + result rows)` of the (transposed) stored
+    tensor; every other dimension matches the result.
 
     ```mlir
     %wq = xfmr.weight "layers.0.attention.wq" from "stories260K.bin"
             {offset = 131100 : i64, storage_type = f32} : tensor<64x64xf32>
+    %q = xfmr.weight "h.0.attn.q.weight" from "model.safetensors"
+            {offset = 8192 : i64, storage_type = f32, stored_shape =
+             array<i64: 768, 2304>, transpose, row_offset = 0 : i64}
+            : tensor<768x768xf32>
     ```
   }];
   let arguments = (ins StrAttr:$key, StrAttr:$file,
                        OptionalAttr<I64Attr>:$offset,
-                       OptionalAttr<TypeAttr>:$storage_type);
+                       OptionalAttr<TypeAttr>:$storage_type,
+                       OptionalAttr<DenseI64ArrayAttr>:$stored_shape,
+                       UnitAttr:$transpose,
+                       OptionalAttr<I64Attr>:$row_offset);
   let results = (outs StaticShapeTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = "$key `from` $file attr-dict `:` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape on disk: `stored_shape`, or the result's shape.
+    ::llvm::SmallVector<int64_t> getStoredShapeOrResult();
+    /// Whether the result is the stored tensor as is.
+    bool isPlainLayout() {
+      return !getStoredShape() && !getTranspose() && !getRowOffset();
+    }
+
+  private:
+    ::mlir::LogicalResult verifyStoredLayout();
+  public:
+  }];
 }
 
 //===----------------------------------------------------------------------===//
