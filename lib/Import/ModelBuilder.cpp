@@ -33,8 +33,10 @@ llvm::Error ModelConfig::validate() const {
   auto fail = [](const llvm::Twine &message) {
     return llvm::createStringError("invalid model config: " + message);
   };
-  if (arch != "llama")
-    return fail("unknown architecture '" + arch + "'");
+  if (arch != "llama" && arch != "gpt2")
+    return fail("unknown architecture '" + arch + "' (known: llama, gpt2)");
+  if (arch == "gpt2" && nKVHeads != nHeads)
+    return fail("gpt2 models have as many KV heads as heads");
   if (dim <= 0 || hiddenDim <= 0 || nLayers <= 0 || nHeads <= 0 ||
       nKVHeads <= 0 || vocabSize <= 0 || maxSeqLen <= 0)
     return fail("every dimension must be positive (dim " + llvm::Twine(dim) +
@@ -84,6 +86,8 @@ llvm::Expected<ModelConfig> ModelConfig::fromModule(ModuleOp module) {
   config.tiedEmbeddings = static_cast<bool>(dict.get("tied_embeddings"));
   if (auto style = dict.getAs<xfmr::RopeStyleAttr>("rope_style"))
     config.ropeStyle = style.getValue();
+  if (auto gelu = dict.getAs<xfmr::GeluApproximationAttr>("gelu"))
+    config.gelu = gelu.getValue();
   if (llvm::Error error = config.validate())
     return std::move(error);
   return config;
@@ -105,6 +109,9 @@ static DictionaryAttr configAttr(Builder &b, const ModelConfig &c) {
                                                             c.ropeStyle))};
   if (c.tiedEmbeddings)
     entries.push_back(b.getNamedAttr("tied_embeddings", b.getUnitAttr()));
+  if (c.arch == "gpt2")
+    entries.push_back(b.getNamedAttr(
+        "gelu", xfmr::GeluApproximationAttr::get(b.getContext(), c.gelu)));
   return b.getDictionaryAttr(entries);
 }
 
@@ -183,33 +190,17 @@ private:
 
 } // namespace
 
+// Defined with the GPT-2 builder below.
+static std::pair<OwningOpRef<ModuleOp>, Block *>
+createForward(MLIRContext *ctx, const ModelConfig &c, Location loc,
+              OpBuilder &b);
+
 OwningOpRef<ModuleOp> mixtile::buildLlamaModule(MLIRContext *ctx,
                                                 const ModelConfig &c,
                                                 WeightProvider weights,
                                                 Location loc) {
-  ctx->loadDialect<xfmr::XfmrDialect, func::FuncDialect>();
   OpBuilder b(ctx);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  (*module)->setAttr(kConfigAttrName, configAttr(b, c));
-  b.setInsertionPointToEnd(module->getBody());
-
-  auto tokensType = RankedTensorType::get({ShapedType::kDynamic},
-                                          b.getI32Type());
-  auto cacheType = RankedTensorType::get({c.maxSeqLen, c.kvDim()},
-                                         b.getF32Type());
-  SmallVector<Type> inputs = {tokensType, tokensType, b.getIndexType()};
-  SmallVector<Type> results = {
-      RankedTensorType::get({ShapedType::kDynamic, c.vocabSize},
-                            b.getF32Type())};
-  for (int64_t i = 0; i < 2 * c.nLayers; ++i) {
-    inputs.push_back(cacheType);
-    results.push_back(cacheType);
-  }
-  auto func = func::FuncOp::create(b, loc, "forward",
-                                     b.getFunctionType(inputs, results));
-  Block *body = func.addEntryBlock();
-  b.setInsertionPointToStart(body);
-
+  auto [module, body] = createForward(ctx, c, loc, b);
   LlamaEmitter emit(b, c, weights, loc);
   Value embeddings = emit.weight("tok_embeddings", {c.vocabSize, c.dim});
   Value x = xfmr::EmbeddingOp::create(b, loc, emit.act(c.dim), embeddings,
@@ -230,5 +221,135 @@ OwningOpRef<ModuleOp> mixtile::buildLlamaModule(MLIRContext *ctx,
   // embedding's data) so that it is a layer of its own in plans.
   outputs[0] = emit.linear(x, "output", c.vocabSize, c.dim);
   func::ReturnOp::create(b, loc, outputs);
-  return module;
+  return std::move(module);
+}
+
+namespace {
+
+/// Emits the ops of a GPT-2 forward pass.
+class GPT2Emitter {
+public:
+  GPT2Emitter(OpBuilder &b, const ModelConfig &c, WeightProvider weights,
+              Location loc)
+      : b(b), c(c), weights(weights), loc(loc) {}
+
+  RankedTensorType act(int64_t features) {
+    return RankedTensorType::get({ShapedType::kDynamic, features},
+                                 b.getF32Type());
+  }
+  Value weight(const std::string &key, ArrayRef<int64_t> shape) {
+    return weights(b, key, shape);
+  }
+  /// A linear layer with bias; `name` + ".weight" / ".bias" are its keys.
+  Value linear(Value x, const std::string &name, int64_t out, int64_t in) {
+    Value w = weight(name + ".weight", {out, in});
+    Value bias = weight(name + ".bias", {out});
+    return xfmr::LinearOp::create(b, loc, act(out), x, w, bias,
+                                  xfmr::PrecisionAttr());
+  }
+  Value layerNorm(Value x, const std::string &name) {
+    return xfmr::LayerNormOp::create(b, loc, x,
+                                     weight(name + ".weight", {c.dim}),
+                                     weight(name + ".bias", {c.dim}),
+                                     b.getF32FloatAttr(c.normEps));
+  }
+
+  std::tuple<Value, Value, Value> block(int64_t layer, Value x, Value start,
+                                        Value kCache, Value vCache) {
+    std::string p = "h." + std::to_string(layer) + ".";
+    Value h = layerNorm(x, p + "ln_1");
+    Value q = linear(h, p + "attn.q", c.dim, c.dim);
+    Value k = linear(h, p + "attn.k", c.dim, c.dim);
+    Value v = linear(h, p + "attn.v", c.dim, c.dim);
+    auto attention = xfmr::AttentionOp::create(
+        b, loc, act(c.dim), TypeRange{kCache.getType(), vCache.getType()}, q,
+        k, v, kCache, vCache, start, c.nHeads, c.nKVHeads, FloatAttr(),
+        /*causal=*/true, xfmr::PrecisionAttr());
+    Value o = linear(attention.getResult(), p + "attn.c_proj", c.dim, c.dim);
+    x = xfmr::AddOp::create(b, loc, x, o);
+    Value h2 = layerNorm(x, p + "ln_2");
+    Value up = linear(h2, p + "mlp.c_fc", c.hiddenDim, c.dim);
+    Value act = xfmr::GeluOp::create(
+        b, loc, up, xfmr::GeluApproximationAttr::get(b.getContext(), c.gelu));
+    Value down = linear(act, p + "mlp.c_proj", c.dim, c.hiddenDim);
+    x = xfmr::AddOp::create(b, loc, x, down);
+    return {x, attention.getUpdatedCaches()[0],
+            attention.getUpdatedCaches()[1]};
+  }
+
+private:
+  OpBuilder &b;
+  const ModelConfig &c;
+  WeightProvider weights;
+  Location loc;
+};
+
+} // namespace
+
+/// Creates the module, its config attribute and an empty @forward with the
+/// shared calling convention; returns the entry block.
+static std::pair<OwningOpRef<ModuleOp>, Block *>
+createForward(MLIRContext *ctx, const ModelConfig &c, Location loc,
+              OpBuilder &b) {
+  ctx->loadDialect<xfmr::XfmrDialect, func::FuncDialect>();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr(kConfigAttrName, configAttr(b, c));
+  b.setInsertionPointToEnd(module->getBody());
+  auto tokensType = RankedTensorType::get({ShapedType::kDynamic},
+                                          b.getI32Type());
+  auto cacheType = RankedTensorType::get({c.maxSeqLen, c.kvDim()},
+                                         b.getF32Type());
+  SmallVector<Type> inputs = {tokensType, tokensType, b.getIndexType()};
+  SmallVector<Type> results = {RankedTensorType::get(
+      {ShapedType::kDynamic, c.vocabSize}, b.getF32Type())};
+  for (int64_t i = 0; i < 2 * c.nLayers; ++i) {
+    inputs.push_back(cacheType);
+    results.push_back(cacheType);
+  }
+  auto func = func::FuncOp::create(b, loc, "forward",
+                                   b.getFunctionType(inputs, results));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  return {std::move(module), body};
+}
+
+OwningOpRef<ModuleOp> mixtile::buildGPT2Module(MLIRContext *ctx,
+                                               const ModelConfig &c,
+                                               WeightProvider weights,
+                                               Location loc) {
+  OpBuilder b(ctx);
+  auto [module, body] = createForward(ctx, c, loc, b);
+  GPT2Emitter emit(b, c, weights, loc);
+  Value tokens = xfmr::EmbeddingOp::create(
+      b, loc, emit.act(c.dim), emit.weight("wte", {c.vocabSize, c.dim}),
+      body->getArgument(0), xfmr::PrecisionAttr());
+  Value positions = xfmr::EmbeddingOp::create(
+      b, loc, emit.act(c.dim), emit.weight("wpe", {c.maxSeqLen, c.dim}),
+      body->getArgument(1), xfmr::PrecisionAttr());
+  Value x = xfmr::AddOp::create(b, loc, tokens, positions);
+  SmallVector<Value> outputs = {Value()};
+  for (int64_t layer = 0; layer < c.nLayers; ++layer) {
+    auto [next, k, v] =
+        emit.block(layer, x, body->getArgument(2),
+                   body->getArgument(3 + 2 * layer),
+                   body->getArgument(4 + 2 * layer));
+    x = next;
+    outputs.push_back(k);
+    outputs.push_back(v);
+  }
+  x = emit.layerNorm(x, "ln_f");
+  Value head = emit.weight("output", {c.vocabSize, c.dim});
+  outputs[0] = xfmr::LinearOp::create(b, loc, emit.act(c.vocabSize), x, head,
+                                      Value(), xfmr::PrecisionAttr());
+  func::ReturnOp::create(b, loc, outputs);
+  return std::move(module);
+}
+
+OwningOpRef<ModuleOp> mixtile::buildModule(MLIRContext *ctx,
+                                           const ModelConfig &config,
+                                           WeightProvider weights,
+                                           Location loc) {
+  if (config.arch == "gpt2")
+    return buildGPT2Module(ctx, config, weights, loc);
+  return buildLlamaModule(ctx, config, weights, loc);
 }

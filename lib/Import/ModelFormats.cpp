@@ -75,6 +75,12 @@ std::string rename(StringRef key, Naming naming) {
   llvm_unreachable("unknown Meta weight key");
 }
 
+Type storageTypeOf(Builder &b, StorageType type) {
+  return type == StorageType::F32   ? Type(b.getF32Type())
+         : type == StorageType::F16 ? Type(b.getF16Type())
+                                    : Type(b.getBF16Type());
+}
+
 /// Builds the module with weights resolved through `index`; fails on the
 /// first missing or mis-shaped tensor.
 Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
@@ -109,14 +115,135 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
                        : "tensor '" + name + "' is missing";
       return createWeightOp(b, key, shape, {path.str()});
     }
-    Type storage = info->type == StorageType::F32   ? Type(b.getF32Type())
-                   : info->type == StorageType::F16 ? Type(b.getF16Type())
-                                                    : Type(b.getBF16Type());
+    Type storage = storageTypeOf(b, info->type);
     StringRef file = info->file.empty() ? path : StringRef(info->file);
     return createWeightOp(b, key, shape, {file.str(), info->offset, storage});
   };
   OwningOpRef<ModuleOp> module =
       buildLlamaModule(ctx, config, weights, FileLineColLoc::get(ctx, path, 0, 0));
+  if (!missing.empty())
+    return llvm::createFileError(path, llvm::createStringError(missing));
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// GPT-2
+//===----------------------------------------------------------------------===//
+
+/// How a canonical GPT-2 key (see buildGPT2Module) is stored in a file.
+struct StoredTensor {
+  std::string name;
+  SmallVector<int64_t> storedShape;
+  bool transpose = false;
+  int64_t rowOffset = 0;
+};
+
+/// Hugging Face GPT2LMHeadModel: q/k/v live in the fused Conv1D c_attn
+/// ([in, 3 * out]); every Conv1D weight is stored [in, out].
+StoredTensor hfGPT2Tensor(StringRef key, const ModelConfig &c) {
+  int64_t d = c.dim, f = c.hiddenDim;
+  if (key == "wte" || key == "output")
+    return {"wte.weight", {c.vocabSize, d}};
+  if (key == "wpe")
+    return {"wpe.weight", {c.maxSeqLen, d}};
+  auto [layer, rest] = key.split(".attn.");
+  if (!rest.empty()) {
+    auto [proj, kind] = rest.split('.');
+    int64_t which = proj == "q" ? 0 : proj == "k" ? 1 : proj == "v" ? 2 : -1;
+    if (which >= 0 && kind == "weight")
+      return {(layer + ".attn.c_attn.weight").str(), {d, 3 * d}, true,
+              which * d};
+    if (which >= 0)
+      return {(layer + ".attn.c_attn.bias").str(), {3 * d}, false, which * d};
+    if (kind == "weight")
+      return {key.str(), {d, d}, true};
+    return {key.str(), {d}};
+  }
+  if (key.ends_with("mlp.c_fc.weight"))
+    return {key.str(), {d, f}, true};
+  if (key.ends_with("mlp.c_proj.weight"))
+    return {key.str(), {f, d}, true};
+  if (key.ends_with("mlp.c_fc.bias"))
+    return {key.str(), {f}};
+  return {key.str(), {d}}; // Norm weights and biases, c_proj bias.
+}
+
+/// GGUF gpt2: fused attn_qkv stored [3 * out, in]; no transposes.
+StoredTensor ggufGPT2Tensor(StringRef key, const ModelConfig &c) {
+  int64_t d = c.dim, f = c.hiddenDim;
+  if (key == "wte")
+    return {"token_embd.weight", {c.vocabSize, d}};
+  if (key == "output")
+    return {"output.weight", {c.vocabSize, d}};
+  if (key == "wpe")
+    return {"position_embd.weight", {c.maxSeqLen, d}};
+  auto renameNorm = [](StringRef name) -> std::string {
+    return name == "ln_1" ? "attn_norm" : name == "ln_2" ? "ffn_norm"
+                                                          : "output_norm";
+  };
+  if (key.starts_with("ln_f."))
+    return {"output_norm." + key.drop_front(5).str(), {d}};
+  auto [h, rest] = key.split('.');
+  auto [layer, name] = rest.split('.');
+  std::string blk = ("blk." + layer + ".").str();
+  bool isWeight = name.ends_with(".weight");
+  std::string suffix = isWeight ? ".weight" : ".bias";
+  if (name.starts_with("ln_"))
+    return {blk + renameNorm(name.take_front(4)) + suffix, {d}};
+  for (auto [proj, which] : {std::pair{"attn.q", 0}, {"attn.k", 1}, {"attn.v", 2}})
+    if (name.starts_with(proj) && name.size() == strlen(proj) + suffix.size())
+      return isWeight ? StoredTensor{blk + "attn_qkv.weight", {3 * d, d}, false,
+                                     which * d}
+                      : StoredTensor{blk + "attn_qkv.bias", {3 * d}, false,
+                                     which * d};
+  if (name.starts_with("attn.c_proj"))
+    return {blk + "attn_output" + suffix,
+            isWeight ? SmallVector<int64_t>{d, d} : SmallVector<int64_t>{d}};
+  if (name.starts_with("mlp.c_fc"))
+    return {blk + "ffn_up" + suffix,
+            isWeight ? SmallVector<int64_t>{f, d} : SmallVector<int64_t>{f}};
+  return {blk + "ffn_down" + suffix,
+          isWeight ? SmallVector<int64_t>{d, f} : SmallVector<int64_t>{d}};
+}
+
+/// Builds a GPT-2 module whose weights `locate` maps into `index`.
+Expected<OwningOpRef<ModuleOp>>
+buildGPT2FromIndex(MLIRContext *ctx, StringRef path, const ModelConfig &config,
+                   const TensorFileIndex &index,
+                   llvm::function_ref<StoredTensor(StringRef)> locate,
+                   StringRef prefix = "") {
+  std::string missing;
+  auto find = [&](StringRef name) {
+    const TensorInfo *info = index.find(name);
+    return info || prefix.empty() ? info : index.find((prefix + name).str());
+  };
+  auto weights = [&](OpBuilder &b, StringRef key,
+                     ArrayRef<int64_t> shape) -> Value {
+    StoredTensor stored = locate(key);
+    const TensorInfo *info = find(stored.name);
+    if (!info && key == "output") { // A tied head reads the token embedding.
+      stored = locate("wte");
+      info = find(stored.name);
+    }
+    if (!info || ArrayRef<int64_t>(info->shape) != ArrayRef<int64_t>(stored.storedShape)) {
+      if (missing.empty())
+        missing = info ? "tensor '" + stored.name + "' does not have the "
+                         "shape the config implies"
+                       : "tensor '" + stored.name + "' is missing";
+      return createWeightOp(b, key, shape, {path.str()});
+    }
+    WeightLocation location(info->file.empty() ? path.str() : info->file,
+                            info->offset, storageTypeOf(b, info->type));
+    if (stored.transpose || stored.rowOffset ||
+        ArrayRef<int64_t>(stored.storedShape) != shape) {
+      location.storedShape = stored.storedShape;
+      location.transpose = stored.transpose;
+      location.rowOffset = stored.rowOffset;
+    }
+    return createWeightOp(b, key, shape, location);
+  };
+  OwningOpRef<ModuleOp> module = buildGPT2Module(
+      ctx, config, weights, FileLineColLoc::get(ctx, path, 0, 0));
   if (!missing.empty())
     return llvm::createFileError(path, llvm::createStringError(missing));
   return module;
@@ -149,25 +276,40 @@ Expected<ModelConfig> ggufConfig(StringRef path, const TensorFileIndex &index) {
       metadataAs<std::string>(index, "general.architecture");
   if (!arch)
     return fail("missing general.architecture");
-  if (*arch != "llama")
-    return fail("unsupported architecture '" + *arch + "' (supported: llama)");
+  if (*arch != "llama" && *arch != "gpt2")
+    return fail("unsupported architecture '" + *arch +
+                "' (supported: llama, gpt2)");
   ModelConfig c;
+  c.arch = *arch;
   struct IntKey {
     const char *key;
     int64_t *field;
-  } intKeys[] = {{"llama.embedding_length", &c.dim},
-                 {"llama.feed_forward_length", &c.hiddenDim},
-                 {"llama.block_count", &c.nLayers},
-                 {"llama.attention.head_count", &c.nHeads},
-                 {"llama.context_length", &c.maxSeqLen}};
+  } intKeys[] = {{".embedding_length", &c.dim},
+                 {".feed_forward_length", &c.hiddenDim},
+                 {".block_count", &c.nLayers},
+                 {".attention.head_count", &c.nHeads},
+                 {".context_length", &c.maxSeqLen}};
   for (const IntKey &k : intKeys) {
-    std::optional<int64_t> v = metadataAs<int64_t>(index, k.key);
+    std::string key = *arch + k.key;
+    std::optional<int64_t> v = metadataAs<int64_t>(index, key);
     if (!v)
-      return fail(llvm::Twine("missing or non-integer ") + k.key);
+      return fail("missing or non-integer " + key);
     *k.field = *v;
   }
-  c.nKVHeads = metadataAs<int64_t>(index, "llama.attention.head_count_kv")
+  c.nKVHeads = metadataAs<int64_t>(index, *arch + ".attention.head_count_kv")
                    .value_or(c.nHeads);
+  if (c.arch == "gpt2") {
+    c.normEps =
+        metadataAs<double>(index, "gpt2.attention.layer_norm_epsilon")
+            .value_or(1e-5);
+    c.vocabSize = index.find("token_embd.weight")
+                      ? index.find("token_embd.weight")->shape[0]
+                      : 0;
+    c.tiedEmbeddings = !index.find("output.weight");
+    if (Error error = c.validate())
+      return fail(llvm::toString(std::move(error)));
+    return c;
+  }
   c.ropeTheta = metadataAs<double>(index, "llama.rope.freq_base").value_or(1e4);
   c.normEps =
       metadataAs<double>(index, "llama.attention.layer_norm_rms_epsilon")
@@ -187,7 +329,44 @@ Expected<ModelConfig> ggufConfig(StringRef path, const TensorFileIndex &index) {
 // safetensors
 //===----------------------------------------------------------------------===//
 
-/// Reads Hugging Face's config.json for LlamaForCausalLM.
+/// Reads the GPT2LMHeadModel fields of a Hugging Face config.json.
+Expected<ModelConfig> hfGPT2Config(StringRef configPath,
+                                   const llvm::json::Object &o) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createFileError(configPath, llvm::createStringError(message));
+  };
+  ModelConfig c;
+  c.arch = "gpt2";
+  struct IntKey {
+    const char *key;
+    int64_t *field;
+  } intKeys[] = {{"n_embd", &c.dim},
+                 {"n_layer", &c.nLayers},
+                 {"n_head", &c.nHeads},
+                 {"vocab_size", &c.vocabSize},
+                 {"n_positions", &c.maxSeqLen}};
+  for (const IntKey &k : intKeys) {
+    std::optional<int64_t> v = o.getInteger(k.key);
+    if (!v)
+      return fail(llvm::Twine("missing or non-integer '") + k.key + "'");
+    *k.field = *v;
+  }
+  c.hiddenDim = o.getInteger("n_inner").value_or(4 * c.dim);
+  c.nKVHeads = c.nHeads;
+  c.normEps = o.getNumber("layer_norm_epsilon").value_or(1e-5);
+  StringRef activation = o.getString("activation_function").value_or("gelu_new");
+  if (activation != "gelu_new" && activation != "gelu")
+    return fail("unsupported activation_function '" + activation +
+                "' (supported: gelu_new, gelu)");
+  c.gelu = activation == "gelu" ? xfmr::GeluApproximation::none
+                                : xfmr::GeluApproximation::tanh;
+  c.tiedEmbeddings = true;
+  if (Error error = c.validate())
+    return fail(llvm::toString(std::move(error)));
+  return c;
+}
+
+/// Reads Hugging Face's config.json for LlamaForCausalLM or GPT2LMHeadModel.
 Expected<ModelConfig> hfConfig(StringRef configPath) {
   auto fail = [&](const llvm::Twine &message) {
     return llvm::createFileError(configPath, llvm::createStringError(message));
@@ -204,9 +383,11 @@ Expected<ModelConfig> hfConfig(StringRef configPath) {
   const llvm::json::Array *archs = o->getArray("architectures");
   std::optional<StringRef> arch =
       archs && !archs->empty() ? (*archs)[0].getAsString() : std::nullopt;
+  if (arch == std::optional<StringRef>("GPT2LMHeadModel"))
+    return hfGPT2Config(configPath, *o);
   if (!arch || *arch != "LlamaForCausalLM")
     return fail("unsupported architecture '" + arch.value_or("<missing>") +
-                "' (supported: LlamaForCausalLM)");
+                "' (supported: LlamaForCausalLM, GPT2LMHeadModel)");
   ModelConfig c;
   struct IntKey {
     const char *key;
@@ -317,6 +498,10 @@ Expected<OwningOpRef<ModuleOp>> mixtile::importGGUF(MLIRContext *ctx,
   Expected<ModelConfig> config = ggufConfig(path, *index);
   if (!config)
     return config.takeError();
+  if (config->arch == "gpt2")
+    return buildGPT2FromIndex(ctx, path, *config, *index, [&](StringRef key) {
+      return ggufGPT2Tensor(key, *config);
+    });
   return buildFromIndex(ctx, path, *config, *index, Naming::GGUF);
 }
 
@@ -334,6 +519,11 @@ mixtile::importSafetensors(MLIRContext *ctx, StringRef path,
     Expected<ModelConfig> config = hfConfig(configPath);
     if (!config)
       return config.takeError();
+    if (config->arch == "gpt2")
+      return buildGPT2FromIndex(
+          ctx, path, *config, *index,
+          [&](StringRef key) { return hfGPT2Tensor(key, *config); },
+          "transformer.");
     return buildFromIndex(ctx, path, *config, *index, Naming::HuggingFace);
   }
   Expected<ModelConfig> config = mixtileConfig(path, *index);
@@ -347,6 +537,9 @@ Error mixtile::exportSafetensors(ModuleOp module, WeightStore &store,
   Expected<ModelConfig> config = ModelConfig::fromModule(module);
   if (!config)
     return config.takeError();
+  if (config->arch != "llama")
+    return llvm::createStringError("export supports llama models, not '" +
+                                   config->arch + "'");
   Expected<std::vector<TensorData>> tensors =
       collectWeights(module, store, *config, Naming::Meta);
   if (!tensors)
@@ -427,6 +620,9 @@ Error mixtile::exportGGUF(ModuleOp module, WeightStore &store,
   if (!config)
     return config.takeError();
   const ModelConfig &c = *config;
+  if (c.arch != "llama")
+    return llvm::createStringError("export supports llama models, not '" +
+                                   c.arch + "'");
   if (c.ropeStyle != xfmr::RopeStyle::interleaved)
     return llvm::createStringError(
         "GGUF llama files use interleaved RoPE; this model uses rotate-half");

@@ -37,6 +37,11 @@ static std::optional<ModelConfig> presetConfig(llvm::StringRef name) {
       .Case("100m", make(768, 2048, 12, 12, 4, 32000, 1024, 1e4f))
       .Case("llama3-8b", make(4096, 14336, 32, 32, 8, 128256, 8192, 5e5f))
       .Case("llama3-70b", make(8192, 28672, 80, 64, 8, 128256, 8192, 5e5f))
+      .Case("gpt2", [&] {
+        ModelConfig c = make(768, 3072, 12, 12, 12, 50257, 1024, 1e4f);
+        c.arch = "gpt2";
+        return c;
+      }())
       .Default(std::nullopt);
 }
 
@@ -56,10 +61,12 @@ mixtile::parseSynthesisRequest(llvm::StringRef json, llvm::StringRef source) {
     std::optional<ModelConfig> config = presetConfig(*preset);
     if (!config)
       return fail("unknown preset '" + *preset +
-                  "' (known: tiny, 100m, llama3-8b, llama3-70b)");
+                  "' (known: tiny, 100m, llama3-8b, llama3-70b, gpt2)");
     request.config = *config;
   }
   ModelConfig &c = request.config;
+  if (std::optional<llvm::StringRef> arch = o->getString("arch"))
+    c.arch = arch->str();
   struct IntKey {
     const char *key;
     int64_t *field;
@@ -74,7 +81,7 @@ mixtile::parseSynthesisRequest(llvm::StringRef json, llvm::StringRef source) {
         return fail(llvm::Twine("'") + k.key + "' must be an integer");
       *k.field = *n;
     }
-  if (c.nKVHeads == 0)
+  if (c.nKVHeads == 0 || (c.arch == "gpt2" && !o->get("n_kv_heads")))
     c.nKVHeads = c.nHeads;
   // The output head is a tensor of its own ("output"), generated like any
   // other linear weight.
@@ -106,7 +113,7 @@ mixtile::buildSyntheticModel(MLIRContext *ctx,
                      ArrayRef<int64_t> shape) -> Value {
     return createWeightOp(b, key, shape, {file});
   };
-  return buildLlamaModule(ctx, request.config, weights, UnknownLoc::get(ctx));
+  return buildModule(ctx, request.config, weights, UnknownLoc::get(ctx));
 }
 
 namespace {
@@ -142,13 +149,18 @@ void mixtile::generateSyntheticTensor(uint64_t seed, llvm::StringRef key,
                                       ArrayRef<int64_t> shape,
                                       llvm::MutableArrayRef<float> out) {
   SplitMix64 rng{seed ^ static_cast<uint64_t>(llvm::xxh3_64bits(key))};
+  if (shape.size() == 1 && key.ends_with(".bias")) { // Biases: small.
+    for (float &v : out)
+      v = static_cast<float>(0.02 * rng.normal());
+    return;
+  }
   if (shape.size() == 1) { // Norm weights: near one.
     for (float &v : out)
       v = static_cast<float>(1.0 + 0.1 * rng.normal());
     return;
   }
   int64_t rows = shape[0], cols = shape[1];
-  bool isEmbedding = key == "tok_embeddings";
+  bool isEmbedding = key == "tok_embeddings" || key == "wte" || key == "wpe";
   double scale = isEmbedding ? 1.0 : 1.0 / std::sqrt(static_cast<double>(cols));
   // A few input channels (1 in 256, at least one) carry 8x larger weights:
   // the outlier features that make low-precision formats hard.

@@ -96,9 +96,9 @@ static void registerTranslations() {
                    mixtile::importSafetensors);
   registerImporter("import-gguf", "Import a GGUF v3 llama model as xfmr IR",
                    mixtile::importGGUF);
-  registerImporter("synthesize-llama",
-                   "Make a seeded synthetic Llama model from a JSON request "
-                   "({\"preset\": \"100m\"}, or dim, hidden_dim, n_layers, "
+  registerImporter("synthesize",
+                   "Make a seeded synthetic model from a JSON request "
+                   "({\"preset\": \"100m\"}, or arch (llama, gpt2), dim, hidden_dim, n_layers, "
                    "n_heads, n_kv_heads, vocab_size, max_seq_len; seed; "
                    "weights: seeded|none)",
                    synthesize);

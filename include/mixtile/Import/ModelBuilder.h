@@ -19,7 +19,8 @@
 
 namespace mixtile {
 
-/// Hyper-parameters of a decoder-only transformer.
+/// Hyper-parameters of a decoder-only transformer: "llama" (RMSNorm, RoPE,
+/// SwiGLU, GQA) or "gpt2" (LayerNorm, learned positions, GELU MLP, biases).
 struct ModelConfig {
   std::string arch = "llama";
   int64_t dim = 0;
@@ -33,6 +34,8 @@ struct ModelConfig {
   float ropeTheta = 10000.0f;
   xfmr::RopeStyle ropeStyle = xfmr::RopeStyle::interleaved;
   bool tiedEmbeddings = true;
+  /// The MLP activation of "gpt2" (GPT-2 itself uses the tanh form).
+  xfmr::GeluApproximation gelu = xfmr::GeluApproximation::tanh;
 
   int64_t headDim() const { return dim / nHeads; }
   int64_t kvDim() const { return headDim() * nKVHeads; }
@@ -86,6 +89,22 @@ mlir::OwningOpRef<mlir::ModuleOp> buildLlamaModule(mlir::MLIRContext *ctx,
                                                    const ModelConfig &config,
                                                    WeightProvider weights,
                                                    mlir::Location loc);
+
+/// Builds the @forward module of a GPT-2-family model (same calling
+/// convention as buildLlamaModule). Weight keys: wte, wpe,
+/// h.N.{ln_1,ln_2}.{weight,bias}, h.N.attn.{q,k,v,c_proj}.{weight,bias},
+/// h.N.mlp.{c_fc,c_proj}.{weight,bias}, ln_f.{weight,bias}, output; linear
+/// weights are [out, in] (providers re-lay Conv1D's [in, out] on load).
+mlir::OwningOpRef<mlir::ModuleOp> buildGPT2Module(mlir::MLIRContext *ctx,
+                                                  const ModelConfig &config,
+                                                  WeightProvider weights,
+                                                  mlir::Location loc);
+
+/// Builds the module of `config.arch`.
+mlir::OwningOpRef<mlir::ModuleOp> buildModule(mlir::MLIRContext *ctx,
+                                              const ModelConfig &config,
+                                              WeightProvider weights,
+                                              mlir::Location loc);
 
 /// Name of the module attribute holding the model configuration.
 inline constexpr llvm::StringLiteral kConfigAttrName = "xfmr.config";

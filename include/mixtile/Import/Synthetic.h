@@ -23,7 +23,7 @@ inline constexpr llvm::StringLiteral kSyntheticFilePrefix = "synthetic:";
 inline constexpr llvm::StringLiteral kShapesOnlyFile = "shapes-only";
 
 /// Parses a JSON synthesis request: either {"preset": NAME} (tiny, 100m,
-/// llama3-8b, llama3-70b) or explicit dim, hidden_dim, n_layers, n_heads,
+/// llama3-8b, llama3-70b, gpt2) or "arch" (llama or gpt2) and explicit dim, hidden_dim, n_layers, n_heads,
 /// n_kv_heads, vocab_size, max_seq_len; plus optional "seed" (default 1) and
 /// "weights": "seeded" (default) or "none". `source` names the input in
 /// errors.
