@@ -12,6 +12,7 @@
 #include "mixtile/Evaluator/PrecisionSchemes.h"
 #include "mixtile/Import/WeightStore.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -144,6 +145,21 @@ Error Evaluator::Impl::prepare() {
   }
   if (caches.empty())
     maxSeq = INT64_MAX;
+  // Inline weights (arith.constant) become owned tensors.
+  WalkResult constantWalk = func.walk([&](arith::ConstantOp op) {
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!dense || !type || !type.getElementType().isF32()) {
+      pendingError = opError(op, "only f32 tensor constants are supported");
+      return WalkResult::interrupt();
+    }
+    Tensor t = Tensor::allocate(type.getShape());
+    llvm::copy(dense.getValues<float>(), t.mut());
+    constants[op.getResult()] = t;
+    return WalkResult::advance();
+  });
+  if (constantWalk.wasInterrupted())
+    return std::move(pendingError);
   // Resolve every weight once; pack the ones feeding linear layers.
   SmallVector<xfmr::WeightOp> weightOps;
   func.walk([&](xfmr::WeightOp op) { weightOps.push_back(op); });
@@ -490,8 +506,8 @@ Error Evaluator::Impl::execute(Operation *op,
     return y;
   };
   return llvm::TypeSwitch<Operation *, Error>(op)
-      .Case([&](xfmr::WeightOp op) {
-        env[op.getResult()] = constants.lookup(op.getResult());
+      .Case<xfmr::WeightOp, arith::ConstantOp>([&](Operation *op) {
+        env[op->getResult(0)] = constants.lookup(op->getResult(0));
         return Error::success();
       })
       .Case([&](xfmr::LinearOp op) { return runLinear(op, env); })

@@ -8,6 +8,8 @@
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Import/Synthetic.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/bit.h"
@@ -182,4 +184,21 @@ Expected<ArrayRef<float>> WeightStore::getRelaidOut(xfmr::WeightOp op,
   std::lock_guard<std::mutex> lock(mutex);
   widened.push_back(std::move(result));
   return ArrayRef<float>(*widened.back());
+}
+
+llvm::Error mixtile::inlineWeights(mlir::ModuleOp module, WeightStore &store) {
+  llvm::SmallVector<xfmr::WeightOp> weights;
+  module.walk([&](xfmr::WeightOp op) { weights.push_back(op); });
+  for (xfmr::WeightOp op : weights) {
+    Expected<ArrayRef<float>> data = store.get(op);
+    if (!data)
+      return data.takeError();
+    mlir::OpBuilder builder(op);
+    auto value = mlir::DenseElementsAttr::get(op.getType(), *data);
+    auto constant =
+        mlir::arith::ConstantOp::create(builder, op.getLoc(), value);
+    op.replaceAllUsesWith(constant.getResult());
+    op.erase();
+  }
+  return llvm::Error::success();
 }

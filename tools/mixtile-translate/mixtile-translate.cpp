@@ -32,6 +32,12 @@ static llvm::cl::opt<std::string> ggufTokenizer(
     llvm::cl::desc("llama2.c tokenizer whose vocabulary --export-gguf embeds"),
     llvm::cl::init(""));
 
+static llvm::cl::opt<bool> inlineWeightsFlag(
+    "inline-weights",
+    llvm::cl::desc("Importers: put weight data into the IR as constants "
+                   "(small models only)"),
+    llvm::cl::init(false));
+
 using ImportFn = llvm::Expected<OwningOpRef<ModuleOp>> (*)(
     MLIRContext *, llvm::StringRef, ArrayRef<char>);
 
@@ -48,6 +54,11 @@ static void registerImporter(llvm::StringRef flag, llvm::StringRef summary,
         auto module = import(ctx, buffer->getBufferIdentifier(), bytes);
         if (!module)
           return reportImportError(ctx, module.takeError());
+        if (inlineWeightsFlag) {
+          mixtile::WeightStore store;
+          if (llvm::Error error = mixtile::inlineWeights(**module, store))
+            return reportImportError(ctx, std::move(error));
+        }
         return OwningOpRef<Operation *>(module->release());
       },
       [](DialectRegistry &registry) {

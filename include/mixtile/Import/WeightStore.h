@@ -9,6 +9,7 @@
 #ifndef MIXTILE_IMPORT_WEIGHTSTORE_H
 #define MIXTILE_IMPORT_WEIGHTSTORE_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringMap.h"
@@ -61,6 +62,10 @@ private:
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> files;
   std::vector<std::unique_ptr<std::vector<float>>> widened;
 };
+
+/// Replaces every xfmr.weight of `module` by an arith.constant holding its
+/// data (for small test models that should travel as one IR file).
+llvm::Error inlineWeights(mlir::ModuleOp module, WeightStore &store);
 
 /// Returns the number of elements of a static shape, or an error when the
 /// product overflows 64 bits.
