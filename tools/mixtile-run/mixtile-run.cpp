@@ -28,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace mixtile;
@@ -76,6 +77,11 @@ static cl::opt<std::string>
                cl::desc("Write the logits of every position of --tokens as "
                         "raw little-endian f32 [positions x vocab]"),
                cl::cat(category));
+static cl::opt<std::string> referenceLogits(
+    "reference-logits",
+    cl::desc("With --tokens: compare against logits dumped by another run "
+             "(e.g. FP32): mean KL divergence, top-1 agreement"),
+    cl::cat(category));
 static cl::opt<unsigned> threads("num-threads",
                                  cl::desc("Worker threads (0: all cores)"),
                                  cl::init(0), cl::cat(category));
@@ -263,6 +269,52 @@ Expected<std::vector<int32_t>> readTokenFile(int64_t vocab) {
   return tokens;
 }
 
+/// Mean KL(reference || logits) per position, the fraction of positions
+/// whose arg-max agrees, and the largest logit difference.
+Error compareWithReference(llvm::ArrayRef<float> logits, int64_t vocab) {
+  auto buffer = llvm::MemoryBuffer::getFile(referenceLogits, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return llvm::createFileError(referenceLogits, buffer.getError());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  if (bytes.size() != logits.size() * sizeof(float))
+    return llvm::createFileError(
+        referenceLogits,
+        llvm::createStringError(llvm::formatv(
+            "holds {0} bytes, but this run has {1} logits ({2} bytes)",
+            bytes.size(), logits.size(), logits.size() * sizeof(float))));
+  std::vector<float> reference(logits.size());
+  std::memcpy(reference.data(), bytes.data(), bytes.size());
+  int64_t positions = logits.size() / vocab, agree = 0;
+  double kl = 0, maxDiff = 0;
+  auto logSoftmax = [&](const float *row, std::vector<double> &out) {
+    double max = *std::max_element(row, row + vocab), sum = 0;
+    for (int64_t v = 0; v < vocab; ++v)
+      sum += std::exp(row[v] - max);
+    out.resize(vocab);
+    for (int64_t v = 0; v < vocab; ++v)
+      out[v] = row[v] - max - std::log(sum);
+  };
+  std::vector<double> p, q;
+  for (int64_t i = 0; i < positions; ++i) {
+    const float *ref = reference.data() + i * vocab;
+    const float *got = logits.data() + i * vocab;
+    logSoftmax(ref, p);
+    logSoftmax(got, q);
+    for (int64_t v = 0; v < vocab; ++v) {
+      kl += std::exp(p[v]) * (p[v] - q[v]);
+      maxDiff = std::max<double>(maxDiff, std::fabs(ref[v] - got[v]));
+    }
+    agree += std::max_element(ref, ref + vocab) - ref ==
+             std::max_element(got, got + vocab) - got;
+  }
+  llvm::outs() << llvm::formatv(
+      "KL(reference || this): {0:F6} nats/token\ntop-1 agreement: {1:F2}% "
+      "({2} of {3})\nmax |logit difference|: {4:e3}\n",
+      kl / positions, 100.0 * agree / positions, agree, positions, maxDiff);
+  return Error::success();
+}
+
 Error runTokens(Evaluator &eval) {
   Expected<std::vector<int32_t>> tokens = readTokenFile(eval.vocabSize());
   if (!tokens)
@@ -280,6 +332,9 @@ Error runTokens(Evaluator &eval) {
   NLL nll;
   nll.add(*logits, *tokens, eval.vocabSize());
   printNLL(nll);
+  if (!referenceLogits.empty())
+    if (Error error = compareWithReference(*logits, eval.vocabSize()))
+      return error;
   if (dumpLogits.empty())
     return Error::success();
   return llvm::writeToOutput(dumpLogits, [&](llvm::raw_ostream &os) {
@@ -307,8 +362,9 @@ Error run() {
     return evaluateStories(**eval);
   if (!tokensPath.empty())
     return runTokens(**eval);
-  if (!dumpLogits.empty())
-    return llvm::createStringError("--dump-logits needs --tokens");
+  if (!dumpLogits.empty() || !referenceLogits.empty())
+    return llvm::createStringError(
+        "--dump-logits and --reference-logits need --tokens");
   return generate(**eval);
 }
 
