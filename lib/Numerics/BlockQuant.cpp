@@ -154,8 +154,8 @@ void quantizeMX(const float *in, QuantizedMatrix &q) {
       }
       MXScale scale = getMXScale(amaxBits, emax);
       *scaleCodes = scale.code;
-      encodeFiniteMultiplied(in + offset, codes + offset, length,
-                             scale.inverse, rounder);
+      encodeFiniteMultiplied(in + offset, codes + offset, length, scale.inverse,
+                             rounder);
     }
   }
 }
@@ -211,16 +211,6 @@ void fakeQuantizeMX(const float *in, float *out, size_t rows, size_t cols,
 // NVFP4
 //===----------------------------------------------------------------------===//
 
-/// Encodes an NVFP4 block scale with a prebuilt E4M3 rounder.
-uint8_t encodeNVFP4BlockScale(float blockAmax, float tensorScale,
-                              const MiniFloatRounder &e4m3) {
-  float denominator = 6.0f * tensorScale;
-  float s = blockAmax / denominator;
-  uint8_t code = uint8_t(e4m3.encode(s));
-  // A scale that rounds to 0 (all-zero or tiny blocks) would divide by 0.
-  return code == 0 ? kE4M3OneCode : code;
-}
-
 /// Per-block NVFP4 scale: E4M3 code, its value, and the divisor decode(s) *
 /// global of the elements.
 struct NVFP4Scale {
@@ -229,22 +219,51 @@ struct NVFP4Scale {
   float divisor;
 };
 
-NVFP4Scale getNVFP4Scale(uint32_t amaxBits, float tensorScale,
-                         const MiniFloatRounder &e4m3) {
-  uint8_t code =
-      encodeNVFP4BlockScale(floatFromBits(amaxBits), tensorScale, e4m3);
-  float blockScale = decode(code, FloatFormat::F8E4M3FN);
-  return {code, blockScale, blockScale * tensorScale};
+/// Computes NVFP4 block scales for one tensor scale, with everything that
+/// does not depend on the block precomputed (this runs once per 16 values).
+/// An aggregate made by makeNVFP4BlockScaler: clang (22) fails to emit a
+/// constructor of a local class that is only called from target_clones
+/// functions.
+struct NVFP4BlockScaler {
+  MiniFloatRounder e4m3;
+  float tensorScale;
+  float denominator;
+  float e4m3Values[256];
+
+  /// E4M3 code of amax / (6 * global) (RNE, saturating; finite amax), with
+  /// code 0 replaced by 1.0: a zero scale would divide by 0.
+  uint8_t encode(float blockAmax) const {
+    float s = blockAmax / denominator;
+    uint8_t code = uint8_t(e4m3.encodeNotNaN(s));
+    return code == 0 ? kE4M3OneCode : code;
+  }
+
+  NVFP4Scale getScale(uint32_t amaxBits) const {
+    uint8_t code = encode(floatFromBits(amaxBits));
+    float blockScale = e4m3Values[code];
+    return {code, blockScale, blockScale * tensorScale};
+  }
+};
+
+NVFP4BlockScaler makeNVFP4BlockScaler(float tensorScale) {
+  NVFP4BlockScaler scaler{
+      MiniFloatRounder(FloatFormat::F8E4M3FN, Overflow::Saturate),
+      tensorScale,
+      6.0f * tensorScale,
+      {}};
+  for (unsigned code = 0; code < 256; ++code)
+    scaler.e4m3Values[code] = decode(code, FloatFormat::F8E4M3FN);
+  return scaler;
 }
 
 MIXTILE_VECTOR_CLONES
 void quantizeNVFP4(const float *in, QuantizedMatrix &q) {
   const MiniFloatRounder e2m1(FloatFormat::F4E2M1FN, Overflow::Saturate);
-  const MiniFloatRounder e4m3(FloatFormat::F8E4M3FN, Overflow::Saturate);
   const size_t rows = q.rows, cols = q.cols, blockSize = q.scheme.blockSize;
   const float tensorScale =
       computeNVFP4TensorScale(maxFiniteAbs(in, rows * cols));
   q.tensorScale = tensorScale;
+  const NVFP4BlockScaler scaler = makeNVFP4BlockScaler(tensorScale);
   uint8_t *codes = q.codes.data();
   uint8_t *scaleCodes = q.blockScales.data();
   for (size_t row = 0; row < rows; ++row) {
@@ -257,7 +276,7 @@ void quantizeNVFP4(const float *in, QuantizedMatrix &q) {
         std::fill(codes + offset, codes + offset + length, 0);
         continue;
       }
-      NVFP4Scale scale = getNVFP4Scale(amaxBits, tensorScale, e4m3);
+      NVFP4Scale scale = scaler.getScale(amaxBits);
       *scaleCodes = scale.code;
       encodeFiniteDivided(in + offset, codes + offset, length, scale.divisor,
                           e2m1);
@@ -295,10 +314,10 @@ MIXTILE_VECTOR_CLONES
 void fakeQuantizeNVFP4(const float *in, float *out, size_t rows, size_t cols,
                        const QuantScheme &scheme) {
   const MiniFloatRounder e2m1(FloatFormat::F4E2M1FN, Overflow::Saturate);
-  const MiniFloatRounder e4m3(FloatFormat::F8E4M3FN, Overflow::Saturate);
   const size_t blockSize = scheme.blockSize;
   const float tensorScale =
       computeNVFP4TensorScale(maxFiniteAbs(in, rows * cols));
+  const NVFP4BlockScaler scaler = makeNVFP4BlockScaler(tensorScale);
   for (size_t row = 0; row < rows; ++row) {
     for (size_t col = 0; col < cols; col += blockSize) {
       size_t offset = row * cols + col;
@@ -308,7 +327,7 @@ void fakeQuantizeNVFP4(const float *in, float *out, size_t rows, size_t cols,
         fillNaN(out + offset, length);
         continue;
       }
-      NVFP4Scale scale = getNVFP4Scale(amaxBits, tensorScale, e4m3);
+      NVFP4Scale scale = scaler.getScale(amaxBits);
       for (size_t i = offset; i < offset + length; ++i) {
         float element = e2m1.roundNotNaN(in[i] / scale.divisor);
         float scaledByBlock = element * scale.blockScale;
@@ -319,7 +338,7 @@ void fakeQuantizeNVFP4(const float *in, float *out, size_t rows, size_t cols,
 }
 
 //===----------------------------------------------------------------------===//
-// Per-tensor FP8 and bf16
+// Per-tensor FP8, and no scale (bf16)
 //===----------------------------------------------------------------------===//
 
 MIXTILE_VECTOR_CLONES
@@ -351,12 +370,12 @@ void fakeQuantizePerTensor(const float *in, float *out, size_t n,
     out[i] = rounder.round(in[i] / scale) * scale;
 }
 
-/// bf16 is rounded like a cast: non-saturating.
-constexpr Overflow kBF16Overflow = Overflow::NonSaturating;
+/// Without a scale (bf16) values are rounded like a cast: non-saturating.
+constexpr Overflow kUnscaledOverflow = Overflow::NonSaturating;
 
-void quantizeBF16(const float *in, QuantizedMatrix &q) {
-  encode(in, q.codes.data(), q.rows * q.cols, FloatFormat::BF16,
-         kBF16Overflow);
+void quantizeUnscaled(const float *in, QuantizedMatrix &q) {
+  encode(in, q.codes.data(), q.rows * q.cols, q.scheme.element,
+         kUnscaledOverflow);
 }
 
 } // namespace
@@ -403,8 +422,7 @@ size_t mixtile::numerics::getBlocksPerRow(const QuantScheme &scheme,
   return cols / scheme.blockSize + (cols % scheme.blockSize != 0);
 }
 
-int mixtile::numerics::computeMXScaleExponent(float amax,
-                                              FloatFormat element) {
+int mixtile::numerics::computeMXScaleExponent(float amax, FloatFormat element) {
   uint32_t amaxBits = floatBits(amax) & kAbsMask;
   assert(isFiniteBits(amaxBits) && "MX scale of a non-finite block");
   return int(getMXScale(amaxBits, getFormatInfo(element).emax).code) - 127;
@@ -417,8 +435,7 @@ float mixtile::numerics::computeNVFP4TensorScale(float amax) {
 
 uint8_t mixtile::numerics::computeNVFP4BlockScaleCode(float blockAmax,
                                                       float tensorScale) {
-  const MiniFloatRounder e4m3(FloatFormat::F8E4M3FN, Overflow::Saturate);
-  return encodeNVFP4BlockScale(blockAmax, tensorScale, e4m3);
+  return makeNVFP4BlockScaler(tensorScale).encode(blockAmax);
 }
 
 float mixtile::numerics::computeFP8TensorScale(float amax,
@@ -430,9 +447,8 @@ float mixtile::numerics::computeFP8TensorScale(float amax,
 QuantizedMatrix mixtile::numerics::quantize(const float *in, size_t rows,
                                             size_t cols,
                                             const QuantScheme &scheme) {
-  assert((!hasBlockScales(scheme) ||
-          isValidBlockSize(scheme, scheme.blockSize)) &&
-         "invalid block size");
+  assert((!hasBlockScales(scheme) || scheme.blockSize > 0) &&
+         "block-scaled schemes need a positive block size");
   QuantizedMatrix q;
   q.scheme = scheme;
   q.rows = rows;
@@ -441,7 +457,7 @@ QuantizedMatrix mixtile::numerics::quantize(const float *in, size_t rows,
   q.blockScales.resize(rows * getBlocksPerRow(scheme, cols));
   switch (scheme.scale) {
   case ScaleKind::None:
-    quantizeBF16(in, q);
+    quantizeUnscaled(in, q);
     break;
   case ScaleKind::TensorF32:
     quantizePerTensor(in, q);
@@ -471,12 +487,11 @@ void mixtile::numerics::dequantize(const QuantizedMatrix &q, float *out) {
 
 void mixtile::numerics::fakeQuantize(const float *in, float *out, size_t rows,
                                      size_t cols, const QuantScheme &scheme) {
-  assert((!hasBlockScales(scheme) ||
-          isValidBlockSize(scheme, scheme.blockSize)) &&
-         "invalid block size");
+  assert((!hasBlockScales(scheme) || scheme.blockSize > 0) &&
+         "block-scaled schemes need a positive block size");
   switch (scheme.scale) {
   case ScaleKind::None:
-    return roundTo(in, out, rows * cols, scheme.element, kBF16Overflow);
+    return roundTo(in, out, rows * cols, scheme.element, kUnscaledOverflow);
   case ScaleKind::TensorF32:
     return fakeQuantizePerTensor(in, out, rows * cols, scheme.element);
   case ScaleKind::BlockE8M0:

@@ -39,13 +39,20 @@ constexpr FormatInfo makeInfo(std::string_view name, unsigned exponentBits,
                               int emax, float maxNormal, float minNormal,
                               float minSubnormal, uint32_t maxNormalCode) {
   int bias = (1 << (exponentBits - 1)) - 1;
-  return FormatInfo{name,        1 + exponentBits + mantissaBits,
-                    exponentBits, mantissaBits,
-                    bias,         /*hasSign=*/true,
-                    hasInf,       hasNaN,
-                    /*hasZero=*/true, emax,
-                    1 - bias,     maxNormal,
-                    minNormal,    minSubnormal,
+  return FormatInfo{name,
+                    1 + exponentBits + mantissaBits,
+                    exponentBits,
+                    mantissaBits,
+                    bias,
+                    /*hasSign=*/true,
+                    hasInf,
+                    hasNaN,
+                    /*hasZero=*/true,
+                    emax,
+                    1 - bias,
+                    maxNormal,
+                    minNormal,
+                    minSubnormal,
                     maxNormalCode};
 }
 
@@ -54,27 +61,28 @@ constexpr FormatInfo makeInfo(std::string_view name, unsigned exponentBits,
 constexpr FormatInfo kF32Info =
     makeInfo("f32", 8, 23, true, true, 127, 0x1.fffffep127f, 0x1p-126f,
              0x1p-149f, 0x7f7fffffu);
-constexpr FormatInfo kBF16Info = makeInfo("bf16", 8, 7, true, true, 127,
-                                          0x1.fep127f, 0x1p-126f, 0x1p-133f,
-                                          0x7f7fu);
+constexpr FormatInfo kBF16Info = makeInfo(
+    "bf16", 8, 7, true, true, 127, 0x1.fep127f, 0x1p-126f, 0x1p-133f, 0x7f7fu);
 constexpr FormatInfo kF16Info = makeInfo("f16", 5, 10, true, true, 15, 65504.0f,
                                          0x1p-14f, 0x1p-24f, 0x7bffu);
 // OCP E4M3: the exponent 1111 binade is normal except S.1111.111 (NaN).
-constexpr FormatInfo kF8E4M3FNInfo = makeInfo(
-    "f8E4M3FN", 4, 3, false, true, 8, 448.0f, 0x1p-6f, 0x1p-9f, 0x7eu);
-constexpr FormatInfo kF8E5M2Info = makeInfo("f8E5M2", 5, 2, true, true, 15,
-                                            57344.0f, 0x1p-14f, 0x1p-16f, 0x7bu);
-constexpr FormatInfo kF6E2M3FNInfo = makeInfo("f6E2M3FN", 2, 3, false, false,
-                                              2, 7.5f, 1.0f, 0.125f, 0x1fu);
-constexpr FormatInfo kF6E3M2FNInfo = makeInfo("f6E3M2FN", 3, 2, false, false,
-                                              4, 28.0f, 0.25f, 0.0625f, 0x1fu);
-constexpr FormatInfo kF4E2M1FNInfo = makeInfo("f4E2M1FN", 2, 1, false, false,
-                                              2, 6.0f, 1.0f, 0.5f, 0x7u);
+constexpr FormatInfo kF8E4M3FNInfo =
+    makeInfo("f8E4M3FN", 4, 3, false, true, 8, 448.0f, 0x1p-6f, 0x1p-9f, 0x7eu);
+constexpr FormatInfo kF8E5M2Info = makeInfo(
+    "f8E5M2", 5, 2, true, true, 15, 57344.0f, 0x1p-14f, 0x1p-16f, 0x7bu);
+constexpr FormatInfo kF6E2M3FNInfo =
+    makeInfo("f6E2M3FN", 2, 3, false, false, 2, 7.5f, 1.0f, 0.125f, 0x1fu);
+constexpr FormatInfo kF6E3M2FNInfo =
+    makeInfo("f6E3M2FN", 3, 2, false, false, 4, 28.0f, 0.25f, 0.0625f, 0x1fu);
+constexpr FormatInfo kF4E2M1FNInfo =
+    makeInfo("f4E2M1FN", 2, 1, false, false, 2, 6.0f, 1.0f, 0.5f, 0x7u);
 // E8M0: no sign, no zero, no subnormals; every code but 255 is 2^(code-127).
 constexpr FormatInfo kF8E8M0FNUInfo = {
-    "f8E8M0FNU", 8,     8,        0,         127,       /*hasSign=*/false,
-    false,       true,  /*hasZero=*/false,   127,       -127,
-    0x1p127f,    0x1p-127f,       0x1p-127f, 0xfeu};
+    "f8E8M0FNU", 8,         8,
+    0,           127,       /*hasSign=*/false,
+    false,       true,      /*hasZero=*/false,
+    127,         -127,      0x1p127f,
+    0x1p-127f,   0x1p-127f, 0xfeu};
 
 /// A decode table for a format of at most 8 bits.
 using DecodeTable = std::array<float, 256>;
@@ -107,12 +115,11 @@ float decodeFromFields(uint32_t code, FloatFormat format) {
   if (format == FloatFormat::F8E8M0FNU)
     magnitude = std::ldexp(1.0f, int(exponentField) - info.bias);
   else if (exponentField == 0) // Subnormal: mantissa * 2^(emin - m).
-    magnitude =
-        std::ldexp(float(mantissa), info.emin - int(info.mantissaBits));
+    magnitude = std::ldexp(float(mantissa), info.emin - int(info.mantissaBits));
   else
-    magnitude = std::ldexp(float(mantissa | (1u << info.mantissaBits)),
-                           int(exponentField) - info.bias -
-                               int(info.mantissaBits));
+    magnitude =
+        std::ldexp(float(mantissa | (1u << info.mantissaBits)),
+                   int(exponentField) - info.bias - int(info.mantissaBits));
   return negative ? -magnitude : magnitude;
 }
 

@@ -74,8 +74,7 @@ void packSixBit(const uint8_t *codes, size_t numCodes, uint8_t *packed) {
 void unpackSixBit(const uint8_t *packed, size_t numCodes, uint8_t *codes) {
   size_t groups = numCodes / 4;
   for (size_t g = 0; g < groups; ++g) {
-    uint32_t word = uint32_t(packed[3 * g]) |
-                    uint32_t(packed[3 * g + 1]) << 8 |
+    uint32_t word = uint32_t(packed[3 * g]) | uint32_t(packed[3 * g + 1]) << 8 |
                     uint32_t(packed[3 * g + 2]) << 16;
     codes[4 * g] = uint8_t(word & 0x3fu);
     codes[4 * g + 1] = uint8_t((word >> 6) & 0x3fu);
@@ -92,8 +91,7 @@ bool mixtile::numerics::isPackableWidth(unsigned bitsPerCode) {
   return bitsPerCode == 4 || bitsPerCode == 6 || bitsPerCode == 8;
 }
 
-size_t mixtile::numerics::getPackedSize(size_t numCodes,
-                                        unsigned bitsPerCode) {
+size_t mixtile::numerics::getPackedSize(size_t numCodes, unsigned bitsPerCode) {
   assert(isPackableWidth(bitsPerCode) && "unsupported code width");
   // Computed per whole byte group so that numCodes * bitsPerCode cannot
   // overflow.

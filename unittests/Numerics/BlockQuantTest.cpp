@@ -77,8 +77,7 @@ void expectValueAt(const std::vector<float> &fake,
       continue;
     }
     EXPECT_EQ(floatBits(actual), floatBits(expected))
-        << "index " << index << ": expected " << expected << ", got "
-        << actual;
+        << "index " << index << ": expected " << expected << ", got " << actual;
   }
 }
 
@@ -218,8 +217,8 @@ TEST(BlockQuantTest, MXFP4WorkedExampleWithPartialBlock) {
   QuantScheme scheme = schemeNamed("mxfp4");
   QuantizedMatrix q = quantize(in.data(), rows, cols, scheme);
   ASSERT_EQ(q.blockScales.size(), 12u);
-  const uint8_t expectedScales[] = {127, 0,   128, 0xff, 0xff, 121,
-                                    131, 0,   0,   0,    0,    25};
+  const uint8_t expectedScales[] = {127, 0, 128, 0xff, 0xff, 121,
+                                    131, 0, 0,   0,    0,    25};
   for (size_t b = 0; b < 12; ++b)
     EXPECT_EQ(q.blockScales[b], expectedScales[b]) << "block " << b;
   // E2M1 codes: 4 = 0b0110, -0 = 0b1000, 1 = 0b0010, 6 = 0b0111.
@@ -269,28 +268,38 @@ TEST(BlockQuantTest, MXElementFormatsByHand) {
       // step 0.5, rounds to 8 and clamps to 7.5; 1.0625 ties 1 (mantissa
       // 000) and 1.125 (001) -> 1; 0.0625 ties 0 and 0.125 (min subnormal)
       // -> 0; -3.3 -> -3.25 (step 0.25 in [2, 4)).
-      {"mxfp6-e2m3", {7.9f, 1.0625f, 0.0625f, -3.3f}, 127,
+      {"mxfp6-e2m3",
+       {7.9f, 1.0625f, 0.0625f, -3.3f},
+       127,
        {7.5f, 1.0f, 0.0f, -3.25f}},
       // E3M2 (emax 4, max 28): amax 30 -> s = 0. 30 ties 28 (1.11b * 2^4,
       // odd) and 32 (even) -> 32 -> clamps to 28; 0.03125 ties 0 and 0.0625
       // -> 0; 5.5 ties 5 (1.01b * 2^2) and 6 (1.10b) -> 6.
-      {"mxfp6-e3m2", {30.0f, 0.03125f, 5.5f, -1.0f}, 127,
+      {"mxfp6-e3m2",
+       {30.0f, 0.03125f, 5.5f, -1.0f},
+       127,
        {28.0f, 0.0f, 6.0f, -1.0f}},
       // E4M3 (emax 8, max 448): amax 500 -> s = 0. 500 in [256, 512) step
       // 32: 480 or 512 -> 512, above 448 -> clamps to 448; 100 in [64, 128)
       // step 8 -> 96 or 104: 100 is the tie, 96 = 1.100b (even) -> 96.
-      {"mxfp8-e4m3", {500.0f, 100.0f, -0.5f, 0.0f}, 127,
+      {"mxfp8-e4m3",
+       {500.0f, 100.0f, -0.5f, 0.0f},
+       127,
        {448.0f, 96.0f, -0.5f, 0.0f}},
       // E5M2 (emax 15): amax 1 -> s = -15, X = 2^-15, code 112. 0.3 * 2^15 =
       // 9830.4, in [8192, 16384) step 2048 -> 10240 -> 0.3125; 1 -> 2^15
       // exact; -0.05 * 2^15 = -1638.4 in [1024, 2048) step 256 -> -1536 ->
       // -0.046875.
-      {"mxfp8-e5m2", {0.3f, 1.0f, -0.05f, 0.0f}, 112,
+      {"mxfp8-e5m2",
+       {0.3f, 1.0f, -0.05f, 0.0f},
+       112,
        {0.3125f, 1.0f, -0.046875f, 0.0f}},
       // E8M0 clamping with E4M3: amax 2^-120 -> s = -128 clamps to -127
       // (code 0). 2^-120 * 2^127 = 128 (exact); 2^-125 -> 4; 1.5 * 2^-130
       // -> 0.1875 = 1.5 * 2^-3 (a normal E4M3) -> back to 1.5 * 2^-130.
-      {"mxfp8-e4m3", {0x1p-120f, 0x1p-125f, 0x1.8p-130f, -0x1p-121f}, 0,
+      {"mxfp8-e4m3",
+       {0x1p-120f, 0x1p-125f, 0x1.8p-130f, -0x1p-121f},
+       0,
        {0x1p-120f, 0x1p-125f, 0x1.8p-130f, -0x1p-121f}},
   };
   for (const Case &c : cases) {
@@ -365,9 +374,9 @@ TEST(BlockQuantTest, NVFP4WorkedExample) {
   EXPECT_EQ(q.blockScales[1], 0x3d);
   std::vector<float> fake = fakeQuantized(in, 1, 20, scheme);
   std::vector<float> real = dequantized(q);
-  const float expected[20] = {2688, 896, -224, 0, 0, 0, 0, 0, 0, 0,
-                              0,    0,   0,    0, 0, 0, 9.75f, 3.25f,
-                              0.8125f, -0.0f};
+  const float expected[20] = {2688, 896, -224,  0,     0,       0,    0,
+                              0,    0,   0,     0,     0,       0,    0,
+                              0,    0,   9.75f, 3.25f, 0.8125f, -0.0f};
   for (size_t i = 0; i < 20; ++i)
     expectValueAt(fake, real, i, expected[i]);
 }
@@ -515,6 +524,37 @@ TEST(BlockQuantTest, BF16ByHand) {
   expectValueAt(fake, real, 3, -2.0f);
 }
 
+TEST(BlockQuantTest, UnscaledSchemesWithOtherElementFormats) {
+  // ScaleKind::None rounds like a cast in any format. f16: 1 + 2^-11 ties 1
+  // and 1 + 2^-10 -> 1; 65520 ties 65504 (odd mantissa) and 65536 -> Inf.
+  // Codes: 1 = 0x3C00, -2 = 0xC000, Inf = 0x7C00.
+  const QuantScheme f16{"", FloatFormat::F16, ScaleKind::None, 0};
+  const std::vector<float> in = {1.00048828125f, 65520.0f, -2.0f};
+  QuantizedMatrix q = quantize(in.data(), 1, 3, f16);
+  ASSERT_EQ(q.codes.size(), 6u);
+  EXPECT_EQ(q.codes[0], 0x00);
+  EXPECT_EQ(q.codes[1], 0x3c);
+  EXPECT_EQ(q.codes[2], 0x00);
+  EXPECT_EQ(q.codes[3], 0x7c);
+  EXPECT_EQ(q.codes[5], 0xc0);
+  std::vector<float> fake = fakeQuantized(in, 1, 3, f16);
+  std::vector<float> real = dequantized(q);
+  expectValueAt(fake, real, 0, 1.0f);
+  expectValueAt(fake, real, 1, kInf);
+  expectValueAt(fake, real, 2, -2.0f);
+
+  // f8E5M2 without a scale: 61440 ties 57344 and 65536 -> Inf (0x7C).
+  const QuantScheme e5m2{"", FloatFormat::F8E5M2, ScaleKind::None, 0};
+  const std::vector<float> in8 = {61440.0f, 3.0f};
+  QuantizedMatrix q8 = quantize(in8.data(), 1, 2, e5m2);
+  EXPECT_EQ(q8.codes[0], 0x7c);
+  EXPECT_EQ(q8.codes[1], 0x42); // 3 = 1.1b * 2^1 = 0.10000.10
+  std::vector<float> fake8 = fakeQuantized(in8, 1, 2, e5m2);
+  std::vector<float> real8 = dequantized(q8);
+  expectValueAt(fake8, real8, 0, kInf);
+  expectValueAt(fake8, real8, 1, 3.0f);
+}
+
 //===----------------------------------------------------------------------===//
 // Random data: an independent reference, and fake == real bit for bit
 //===----------------------------------------------------------------------===//
@@ -555,8 +595,8 @@ float apfloatRound(float x, const llvm::fltSemantics &sem, float maxNormal) {
   llvm::APFloat value(x);
   bool losesInfo;
   value.convert(sem, llvm::APFloat::rmNearestTiesToEven, &losesInfo);
-  value.convert(llvm::APFloat::IEEEsingle(),
-                llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  value.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+                &losesInfo);
   return value.convertToFloat();
 }
 
@@ -594,8 +634,7 @@ std::vector<float> referenceMX(const std::vector<float> &in, size_t rows,
       s = std::min(std::max(s, -127), 127);
       for (size_t c = c0; c < end; ++c) {
         float scaled = std::ldexp(in[r * cols + c], -s);
-        out[r * cols + c] =
-            std::ldexp(apfloatRound(scaled, sem, maxNormal), s);
+        out[r * cols + c] = std::ldexp(apfloatRound(scaled, sem, maxNormal), s);
       }
     }
   }
@@ -607,9 +646,11 @@ TEST(BlockQuantTest, MXMatchesReferenceOnRandomData) {
   std::vector<float> in = heavyTailed(rows * cols, 42);
   for (std::string_view name :
        {"mxfp4", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp8-e4m3", "mxfp8-e5m2"}) {
-    for (unsigned block : {32u, 16u, 2u, 64u}) {
+    // 3 and 1 break isValidBlockSize but the arithmetic takes any size.
+    for (unsigned block : {32u, 16u, 2u, 64u, 3u, 1u}) {
       SCOPED_TRACE(std::string(name) + " block " + std::to_string(block));
-      QuantScheme scheme = schemeNamed(name, block);
+      QuantScheme scheme = schemeNamed(name);
+      scheme.blockSize = block;
       std::vector<float> expected =
           referenceMX(in, rows, cols, scheme.element, block);
       std::vector<float> actual = fakeQuantized(in, rows, cols, scheme);
@@ -653,14 +694,15 @@ std::vector<float> referenceNVFP4(const std::vector<float> &in, size_t rows,
 
 TEST(BlockQuantTest, NVFP4MatchesReferenceOnRandomData) {
   for (size_t cols : {16u, 20u, 37u, 172u}) {
-    for (unsigned block : {16u, 32u, 8u}) {
+    for (unsigned block : {16u, 32u, 8u, 5u}) {
       SCOPED_TRACE("cols " + std::to_string(cols) + " block " +
                    std::to_string(block));
       const size_t rows = 5;
       std::vector<float> in = heavyTailed(rows * cols, uint32_t(cols));
       std::vector<float> expected = referenceNVFP4(in, rows, cols, block);
-      std::vector<float> actual =
-          fakeQuantized(in, rows, cols, schemeNamed("nvfp4", block));
+      QuantScheme scheme = schemeNamed("nvfp4");
+      scheme.blockSize = block;
+      std::vector<float> actual = fakeQuantized(in, rows, cols, scheme);
       for (size_t i = 0; i < in.size(); ++i)
         ASSERT_EQ(floatBits(actual[i]), floatBits(expected[i]))
             << "index " << i << ", x = " << in[i];
@@ -672,8 +714,8 @@ TEST(BlockQuantTest, FakeQuantizeIsBitIdenticalToDequantizeQuantize) {
   struct Shape {
     size_t rows, cols;
   };
-  const Shape shapes[] = {{1, 1}, {3, 172}, {4, 20}, {2, 37}, {64, 256},
-                          {5, 33}, {0, 10}};
+  const Shape shapes[] = {{1, 1},    {3, 172}, {4, 20}, {2, 37},
+                          {64, 256}, {5, 33},  {0, 10}};
   for (std::string_view name : kQuantSchemeNames) {
     QuantScheme base = schemeNamed(name);
     std::vector<QuantScheme> schemes = {base};

@@ -32,8 +32,8 @@ const float kNaN = std::numeric_limits<float>::quiet_NaN();
 /// Formats with a sign bit and subnormals, rounded by MiniFloatRounder or
 /// the bf16 bit trick.
 const FloatFormat kSignedFormats[] = {
-    FloatFormat::BF16,     FloatFormat::F16,      FloatFormat::F8E4M3FN,
-    FloatFormat::F8E5M2,   FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN,
+    FloatFormat::BF16,    FloatFormat::F16,      FloatFormat::F8E4M3FN,
+    FloatFormat::F8E5M2,  FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN,
     FloatFormat::F4E2M1FN};
 
 const Overflow kModes[] = {Overflow::Saturate, Overflow::NonSaturating};
@@ -72,8 +72,8 @@ std::string nameOf(Overflow overflow) {
 
 float toFloat(llvm::APFloat value) {
   bool losesInfo;
-  value.convert(llvm::APFloat::IEEEsingle(),
-                llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  value.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+                &losesInfo);
   return value.convertToFloat();
 }
 
@@ -113,9 +113,8 @@ bool isNaNCode(uint32_t code, FloatFormat format) {
   if (floatBits(expected) == floatBits(actual))
     return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << "expected " << expected << " (0x" << std::hex
-         << floatBits(expected) << "), got " << actual << " (0x"
-         << floatBits(actual) << ")";
+         << "expected " << expected << " (0x" << std::hex << floatBits(expected)
+         << "), got " << actual << " (0x" << floatBits(actual) << ")";
 }
 
 /// Codes of the non-negative finite values of a signed format, in
@@ -152,8 +151,8 @@ TEST(FloatFormatsTest, FormatInfoMatchesAPFloat) {
     using llvm::APFloat;
     EXPECT_EQ(info.bits, APFloat::semanticsSizeInBits(sem));
     EXPECT_EQ(info.mantissaBits + 1, APFloat::semanticsPrecision(sem));
-    EXPECT_EQ(info.bits, info.exponentBits + info.mantissaBits +
-                             (info.hasSign ? 1 : 0));
+    EXPECT_EQ(info.bits,
+              info.exponentBits + info.mantissaBits + (info.hasSign ? 1 : 0));
     EXPECT_EQ(info.emax, APFloat::semanticsMaxExponent(sem));
     EXPECT_EQ(info.emin, APFloat::semanticsMinExponent(sem));
     EXPECT_EQ(info.hasInf, APFloat::semanticsHasInf(sem));
@@ -434,9 +433,9 @@ TEST(FloatFormatsTest, TinyValuesUnderflowToSignedZero) {
     float minSubnormal = getFormatInfo(format).minSubnormal;
     // Half the smallest subnormal ties to the even code 0; anything smaller,
     // down to the smallest f32 subnormal, rounds to zero too.
-    for (float tiny : {minSubnormal * 0.5f,
-                       std::nextafter(minSubnormal * 0.5f, 0.0f),
-                       std::numeric_limits<float>::denorm_min()}) {
+    for (float tiny :
+         {minSubnormal * 0.5f, std::nextafter(minSubnormal * 0.5f, 0.0f),
+          std::numeric_limits<float>::denorm_min()}) {
       for (Overflow overflow : kModes) {
         float positive = roundTo(tiny, format, overflow);
         float negative = roundTo(-tiny, format, overflow);
@@ -472,22 +471,17 @@ TEST(FloatFormatsTest, InfInputs) {
     uint32_t nonSaturated; // code of +Inf / NaN / max
   };
   const Case cases[] = {
-      {FloatFormat::BF16, 0x7f7f, 0x7f80},
-      {FloatFormat::F16, 0x7bff, 0x7c00},
-      {FloatFormat::F8E4M3FN, 0x7e, 0x7f},
-      {FloatFormat::F8E5M2, 0x7b, 0x7c},
-      {FloatFormat::F6E2M3FN, 0x1f, 0x1f},
-      {FloatFormat::F6E3M2FN, 0x1f, 0x1f},
+      {FloatFormat::BF16, 0x7f7f, 0x7f80}, {FloatFormat::F16, 0x7bff, 0x7c00},
+      {FloatFormat::F8E4M3FN, 0x7e, 0x7f}, {FloatFormat::F8E5M2, 0x7b, 0x7c},
+      {FloatFormat::F6E2M3FN, 0x1f, 0x1f}, {FloatFormat::F6E3M2FN, 0x1f, 0x1f},
       {FloatFormat::F4E2M1FN, 0x7, 0x7},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(nameOf(c.format));
     uint32_t sign = signBitOf(c.format);
     EXPECT_EQ(encode(kInf, c.format, Overflow::Saturate), c.saturated);
-    EXPECT_EQ(encode(-kInf, c.format, Overflow::Saturate),
-              c.saturated | sign);
-    EXPECT_EQ(encode(kInf, c.format, Overflow::NonSaturating),
-              c.nonSaturated);
+    EXPECT_EQ(encode(-kInf, c.format, Overflow::Saturate), c.saturated | sign);
+    EXPECT_EQ(encode(kInf, c.format, Overflow::NonSaturating), c.nonSaturated);
     EXPECT_EQ(encode(-kInf, c.format, Overflow::NonSaturating),
               c.nonSaturated | sign);
   }
@@ -590,8 +584,8 @@ std::vector<float> randomValuesAround(FloatFormat format, size_t n,
   std::uniform_int_distribution<uint32_t> fraction(0, (1u << 23) - 1);
   std::vector<float> values(n);
   for (float &value : values) {
-    float magnitude = std::ldexp(1.0f + std::ldexp(float(fraction(rng)), -23),
-                                 exponent(rng));
+    float magnitude =
+        std::ldexp(1.0f + std::ldexp(float(fraction(rng)), -23), exponent(rng));
     value = (rng() & 1) ? -magnitude : magnitude;
   }
   return values;
@@ -604,11 +598,11 @@ std::vector<float> randomBitPatternsAndSpecials(size_t n, uint32_t seed) {
   std::vector<float> values(n);
   for (float &value : values)
     value = floatFromBits(uint32_t(rng()));
-  for (float special : {0.0f, -0.0f, kInf, -kInf, kNaN, -kNaN, 1.0f, -1.0f,
-                        std::numeric_limits<float>::max(),
-                        std::numeric_limits<float>::min(),
-                        std::numeric_limits<float>::denorm_min(), 448.0f,
-                        464.0f, 465.0f, 57344.0f, 61440.0f, 6.0f, 7.0f, 5.0f})
+  for (float special :
+       {0.0f, -0.0f, kInf, -kInf, kNaN, -kNaN, 1.0f, -1.0f,
+        std::numeric_limits<float>::max(), std::numeric_limits<float>::min(),
+        std::numeric_limits<float>::denorm_min(), 448.0f, 464.0f, 465.0f,
+        57344.0f, 61440.0f, 6.0f, 7.0f, 5.0f})
     values.push_back(special);
   values.push_back(floatFromBits(0x7f800001u)); // signalling NaN
   return values;
@@ -670,8 +664,7 @@ TEST(FloatFormatsTest, ArrayRoundToEqualsScalarRoundTo) {
       EXPECT_EQ(mismatches, 0u);
       // In place.
       std::vector<float> inPlace = in;
-      roundTo(inPlace.data(), inPlace.data(), inPlace.size(), format,
-              overflow);
+      roundTo(inPlace.data(), inPlace.data(), inPlace.size(), format, overflow);
       EXPECT_EQ(0, std::memcmp(inPlace.data(), out.data(),
                                out.size() * sizeof(float)));
     }
@@ -696,8 +689,7 @@ TEST(FloatFormatsTest, ArrayEncodeDecodeEqualsScalar) {
         for (unsigned byte = 0; byte < codeBytes; ++byte)
           code |= uint32_t(codes[i * codeBytes + byte]) << (8 * byte);
         ASSERT_EQ(code, encode(in[i], format, overflow))
-            << "x = " << in[i] << " (0x" << std::hex << floatBits(in[i])
-            << ")";
+            << "x = " << in[i] << " (0x" << std::hex << floatBits(in[i]) << ")";
         ASSERT_EQ(floatBits(decoded[i]), floatBits(decode(code, format)));
       }
     }
@@ -720,8 +712,7 @@ TEST(FloatFormatsTest, BF16RandomF32BitPatternsMatchAPFloat) {
 TEST(FloatFormatsTest, MiniFloatRounderMatchesFreeFunctions) {
   for (FloatFormat format :
        {FloatFormat::F16, FloatFormat::F8E4M3FN, FloatFormat::F8E5M2,
-        FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN,
-        FloatFormat::F4E2M1FN}) {
+        FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN, FloatFormat::F4E2M1FN}) {
     for (Overflow overflow : kModes) {
       MiniFloatRounder rounder(format, overflow);
       for (float x : randomBitPatternsAndSpecials(2000, 5)) {
@@ -737,8 +728,7 @@ TEST(FloatFormatsTest, NaNFreeFastPathsMatchRound) {
   // input for saturating rounders (block quantization relies on it).
   for (FloatFormat format :
        {FloatFormat::F16, FloatFormat::F8E4M3FN, FloatFormat::F8E5M2,
-        FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN,
-        FloatFormat::F4E2M1FN}) {
+        FloatFormat::F6E2M3FN, FloatFormat::F6E3M2FN, FloatFormat::F4E2M1FN}) {
     SCOPED_TRACE(nameOf(format));
     MiniFloatRounder rounder(format, Overflow::Saturate);
     std::vector<float> values = randomValuesAround(format, 20000, 11);
@@ -747,8 +737,7 @@ TEST(FloatFormatsTest, NaNFreeFastPathsMatchRound) {
     for (float x : values) {
       if (std::isnan(x))
         continue;
-      ASSERT_EQ(floatBits(rounder.roundNotNaN(x)),
-                floatBits(rounder.round(x)))
+      ASSERT_EQ(floatBits(rounder.roundNotNaN(x)), floatBits(rounder.round(x)))
           << x;
       ASSERT_EQ(rounder.encodeNotNaN(x), rounder.encode(x)) << x;
     }

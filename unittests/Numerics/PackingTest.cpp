@@ -45,8 +45,7 @@ TEST(PackingTest, FP4TwoPerByteLowNibbleFirst) {
   EXPECT_EQ(packCodes(Bytes{0x0, 0xf}, 4), (Bytes{0xf0}));
   // Bits above the width are ignored.
   EXPECT_EQ(packCodes(Bytes{0x1a, 0xf3}, 4), (Bytes{0x3a}));
-  EXPECT_EQ(unpackCodes(Bytes{0x21, 0x43, 0x05}, 5, 4),
-            (Bytes{1, 2, 3, 4, 5}));
+  EXPECT_EQ(unpackCodes(Bytes{0x21, 0x43, 0x05}, 5, 4), (Bytes{1, 2, 3, 4, 5}));
 }
 
 TEST(PackingTest, FP6FourPerThreeBytes) {
@@ -123,8 +122,7 @@ TEST(PackingTest, PackIntoDirtyBufferClearsUnusedBits) {
 TEST(PackingTest, LargeRoundTrip) {
   for (unsigned width : {4u, 6u}) {
     Bytes codes = randomCodes(4096 * 3 + 1, width, width);
-    EXPECT_EQ(unpackCodes(packCodes(codes, width), codes.size(), width),
-              codes);
+    EXPECT_EQ(unpackCodes(packCodes(codes, width), codes.size(), width), codes);
   }
 }
 

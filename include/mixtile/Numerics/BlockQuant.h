@@ -29,7 +29,9 @@
 //   elements = x / scale rounded (RNE, saturating); dequant = e * scale. NaN
 //   elements stay NaN, +-Inf saturate to +-maxNormal * scale.
 // - bf16: plain RNE to bf16, no scale; non-saturating like a cast (values
-//   beyond the bf16 range become Inf; NaN stays NaN).
+//   beyond the bf16 range become Inf; NaN stays NaN). A QuantScheme with
+//   ScaleKind::None and another element format (f16, f8...) is rounded the
+//   same way.
 //
 // fakeQuantize() gives results bit-identical to dequantize(quantize()).
 //
@@ -50,7 +52,7 @@ namespace mixtile::numerics {
 
 /// How a scheme scales its elements.
 enum class ScaleKind : uint8_t {
-  /// No scale (bf16).
+  /// No scale (bf16, or any element format rounded like a cast).
   None,
   /// One FP32 scale per tensor (per-tensor FP8).
   TensorF32,
@@ -72,8 +74,8 @@ struct QuantScheme {
 
 /// The names parseQuantScheme accepts.
 inline constexpr std::string_view kQuantSchemeNames[] = {
-    "mxfp4",    "mxfp6-e2m3", "mxfp6-e3m2", "mxfp8-e4m3", "mxfp8-e5m2",
-    "nvfp4",    "fp8-e4m3",   "fp8-e5m2",   "bf16"};
+    "mxfp4", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp8-e4m3", "mxfp8-e5m2",
+    "nvfp4", "fp8-e4m3",   "fp8-e5m2",   "bf16"};
 
 /// Parses one of kQuantSchemeNames, with its default block size (32 for MX,
 /// 16 for NVFP4).
@@ -130,8 +132,10 @@ struct QuantizedMatrix {
   float tensorScale = 1.0f;
 };
 
-/// Quantizes the row-major [rows, cols] matrix `in`. The scheme's block size
-/// must be valid.
+/// Quantizes the row-major [rows, cols] matrix `in`. A block-scaled scheme
+/// needs a positive block size: the arithmetic works for any, while
+/// isValidBlockSize (a power of two >= 2) is the rule parseQuantScheme,
+/// withBlockSize and mixtile-quantize enforce.
 QuantizedMatrix quantize(const float *in, size_t rows, size_t cols,
                          const QuantScheme &scheme);
 
@@ -139,7 +143,8 @@ QuantizedMatrix quantize(const float *in, size_t rows, size_t cols,
 void dequantize(const QuantizedMatrix &q, float *out);
 
 /// Fused dequantize(quantize(in)) without materializing codes; bit-identical
-/// to it. `in` and `out` may be the same array.
+/// to it. `in` and `out` may be the same array. Same block-size
+/// precondition as quantize().
 void fakeQuantize(const float *in, float *out, size_t rows, size_t cols,
                   const QuantScheme &scheme);
 

@@ -8,7 +8,7 @@
 // - Rounding is round-to-nearest, ties to even, computed exactly from the f32
 //   input (one rounding, no double rounding through an intermediate format).
 // - Signed zero is kept: -0 encodes to the negative-zero code, and inputs
-//   that underflow keep their sign (-1e-30 -> -0).
+//   that underflow keep their sign (-1e-30 -> -0 in f16 and narrower).
 // - Overflow::Saturate: a value that rounds above the largest finite value,
 //   and +-Inf, become +-maxNormal (as PTX `cvt.satfinite`), in every format.
 // - Overflow::NonSaturating: such values become +-Inf in formats with Inf
@@ -208,7 +208,9 @@ private:
     float t;               // a * 2^(m - e)
   };
 
-  static bool isNaN(float x) { return (floatBits(x) & 0x7fffffffu) > 0x7f800000u; }
+  static bool isNaN(float x) {
+    return (floatBits(x) & 0x7fffffffu) > 0x7f800000u;
+  }
 
   Parts split(float x) const {
     uint32_t bits = floatBits(x);
@@ -233,7 +235,7 @@ private:
     return (p.exponentBits >> exponentShift) - eminOffset + q;
   }
 
-  float inputLimit;       // maxNormal, or 2^(emax+2) when overflow shows
+  float inputLimit; // maxNormal, or 2^(emax+2) when overflow shows
   float minNormal;
   uint32_t upBase;        // (254 + m) << 23: upBase - E is 2^(m - e)
   uint32_t downOffset;    // m << 23: E - downOffset is 2^(e - m)
@@ -257,11 +259,11 @@ inline float roundToBF16(float x, Overflow overflow) {
   // Adding 0x7fff plus the lowest kept bit rounds to nearest, ties to even;
   // the carry may run into the exponent, which is exactly right.
   uint32_t rounded = (absBits + 0x7fffu + ((absBits >> 16) & 1u)) & 0xffff0000u;
-  uint32_t limit =
-      overflow == Overflow::Saturate ? 0x7f7f0000u : 0x7f800000u;
+  uint32_t limit = overflow == Overflow::Saturate ? 0x7f7f0000u : 0x7f800000u;
   rounded = rounded > limit ? limit : rounded;
   uint32_t quietNaN = (bits | 0x00400000u) & 0xffff0000u;
-  return floatFromBits(absBits > 0x7f800000u ? quietNaN : rounded | (bits & 0x80000000u));
+  return floatFromBits(absBits > 0x7f800000u ? quietNaN
+                                             : rounded | (bits & 0x80000000u));
 }
 
 /// bf16 code of `x`: the top half of roundToBF16(x, overflow).
