@@ -117,13 +117,15 @@ static DictionaryAttr configAttr(Builder &b, const ModelConfig &c) {
 
 namespace {
 
-/// Emits the ops of one forward pass; keeps the builder and common types.
-class LlamaEmitter {
+/// What every family's emitter needs: the builder, the config, the weight
+/// provider, and the ops all families build the same way.
+class EmitterBase {
 public:
-  LlamaEmitter(OpBuilder &b, const ModelConfig &c, WeightProvider weights,
-               Location loc)
+  EmitterBase(OpBuilder &b, const ModelConfig &c, WeightProvider weights,
+              Location loc)
       : b(b), c(c), weights(weights), loc(loc) {}
 
+  /// The type of `[seq, features]` activations.
   RankedTensorType act(int64_t features) {
     return RankedTensorType::get({ShapedType::kDynamic, features},
                                  b.getF32Type());
@@ -132,6 +134,27 @@ public:
   Value weight(const llvm::Twine &key, ArrayRef<int64_t> shape) {
     return weights(b, key.str(), shape);
   }
+
+  /// Causal attention that writes k/v into the caches at `start`.
+  xfmr::AttentionOp attention(Value q, Value k, Value v, Value start,
+                              Value kCache, Value vCache) {
+    return xfmr::AttentionOp::create(
+        b, loc, act(c.dim), TypeRange{kCache.getType(), vCache.getType()}, q,
+        k, v, kCache, vCache, start, c.nHeads, c.nKVHeads, FloatAttr(),
+        /*causal=*/true, xfmr::PrecisionAttr());
+  }
+
+protected:
+  OpBuilder &b;
+  const ModelConfig &c;
+  WeightProvider weights;
+  Location loc;
+};
+
+/// Emits the ops of one Llama forward pass.
+class LlamaEmitter : public EmitterBase {
+public:
+  using EmitterBase::EmitterBase;
 
   /// A linear layer; its weight's key is the layer's name in plans.
   Value linear(Value x, const std::string &key, int64_t outFeatures,
@@ -181,11 +204,6 @@ public:
         xfmr::RopeStyleAttr::get(b.getContext(), c.ropeStyle));
   }
 
-private:
-  OpBuilder &b;
-  const ModelConfig &c;
-  WeightProvider weights;
-  Location loc;
 };
 
 } // namespace
@@ -227,19 +245,9 @@ OwningOpRef<ModuleOp> mixtile::buildLlamaModule(MLIRContext *ctx,
 namespace {
 
 /// Emits the ops of a GPT-2 forward pass.
-class GPT2Emitter {
+class GPT2Emitter : public EmitterBase {
 public:
-  GPT2Emitter(OpBuilder &b, const ModelConfig &c, WeightProvider weights,
-              Location loc)
-      : b(b), c(c), weights(weights), loc(loc) {}
-
-  RankedTensorType act(int64_t features) {
-    return RankedTensorType::get({ShapedType::kDynamic, features},
-                                 b.getF32Type());
-  }
-  Value weight(const std::string &key, ArrayRef<int64_t> shape) {
-    return weights(b, key, shape);
-  }
+  using EmitterBase::EmitterBase;
   /// A linear layer with bias; `name` + ".weight" / ".bias" are its keys.
   Value linear(Value x, const std::string &name, int64_t out, int64_t in) {
     Value w = weight(name + ".weight", {out, in});
@@ -261,10 +269,8 @@ public:
     Value q = linear(h, p + "attn.q", c.dim, c.dim);
     Value k = linear(h, p + "attn.k", c.dim, c.dim);
     Value v = linear(h, p + "attn.v", c.dim, c.dim);
-    auto attention = xfmr::AttentionOp::create(
-        b, loc, act(c.dim), TypeRange{kCache.getType(), vCache.getType()}, q,
-        k, v, kCache, vCache, start, c.nHeads, c.nKVHeads, FloatAttr(),
-        /*causal=*/true, xfmr::PrecisionAttr());
+    xfmr::AttentionOp attention = this->attention(q, k, v, start, kCache,
+                                                  vCache);
     Value o = linear(attention.getResult(), p + "attn.c_proj", c.dim, c.dim);
     x = xfmr::AddOp::create(b, loc, x, o);
     Value h2 = layerNorm(x, p + "ln_2");
@@ -277,11 +283,6 @@ public:
             attention.getUpdatedCaches()[1]};
   }
 
-private:
-  OpBuilder &b;
-  const ModelConfig &c;
-  WeightProvider weights;
-  Location loc;
 };
 
 } // namespace

@@ -68,6 +68,20 @@ protected:
   }
   void TearDown() override { llvm::sys::fs::remove(path); }
 
+  /// Runs `tokens` one at a time from position 0 and concatenates the
+  /// logits of every step.
+  std::vector<float> decodeOneByOne(Evaluator &eval) {
+    eval.reset();
+    std::vector<float> logits;
+    for (int32_t token : tokens) {
+      auto step = eval.forward({token});
+      EXPECT_TRUE(bool(step));
+      if (step)
+        logits.insert(logits.end(), step->begin(), step->end());
+    }
+    return logits;
+  }
+
   std::unique_ptr<Evaluator> makeEvaluator(unsigned threads) {
     EvaluatorOptions options;
     options.threads = threads;
@@ -89,13 +103,7 @@ TEST_F(EvaluatorTest, PrefillMatchesTokenByTokenDecode) {
   auto eval = makeEvaluator(1);
   auto prefill = eval->forward(tokens);
   ASSERT_TRUE(bool(prefill));
-  eval->reset();
-  std::vector<float> decoded;
-  for (int32_t token : tokens) {
-    auto step = eval->forward({token});
-    ASSERT_TRUE(bool(step));
-    decoded.insert(decoded.end(), step->begin(), step->end());
-  }
+  std::vector<float> decoded = decodeOneByOne(*eval);
   EXPECT_EQ(eval->position(), static_cast<int64_t>(tokens.size()));
   ASSERT_EQ(decoded.size(), prefill->size());
   for (size_t i = 0; i < decoded.size(); ++i)
@@ -119,14 +127,7 @@ TEST_F(EvaluatorTest, PrefillMatchesDecodeUnderLowPrecision) {
   auto eval = makeEvaluator(2);
   auto prefill = eval->forward(tokens);
   ASSERT_TRUE(bool(prefill));
-  eval->reset();
-  std::vector<float> decoded;
-  for (int32_t token : tokens) {
-    auto step = eval->forward({token});
-    ASSERT_TRUE(bool(step));
-    decoded.insert(decoded.end(), step->begin(), step->end());
-  }
-  EXPECT_EQ(decoded, *prefill);
+  EXPECT_EQ(decodeOneByOne(*eval), *prefill);
   module->walk([&](xfmr::PrecisionOpInterface op) {
     op.setPrecisionRecord(nullptr);
   });
