@@ -380,15 +380,30 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
   }
   float scale = op.getEffectiveScale();
   Tensor y = Tensor::allocate(q.shape);
-  std::vector<float> scores(keys);
-  for (int64_t s = 0; s < seq; ++s) {
-    int64_t visible = op.getCausal() ? start + s + 1 : keys;
-    for (int64_t h = 0; h < heads; ++h) {
-      int64_t kvOffset = (h / group) * hd;
-      attendRow(q.data + s * heads * hd + h * hd, kSrc + kvOffset,
-                vSrc + kvOffset, kvFeatures, visible, hd, scale, scores.data(),
-                y.mut() + s * heads * hd + h * hd);
+  bool causal = op.getCausal();
+  // Rows [begin, end) of the queries, all heads; each (row, head) output is
+  // computed by one task in a fixed order, so threads do not change results.
+  auto attendRows = [&, out = y.mut()](int64_t begin, int64_t end) {
+    std::vector<float> scores(keys);
+    for (int64_t s = begin; s < end; ++s) {
+      int64_t visible = causal ? start + s + 1 : keys;
+      for (int64_t h = 0; h < heads; ++h) {
+        int64_t kvOffset = (h / group) * hd;
+        attendRow(q.data + s * heads * hd + h * hd, kSrc + kvOffset,
+                  vSrc + kvOffset, kvFeatures, visible, hd, scale,
+                  scores.data(), out + s * heads * hd + h * hd);
+      }
     }
+  };
+  int64_t tasks = pool ? std::min<int64_t>(seq, 4 * pool->getMaxConcurrency())
+                       : 1;
+  if (tasks <= 1 || seq * keys * heads * hd < (1 << 16)) {
+    attendRows(0, seq);
+  } else {
+    llvm::ThreadPoolTaskGroup taskGroup(*pool);
+    for (int64_t t = 0; t < tasks; ++t)
+      taskGroup.async(attendRows, seq * t / tasks, seq * (t + 1) / tasks);
+    taskGroup.wait();
   }
   env[op.getResult()] = y;
   return Error::success();
