@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mixtile/Analysis/Metrics.h"
 #include "mixtile/Evaluator/Evaluator.h"
 #include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/ModelLoader.h"
@@ -90,22 +91,18 @@ namespace {
 
 /// Accumulates negative log-likelihood over predicted tokens.
 struct NLL {
-  double sum = 0;
-  int64_t count = 0;
+  NLLSum total;
 
   /// Adds the predictions of `logits` rows [0, n-1) for tokens [1, n).
   void add(llvm::ArrayRef<float> logits, llvm::ArrayRef<int32_t> tokens,
            int64_t vocab) {
-    for (size_t i = 0; i + 1 < tokens.size(); ++i) {
-      const float *row = logits.data() + i * vocab;
-      double max = *std::max_element(row, row + vocab), total = 0;
-      for (int64_t v = 0; v < vocab; ++v)
-        total += std::exp(static_cast<double>(row[v]) - max);
-      sum += max + std::log(total) - row[tokens[i + 1]];
-      ++count;
-    }
+    NLLSum part =
+        nextTokenNLL(logits.data(), tokens.data(), tokens.size(), vocab);
+    total.sum += part.sum;
+    total.count += part.count;
   }
-  double mean() const { return count ? sum / count : 0.0; }
+  double mean() const { return total.mean(); }
+  int64_t count() const { return total.count; }
 };
 
 /// Finds the tokenizer: the flag, else tok<VOCAB>.bin or tokenizer.bin beside
@@ -213,7 +210,7 @@ std::vector<std::string> splitStories(llvm::StringRef text) {
 void printNLL(const NLL &nll) {
   llvm::outs() << llvm::formatv("tokens: {0}\nmean NLL: {1:F4} nats/token\n"
                                 "perplexity: {2:F4}\n",
-                                nll.count, nll.mean(), std::exp(nll.mean()));
+                                nll.count(), nll.mean(), std::exp(nll.mean()));
 }
 
 Error evaluateStories(Evaluator &eval) {
@@ -285,33 +282,14 @@ Error compareWithReference(llvm::ArrayRef<float> logits, int64_t vocab) {
             bytes.size(), logits.size(), logits.size() * sizeof(float))));
   std::vector<float> reference(logits.size());
   std::memcpy(reference.data(), bytes.data(), bytes.size());
-  int64_t positions = logits.size() / vocab, agree = 0;
-  double kl = 0, maxDiff = 0;
-  auto logSoftmax = [&](const float *row, std::vector<double> &out) {
-    double max = *std::max_element(row, row + vocab), sum = 0;
-    for (int64_t v = 0; v < vocab; ++v)
-      sum += std::exp(row[v] - max);
-    out.resize(vocab);
-    for (int64_t v = 0; v < vocab; ++v)
-      out[v] = row[v] - max - std::log(sum);
-  };
-  std::vector<double> p, q;
-  for (int64_t i = 0; i < positions; ++i) {
-    const float *ref = reference.data() + i * vocab;
-    const float *got = logits.data() + i * vocab;
-    logSoftmax(ref, p);
-    logSoftmax(got, q);
-    for (int64_t v = 0; v < vocab; ++v) {
-      kl += std::exp(p[v]) * (p[v] - q[v]);
-      maxDiff = std::max<double>(maxDiff, std::fabs(ref[v] - got[v]));
-    }
-    agree += std::max_element(ref, ref + vocab) - ref ==
-             std::max_element(got, got + vocab) - got;
-  }
+  int64_t positions = logits.size() / vocab;
+  LogitComparison c =
+      compareLogits(reference.data(), logits.data(), positions, vocab);
   llvm::outs() << llvm::formatv(
       "KL(reference || this): {0:F6} nats/token\ntop-1 agreement: {1:F2}% "
       "({2} of {3})\nmax |logit difference|: {4:e3}\n",
-      kl / positions, 100.0 * agree / positions, agree, positions, maxDiff);
+      c.meanKL(), 100.0 * c.top1Agreement(), c.top1Agreements, c.positions,
+      c.maxAbsDifference);
   return Error::success();
 }
 
