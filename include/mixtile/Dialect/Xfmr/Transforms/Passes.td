@@ -46,4 +46,20 @@ def XfmrSetPrecision : Pass<"xfmr-set-precision"> {
   ];
 }
 
+def XfmrAttachTarget : Pass<"xfmr-attach-target", "mlir::ModuleOp"> {
+  let summary = "Attach a target description to the module";
+  let description = [{
+    Loads a target description, the built-in `maia200` or a JSON file a user
+    copied and edited (see targets/maia200.json), and stores it as the
+    module attribute `xfmr.target`. Every later pass that needs a hardware
+    fact reads it from there; no pass hard-codes one.
+
+    Example: `--xfmr-attach-target="target=my-chip.json"`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"maia200\"",
+           "A built-in target name (maia200) or a target description file">,
+  ];
+}
+
 #endif // MIXTILE_DIALECT_XFMR_TRANSFORMS_PASSES_TD
