@@ -8,6 +8,7 @@
 
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
+#include "mixtile/Precision/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,6 +30,7 @@ void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void mixtile::registerAllPasses() {
   xfmr::registerXfmrPasses();
+  precision::registerPrecisionPasses();
   // Generic upstream passes users combine with ours.
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

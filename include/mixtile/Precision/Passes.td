@@ -1,0 +1,62 @@
+//===- Passes.td - precision selection passes --------------*- tablegen -*-===//
+//
+// Passes that choose number formats (they annotate; they never lower).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_PRECISION_PASSES_TD
+#define MIXTILE_PRECISION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
+  let summary = "Choose per-layer formats under an accuracy budget";
+  let description = [{
+    Groups the weight-bearing layers (Q/K/V together, gate/up together),
+    measures on calibration tokens how far each group's format candidates move
+    the next-token distributions from FP32 (mean KL divergence, exact mode:
+    one evaluator run per group and candidate), and picks the cheapest
+    assignment whose summed predicted divergence fits the budget (an exact
+    multiple-choice knapsack). It then runs the chosen mixed model; if the
+    measured divergence exceeds the bound it tightens the predicted budget
+    and solves again, and fails with an error when no plan in the menu meets
+    the bound. The result is a `#xfmr.precision` record on every grouped op
+    and, with `plan=`, a JSON plan (docs/Precision.md describes it).
+
+    Candidates are scheme names, `W` or `W/A` (weights / activations), e.g.
+    `mxfp4/mxfp8-e4m3` for W4A8. Objectives: `bytes` (weight storage) or
+    `latency` (the roofline cost model of the attached target, for a forward
+    pass over `workload-tokens` tokens; needs xfmr-attach-target).
+
+    Example:
+    `--xfmr-attach-target --xfmr-assign-precision="budget=kl=0.01 calibration=calib.tokens plan=plan.json"`
+  }];
+  let options = [
+    Option<"budget", "budget", "std::string", /*default=*/"\"kl=0.01\"",
+           "Accuracy budget as metric=bound (kl: mean KL divergence from "
+           "FP32, nats/token)">,
+    ListOption<"candidates", "candidates", "std::string",
+               "Format candidates, W or W/A scheme names (default: bf16, "
+               "fp8-e4m3, mxfp8-e4m3, nvfp4, mxfp4, mxfp4/mxfp8-e4m3)">,
+    Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
+           "What to minimize: latency (needs a target) or bytes">,
+    Option<"workloadTokens", "workload-tokens", "int64_t",
+           /*default=*/"32768",
+           "Tokens per forward pass for the latency objective (default: "
+           "prefill of 64 sequences x 512 tokens)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration token file: one id per line, a new sequence at "
+           "every BOS (1)">,
+    Option<"plan", "plan", "std::string", /*default=*/"\"\"",
+           "Write the plan as JSON to this file">,
+    Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
+           "Solve-and-verify rounds before giving up">,
+    Option<"testSensitivities", "test-sensitivities", "std::string",
+           /*default=*/"\"\"",
+           "Testing only: read per-group sensitivities from this JSON file "
+           "({group: {candidate: kl}}) instead of measuring, and accept the "
+           "predicted divergence as measured">,
+  ];
+}
+
+#endif // MIXTILE_PRECISION_PASSES_TD

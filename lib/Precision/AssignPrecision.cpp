@@ -1,0 +1,358 @@
+//===- AssignPrecision.cpp - choose per-layer formats under a budget ------===//
+//
+// The xfmr-assign-precision pass: groups, sensitivities, costs, the exact
+// solver, and the solve-verify loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Analysis/MultipleChoiceKnapsack.h"
+#include "mixtile/Dialect/Xfmr/IR/PrecisionSchemes.h"
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/Precision/Passes.h"
+#include "mixtile/Precision/Sensitivity.h"
+#include "mixtile/Target/CostModel.h"
+#include "mixtile/Target/TargetAttr.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mixtile::precision {
+#define GEN_PASS_DEF_XFMRASSIGNPRECISION
+#include "mixtile/Precision/Passes.h.inc"
+} // namespace mixtile::precision
+
+using namespace mlir;
+using namespace mixtile;
+using llvm::Expected;
+
+namespace {
+
+/// A format candidate: its name as written and the record it stands for.
+struct Candidate {
+  std::string name;
+  xfmr::PrecisionAttr record;
+};
+
+const char *const kDefaultCandidates[] = {"bf16",  "fp8-e4m3",
+                                          "mxfp8-e4m3", "nvfp4",
+                                          "mxfp4", "mxfp4/mxfp8-e4m3"};
+
+/// Element bits and scale storage of one operand of `record`.
+OperandStorage storageOf(Type element, xfmr::PrecisionAttr record) {
+  OperandStorage s;
+  s.elementBits = cast<FloatType>(element).getWidth();
+  if (xfmr::PrecisionAttr::needsScale(element) && record.getBlock() > 0) {
+    s.scaleBits = cast<FloatType>(record.getScale()).getWidth();
+    s.block = record.getBlock();
+  }
+  return s;
+}
+
+/// Reads token sequences: one id per line, a new sequence at each BOS (1).
+Expected<std::vector<std::vector<int32_t>>> readSequences(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(path, buffer.getError());
+  std::vector<std::vector<int32_t>> sequences;
+  SmallVector<StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (auto [n, line] : llvm::enumerate(lines)) {
+    int32_t id;
+    if (line.trim().getAsInteger(10, id) || id < 0)
+      return llvm::createFileError(
+          path, n + 1,
+          llvm::createStringError("expected a token id, got '" + line.trim() +
+                                  "'"));
+    if (id == 1 || sequences.empty())
+      sequences.emplace_back();
+    sequences.back().push_back(id);
+  }
+  if (sequences.empty())
+    return llvm::createFileError(path, llvm::createStringError("no tokens"));
+  return sequences;
+}
+
+class AssignPrecisionPass
+    : public mixtile::precision::impl::XfmrAssignPrecisionBase<
+          AssignPrecisionPass> {
+public:
+  using XfmrAssignPrecisionBase::XfmrAssignPrecisionBase;
+
+  void runOnOperation() override {
+    if (failed(assign()))
+      signalPassFailure();
+  }
+
+private:
+  LogicalResult fail(const llvm::Twine &message) {
+    return getOperation().emitError("xfmr-assign-precision: ") << message;
+  }
+
+  LogicalResult assign();
+  FailureOr<double> parseBudget();
+  FailureOr<std::vector<Candidate>> parseCandidates();
+  FailureOr<std::vector<std::vector<double>>>
+  groupCosts(const std::vector<LayerGroup> &groups,
+             const std::vector<Candidate> &candidates);
+  FailureOr<std::vector<std::vector<double>>>
+  readTestSensitivities(const std::vector<LayerGroup> &groups,
+                        const std::vector<Candidate> &candidates);
+  FailureOr<std::vector<std::vector<double>>>
+  measureSensitivities(SensitivityMeasurer &measurer,
+                       const std::vector<LayerGroup> &groups,
+                       const std::vector<Candidate> &candidates);
+  LogicalResult writePlan(const std::vector<LayerGroup> &groups,
+                          const std::vector<Candidate> &candidates,
+                          const KnapsackSolution &solution,
+                          const std::vector<std::vector<double>> &costs,
+                          const std::vector<std::vector<double>> &errors,
+                          double bound, double measured);
+};
+
+FailureOr<double> AssignPrecisionPass::parseBudget() {
+  auto [metric, value] = StringRef(budget).split('=');
+  double bound;
+  if (metric != "kl")
+    return fail("unsupported budget metric '" + metric +
+                "' (supported: kl)");
+  if (value.getAsDouble(bound) || !(bound >= 0))
+    return fail("budget '" + budget +
+                "' needs a non-negative bound, e.g. kl=0.01");
+  return bound;
+}
+
+FailureOr<std::vector<Candidate>> AssignPrecisionPass::parseCandidates() {
+  std::vector<std::string> names(candidates.begin(), candidates.end());
+  if (names.empty())
+    names.assign(std::begin(kDefaultCandidates), std::end(kDefaultCandidates));
+  std::vector<Candidate> result;
+  for (const std::string &name : names) {
+    auto [weights, activations] = StringRef(name).split('/');
+    auto emitError = [&] {
+      return getOperation().emitError("xfmr-assign-precision: candidate '")
+             << name << "': ";
+    };
+    FailureOr<xfmr::PrecisionAttr> record = xfmr::buildPrecisionRecord(
+        &getContext(), weights, activations, "", emitError);
+    if (failed(record))
+      return failure();
+    result.push_back({name, *record});
+  }
+  return result;
+}
+
+FailureOr<std::vector<std::vector<double>>>
+AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
+                                const std::vector<Candidate> &candidates) {
+  std::optional<TargetModel> target;
+  if (objective == "latency") {
+    Expected<TargetModel> attached = getAttachedTarget(getOperation());
+    if (!attached)
+      return fail("the latency objective needs a target: " +
+                  llvm::toString(attached.takeError()));
+    target = *attached;
+  } else if (objective != "bytes") {
+    return fail("unknown objective '" + objective +
+                "' (expected latency or bytes)");
+  }
+  std::vector<std::vector<double>> costs;
+  for (const LayerGroup &group : groups) {
+    costs.emplace_back();
+    for (const Candidate &c : candidates) {
+      double cost = 0;
+      for (xfmr::PrecisionOpInterface op : group.ops) {
+        auto weight = cast<RankedTensorType>(op.getWeightOperand().getType());
+        int64_t rows = weight.getDimSize(0), cols = weight.getDimSize(1);
+        if (!target) {
+          cost += rows * cols * xfmr::weightBitsPerElement(c.record) / 8;
+          continue;
+        }
+        ProductFormats formats{storageOf(c.record.getWeights(), c.record),
+                               storageOf(c.record.getActivations(), c.record),
+                               16};
+        // An embedding reads one row per token: a [tokens, dim] gather.
+        cost += isa<xfmr::EmbeddingOp>(op.getOperation())
+                    ? estimateMatmul(*target, workloadTokens, cols, 1, formats)
+                          .memorySeconds
+                    : estimateMatmul(*target, workloadTokens, rows, cols,
+                                     formats)
+                          .seconds;
+      }
+      costs.back().push_back(cost);
+    }
+  }
+  return costs;
+}
+
+FailureOr<std::vector<std::vector<double>>>
+AssignPrecisionPass::readTestSensitivities(
+    const std::vector<LayerGroup> &groups,
+    const std::vector<Candidate> &candidates) {
+  auto buffer = llvm::MemoryBuffer::getFile(testSensitivities, true);
+  if (!buffer)
+    return fail("cannot read '" + testSensitivities + "'");
+  Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  const llvm::json::Object *root = json ? json->getAsObject() : nullptr;
+  if (!root) {
+    if (!json)
+      llvm::consumeError(json.takeError());
+    return fail("'" + testSensitivities + "' is not a JSON object");
+  }
+  std::vector<std::vector<double>> errors;
+  for (const LayerGroup &group : groups) {
+    const llvm::json::Object *row = root->getObject(group.name);
+    if (!row)
+      return fail("'" + testSensitivities + "' has no entry for group '" +
+                  group.name + "'");
+    errors.emplace_back();
+    for (const Candidate &c : candidates) {
+      std::optional<double> value = row->getNumber(c.name);
+      if (!value)
+        return fail("'" + testSensitivities + "' has no value for '" +
+                    group.name + "' / '" + c.name + "'");
+      errors.back().push_back(*value);
+    }
+  }
+  return errors;
+}
+
+FailureOr<std::vector<std::vector<double>>>
+AssignPrecisionPass::measureSensitivities(
+    SensitivityMeasurer &measurer, const std::vector<LayerGroup> &groups,
+    const std::vector<Candidate> &candidates) {
+  std::vector<std::vector<double>> errors;
+  for (const LayerGroup &group : groups) {
+    errors.emplace_back();
+    for (const Candidate &c : candidates) {
+      Expected<LogitComparison> result = measurer.measure({{&group, c.record}});
+      if (!result)
+        return fail(llvm::toString(result.takeError()));
+      errors.back().push_back(result->meanKL());
+    }
+  }
+  return errors;
+}
+
+LogicalResult AssignPrecisionPass::assign() {
+  FailureOr<double> bound = parseBudget();
+  FailureOr<std::vector<Candidate>> menu = parseCandidates();
+  if (failed(bound) || failed(menu))
+    return failure();
+  std::vector<LayerGroup> groups = groupLayers(getOperation());
+  if (groups.empty())
+    return fail("@forward has no layers with weights to assign");
+  FailureOr<std::vector<std::vector<double>>> costs = groupCosts(groups, *menu);
+  if (failed(costs))
+    return failure();
+
+  std::unique_ptr<SensitivityMeasurer> measurer;
+  WeightStore store;
+  FailureOr<std::vector<std::vector<double>>> errors = failure();
+  if (!testSensitivities.empty()) {
+    errors = readTestSensitivities(groups, *menu);
+  } else {
+    if (calibration.empty())
+      return fail("needs calibration tokens (calibration=FILE)");
+    Expected<std::vector<std::vector<int32_t>>> sequences =
+        readSequences(calibration);
+    if (!sequences)
+      return fail(llvm::toString(sequences.takeError()));
+    Expected<std::unique_ptr<SensitivityMeasurer>> created =
+        SensitivityMeasurer::create(getOperation(), store,
+                                    std::move(*sequences));
+    if (!created)
+      return fail(llvm::toString(created.takeError()));
+    measurer = std::move(*created);
+    errors = measureSensitivities(*measurer, groups, *menu);
+  }
+  if (failed(errors))
+    return failure();
+
+  std::vector<std::vector<KnapsackCandidate>> instance;
+  double leastError = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    instance.emplace_back();
+    double least = INFINITY;
+    for (size_t c = 0; c < menu->size(); ++c) {
+      instance.back().push_back({(*costs)[g][c], (*errors)[g][c]});
+      least = std::min(least, (*errors)[g][c]);
+    }
+    leastError += least;
+  }
+
+  // Solve, run the plan, and tighten the predicted budget while the measured
+  // divergence is over the bound.
+  double predictedBudget = *bound;
+  for (unsigned round = 0; round < maxRounds; ++round) {
+    std::optional<KnapsackSolution> plan =
+        solveMultipleChoiceKnapsack(instance, predictedBudget);
+    if (!plan)
+      break;
+    std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
+    for (size_t g = 0; g < groups.size(); ++g)
+      assignment.push_back({&groups[g], (*menu)[plan->choice[g]].record});
+    double measured = plan->error;
+    if (measurer) {
+      Expected<LogitComparison> result = measurer->measure(assignment);
+      if (!result)
+        return fail(llvm::toString(result.takeError()));
+      measured = result->meanKL();
+    }
+    if (measured <= *bound) {
+      for (auto &[group, record] : assignment)
+        for (xfmr::PrecisionOpInterface op : group->ops)
+          op.setPrecisionRecord(record);
+      return writePlan(groups, *menu, *plan, *costs, *errors, *bound,
+                       measured);
+    }
+    if (predictedBudget <= leastError)
+      break;
+    predictedBudget =
+        std::max(leastError, predictedBudget * 0.9 * (*bound / measured));
+  }
+  return fail(llvm::formatv("no plan in the menu meets kl <= {0} (least "
+                            "predicted divergence {1:e3})",
+                            *bound, leastError)
+                  .str());
+}
+
+LogicalResult AssignPrecisionPass::writePlan(
+    const std::vector<LayerGroup> &groups,
+    const std::vector<Candidate> &candidates, const KnapsackSolution &solution,
+    const std::vector<std::vector<double>> &costs,
+    const std::vector<std::vector<double>> &errors, double bound,
+    double measured) {
+  if (plan.empty())
+    return success();
+  llvm::json::Array layers;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    int c = solution.choice[g];
+    std::string record;
+    llvm::raw_string_ostream(record) << Attribute(candidates[c].record);
+    layers.push_back(llvm::json::Object{{"group", groups[g].name},
+                                        {"candidate", candidates[c].name},
+                                        {"record", record},
+                                        {"cost", costs[g][c]},
+                                        {"predicted_kl", errors[g][c]}});
+  }
+  llvm::json::Object root{
+      {"budget", llvm::json::Object{{"metric", "kl"}, {"bound", bound}}},
+      {"objective", objective},
+      {"workload_tokens", int64_t(workloadTokens)},
+      {"layers", std::move(layers)},
+      {"total_cost", solution.cost},
+      {"predicted_kl", solution.error},
+      {"measured_calibration_kl", measured}};
+  if (llvm::Error error = llvm::writeToOutput(plan, [&](llvm::raw_ostream &os) {
+        os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+           << "\n";
+        return llvm::Error::success();
+      }))
+    return fail(llvm::toString(std::move(error)));
+  return success();
+}
+
+} // namespace
