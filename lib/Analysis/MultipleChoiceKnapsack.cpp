@@ -300,3 +300,24 @@ std::optional<KnapsackSolution> mixtile::solveMultipleChoiceKnapsack(
     assert(!group.empty() && "every group needs a candidate");
   return Solver(groups, budget).solve();
 }
+
+std::optional<double> mixtile::enumerateMultipleChoiceKnapsack(
+    const std::vector<std::vector<KnapsackCandidate>> &groups, double budget) {
+  std::optional<double> best;
+  std::vector<size_t> pick(groups.size(), 0);
+  while (true) {
+    double cost = 0, error = 0;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      cost += groups[g][pick[g]].cost;
+      error += groups[g][pick[g]].error;
+    }
+    if (error <= budget && (!best || cost < *best))
+      best = cost;
+    // Advance the mixed-radix counter over all plans.
+    size_t g = 0;
+    while (g < groups.size() && ++pick[g] == groups[g].size())
+      pick[g++] = 0;
+    if (g == groups.size())
+      return best;
+  }
+}

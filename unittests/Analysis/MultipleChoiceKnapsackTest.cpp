@@ -19,26 +19,6 @@ namespace {
 
 using Groups = std::vector<std::vector<KnapsackCandidate>>;
 
-/// The least total cost over all plans within `budget` (nullopt if none).
-std::optional<double> bruteForce(const Groups &groups, double budget) {
-  std::optional<double> best;
-  std::vector<size_t> pick(groups.size(), 0);
-  while (true) {
-    double cost = 0, error = 0;
-    for (size_t g = 0; g < groups.size(); ++g) {
-      cost += groups[g][pick[g]].cost;
-      error += groups[g][pick[g]].error;
-    }
-    if (error <= budget && (!best || cost < *best))
-      best = cost;
-    size_t g = 0;
-    while (g < groups.size() && ++pick[g] == groups[g].size())
-      pick[g++] = 0;
-    if (g == groups.size())
-      return best;
-  }
-}
-
 /// Random instance; `integral` draws small integers so that ties and exact
 /// budget hits are common.
 Groups randomInstance(std::mt19937 &rng, int maxGroups, int maxCandidates,
@@ -59,7 +39,8 @@ Groups randomInstance(std::mt19937 &rng, int maxGroups, int maxCandidates,
 }
 
 void checkAgainstBruteForce(const Groups &groups, double budget) {
-  std::optional<double> expected = bruteForce(groups, budget);
+  std::optional<double> expected =
+      enumerateMultipleChoiceKnapsack(groups, budget);
   std::optional<KnapsackSolution> got =
       solveMultipleChoiceKnapsack(groups, budget);
   ASSERT_EQ(expected.has_value(), got.has_value());

@@ -42,6 +42,12 @@ std::optional<KnapsackSolution>
 solveMultipleChoiceKnapsack(const std::vector<std::vector<KnapsackCandidate>> &groups,
                             double budget);
 
+/// The least total cost over every plan within `budget` by enumeration
+/// (nullopt if none): the reference the solver is tested and benchmarked
+/// against. Only for instances whose plan count is small.
+std::optional<double> enumerateMultipleChoiceKnapsack(
+    const std::vector<std::vector<KnapsackCandidate>> &groups, double budget);
+
 } // namespace mixtile
 
 #endif // MIXTILE_ANALYSIS_MULTIPLECHOICEKNAPSACK_H
