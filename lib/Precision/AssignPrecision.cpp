@@ -104,12 +104,17 @@ private:
   measureSensitivities(SensitivityMeasurer &measurer,
                        const std::vector<LayerGroup> &groups,
                        const std::vector<Candidate> &candidates);
+  FailureOr<std::optional<LogitComparison>> measureHoldout(
+      WeightStore &store,
+      const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
+          &assignment);
   LogicalResult writePlan(const std::vector<LayerGroup> &groups,
                           const std::vector<Candidate> &candidates,
                           const KnapsackSolution &solution,
                           const std::vector<std::vector<double>> &costs,
                           const std::vector<std::vector<double>> &errors,
-                          double bound, double measured);
+                          double bound, double measured,
+                          const std::optional<LogitComparison> &heldOut);
 };
 
 FailureOr<double> AssignPrecisionPass::parseBudget() {
@@ -302,11 +307,15 @@ LogicalResult AssignPrecisionPass::assign() {
       measured = result->meanKL();
     }
     if (measured <= *bound) {
+      FailureOr<std::optional<LogitComparison>> heldOut =
+          measureHoldout(store, assignment);
+      if (failed(heldOut))
+        return failure();
       for (auto &[group, record] : assignment)
         for (xfmr::PrecisionOpInterface op : group->ops)
           op.setPrecisionRecord(record);
       return writePlan(groups, *menu, *plan, *costs, *errors, *bound,
-                       measured);
+                       measured, *heldOut);
     }
     if (predictedBudget <= leastError)
       break;
@@ -319,12 +328,33 @@ LogicalResult AssignPrecisionPass::assign() {
                   .str());
 }
 
+FailureOr<std::optional<LogitComparison>> AssignPrecisionPass::measureHoldout(
+    WeightStore &store,
+    const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
+        &assignment) {
+  if (holdout.empty())
+    return std::optional<LogitComparison>();
+  Expected<std::vector<std::vector<int32_t>>> sequences =
+      readSequences(holdout);
+  if (!sequences)
+    return fail(llvm::toString(sequences.takeError()));
+  Expected<std::unique_ptr<SensitivityMeasurer>> measurer =
+      SensitivityMeasurer::create(getOperation(), store,
+                                  std::move(*sequences));
+  if (!measurer)
+    return fail(llvm::toString(measurer.takeError()));
+  Expected<LogitComparison> result = (*measurer)->measure(assignment);
+  if (!result)
+    return fail(llvm::toString(result.takeError()));
+  return std::optional<LogitComparison>(*result);
+}
+
 LogicalResult AssignPrecisionPass::writePlan(
     const std::vector<LayerGroup> &groups,
     const std::vector<Candidate> &candidates, const KnapsackSolution &solution,
     const std::vector<std::vector<double>> &costs,
     const std::vector<std::vector<double>> &errors, double bound,
-    double measured) {
+    double measured, const std::optional<LogitComparison> &heldOut) {
   if (plan.empty())
     return success();
   llvm::json::Array layers;
@@ -346,6 +376,10 @@ LogicalResult AssignPrecisionPass::writePlan(
       {"total_cost", solution.cost},
       {"predicted_kl", solution.error},
       {"measured_calibration_kl", measured}};
+  if (heldOut) {
+    root["measured_holdout_kl"] = heldOut->meanKL();
+    root["holdout_top1_agreement"] = heldOut->top1Agreement();
+  }
   if (llvm::Error error = llvm::writeToOutput(plan, [&](llvm::raw_ostream &os) {
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
            << "\n";

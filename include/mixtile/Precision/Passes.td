@@ -47,6 +47,9 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "Calibration token file: one id per line, a new sequence at "
            "every BOS (1)">,
+    Option<"holdout", "holdout", "std::string", /*default=*/"\"\"",
+           "Held-out token file (same format): the chosen plan's divergence "
+           "on it is reported in the plan">,
     Option<"plan", "plan", "std::string", /*default=*/"\"\"",
            "Write the plan as JSON to this file">,
     Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
