@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Numerics/BlockQuant.h"
+#include "VectorClones.h"
 
 #include <algorithm>
 #include <cassert>
@@ -18,16 +19,6 @@
 
 using namespace mixtile::numerics;
 
-// The matrix-level loops are compiled twice on x86-64 ELF targets, for the
-// SSE2 baseline and for AVX2, and the loader picks the clone the CPU runs
-// (AVX2 makes the vectorized loops about 2.5x faster). Both clones perform
-// the same IEEE operations (no FMA), so their results are bit-identical.
-#if defined(__x86_64__) && defined(__ELF__) &&                                 \
-    (defined(__clang__) || defined(__GNUC__))
-#define MIXTILE_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MIXTILE_VECTOR_CLONES
-#endif
 
 namespace {
 

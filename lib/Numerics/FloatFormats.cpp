@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Numerics/FloatFormats.h"
+#include "VectorClones.h"
 
 #include <array>
 #include <cassert>
@@ -16,15 +17,6 @@
 
 using namespace mixtile::numerics;
 
-// The array loops are compiled twice on x86-64 ELF targets, for the SSE2
-// baseline and for AVX2, and the loader picks the clone the CPU runs. Both
-// perform the same IEEE operations (no FMA): bit-identical results.
-#if defined(__x86_64__) && defined(__ELF__) &&                                 \
-    (defined(__clang__) || defined(__GNUC__))
-#define MIXTILE_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MIXTILE_VECTOR_CLONES
-#endif
 
 namespace {
 
