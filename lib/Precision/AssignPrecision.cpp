@@ -17,6 +17,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace mixtile::precision {
@@ -94,6 +95,9 @@ private:
   LogicalResult assign();
   FailureOr<double> parseBudget();
   FailureOr<std::vector<Candidate>> parseCandidates();
+  FailureOr<std::vector<std::vector<size_t>>>
+  allowedCandidates(const std::vector<LayerGroup> &groups,
+                    const std::vector<Candidate> &menu);
   FailureOr<std::vector<std::vector<double>>>
   groupCosts(const std::vector<LayerGroup> &groups,
              const std::vector<Candidate> &candidates);
@@ -147,6 +151,37 @@ FailureOr<std::vector<Candidate>> AssignPrecisionPass::parseCandidates() {
     result.push_back({name, *record});
   }
   return result;
+}
+
+FailureOr<std::vector<std::vector<size_t>>>
+AssignPrecisionPass::allowedCandidates(const std::vector<LayerGroup> &groups,
+                                       const std::vector<Candidate> &menu) {
+  std::vector<std::vector<size_t>> allowed(groups.size());
+  for (std::vector<size_t> &a : allowed)
+    for (size_t c = 0; c < menu.size(); ++c)
+      a.push_back(c);
+  for (const std::string &pin : pins) {
+    std::pair<StringRef, StringRef> parts = StringRef(pin).rsplit('=');
+    StringRef pattern = parts.first, name = parts.second;
+    auto it = llvm::find_if(menu, [&](const Candidate &c) {
+      return c.name == name;
+    });
+    if (pattern.empty() || it == menu.end())
+      return fail("pin '" + pin +
+                  "' must be REGEX=CANDIDATE with a candidate of the menu");
+    llvm::Regex regex(pattern);
+    if (std::string error; !regex.isValid(error))
+      return fail("pin '" + pin + "': invalid regex: " + error);
+    bool matched = false;
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (regex.match(groups[g].name)) {
+        allowed[g] = {static_cast<size_t>(it - menu.begin())};
+        matched = true;
+      }
+    if (!matched)
+      return fail("pin '" + pin + "' matches no layer group");
+  }
+  return allowed;
 }
 
 FailureOr<std::vector<std::vector<double>>>
@@ -276,12 +311,16 @@ LogicalResult AssignPrecisionPass::assign() {
   if (failed(errors))
     return failure();
 
+  FailureOr<std::vector<std::vector<size_t>>> allowed =
+      allowedCandidates(groups, *menu);
+  if (failed(allowed))
+    return failure();
   std::vector<std::vector<KnapsackCandidate>> instance;
   double leastError = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
     instance.emplace_back();
     double least = INFINITY;
-    for (size_t c = 0; c < menu->size(); ++c) {
+    for (size_t c : (*allowed)[g]) {
       instance.back().push_back({(*costs)[g][c], (*errors)[g][c]});
       least = std::min(least, (*errors)[g][c]);
     }
@@ -296,6 +335,9 @@ LogicalResult AssignPrecisionPass::assign() {
         solveMultipleChoiceKnapsack(instance, predictedBudget);
     if (!plan)
       break;
+    // Back from positions among the allowed candidates to menu indices.
+    for (size_t g = 0; g < groups.size(); ++g)
+      plan->choice[g] = (*allowed)[g][plan->choice[g]];
     std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
     for (size_t g = 0; g < groups.size(); ++g)
       assignment.push_back({&groups[g], (*menu)[plan->choice[g]].record});

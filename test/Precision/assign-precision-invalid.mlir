@@ -5,6 +5,9 @@
 // RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16 objective=speed" 2>&1 | FileCheck %s --check-prefix=OBJECTIVE
 // RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16 objective=bytes" 2>&1 | FileCheck %s --check-prefix=CALIB
 // RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=HOOK
+// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=a=nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINCAND
+// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=zzz=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINNONE
+// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=(=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINREGEX
 
 /// Impossible budgets, unknown metrics, candidates and objectives, a missing
 /// target or calibration set: one error on the module, nothing annotated.
@@ -26,4 +29,7 @@ module {
 // TARGET: error: xfmr-assign-precision: the latency objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target
 // OBJECTIVE: error: xfmr-assign-precision: unknown objective 'speed' (expected latency or bytes)
 // CALIB: error: xfmr-assign-precision: needs calibration tokens (calibration=FILE)
+// PINCAND: error: xfmr-assign-precision: pin 'a=nvfp4' must be REGEX=CANDIDATE with a candidate of the menu
+// PINNONE: error: xfmr-assign-precision: pin 'zzz=bf16' matches no layer group
+// PINREGEX: error: xfmr-assign-precision: pin '(=bf16': invalid regex:
 // HOOK: error: xfmr-assign-precision: '{{.*}}two-layers.json' has no value for 'a.weight' / 'nvfp4'

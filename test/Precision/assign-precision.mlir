@@ -5,6 +5,7 @@
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.015 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=FIFTEEN
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.1 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=LOOSE
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=EXACT
+// RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.1 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 pins=^a=bf16 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=PINNED
 
 /// kl <= 0.01: bf16 + mxfp4 (0.008, 20.25 bits) loses to fp8 + fp8 (0.005,
 /// 16 bits): mixing is cheaper than protecting one layer.
@@ -22,6 +23,10 @@
 // FIFTEEN: xfmr.linear {{.*}}weights = f4E2M1FN
 
 // LOOSE-COUNT-2: weights = f4E2M1FN
+
+/// A pin fixes a group; the others are still optimized.
+// PINNED: xfmr.linear {{.*}}weights = bf16
+// PINNED: xfmr.linear {{.*}}weights = f4E2M1FN
 // EXACT-COUNT-2: #xfmr.precision<weights = bf16, activations = bf16, accumulator = f32>
 
 module {

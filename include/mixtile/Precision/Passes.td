@@ -38,6 +38,10 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     ListOption<"candidates", "candidates", "std::string",
                "Format candidates, W or W/A scheme names (default: bf16, "
                "fp8-e4m3, mxfp8-e4m3, nvfp4, mxfp4, mxfp4/mxfp8-e4m3)">,
+    ListOption<"pins", "pins", "std::string",
+               "Fix the format of matching layer groups: REGEX=CANDIDATE "
+               "(the regex is searched in the group name; the candidate must "
+               "be in the menu), e.g. output=bf16">,
     Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
            "What to minimize: latency (needs a target) or bytes">,
     Option<"workloadTokens", "workload-tokens", "int64_t",
