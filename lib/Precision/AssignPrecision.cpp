@@ -31,6 +31,29 @@ using llvm::Expected;
 
 namespace {
 
+/// The budget: a metric and its bound, kept as an "error" that grows with
+/// damage (KL; 1 - top-1 agreement; relative L2 of logits), so that
+/// per-group errors add up to a predicted plan error.
+struct Budget {
+  std::string metric;
+  double bound = 0;
+
+  double errorOf(const LogitComparison &c) const {
+    if (metric == "top1")
+      return 1 - c.top1Agreement();
+    if (metric == "rel-l2")
+      return c.relativeL2();
+    return c.meanKL();
+  }
+};
+
+/// The measured metrics of a run, for the plan file.
+llvm::json::Object metricsJSON(const LogitComparison &c) {
+  return llvm::json::Object{{"kl", c.meanKL()},
+                            {"top1", c.top1Agreement()},
+                            {"rel_l2", c.relativeL2()}};
+}
+
 /// A format candidate: its name as written and the record it stands for.
 struct Candidate {
   std::string name;
@@ -93,7 +116,7 @@ private:
   }
 
   LogicalResult assign();
-  FailureOr<double> parseBudget();
+  FailureOr<Budget> parseBudget();
   FailureOr<std::vector<Candidate>> parseCandidates();
   FailureOr<std::vector<std::vector<size_t>>>
   allowedCandidates(const std::vector<LayerGroup> &groups,
@@ -105,7 +128,7 @@ private:
   readTestSensitivities(const std::vector<LayerGroup> &groups,
                         const std::vector<Candidate> &candidates);
   FailureOr<std::vector<std::vector<double>>>
-  measureSensitivities(SensitivityMeasurer &measurer,
+  measureSensitivities(const Budget &budget, SensitivityMeasurer &measurer,
                        const std::vector<LayerGroup> &groups,
                        const std::vector<Candidate> &candidates);
   FailureOr<std::optional<LogitComparison>> measureHoldout(
@@ -117,20 +140,27 @@ private:
                           const KnapsackSolution &solution,
                           const std::vector<std::vector<double>> &costs,
                           const std::vector<std::vector<double>> &errors,
-                          double bound, double measured,
+                          const Budget &budget, double measured,
+                          const std::optional<LogitComparison> &calibration,
                           const std::optional<LogitComparison> &heldOut);
 };
 
-FailureOr<double> AssignPrecisionPass::parseBudget() {
-  auto [metric, value] = StringRef(budget).split('=');
-  double bound;
-  if (metric != "kl")
-    return fail("unsupported budget metric '" + metric +
-                "' (supported: kl)");
-  if (value.getAsDouble(bound) || !(bound >= 0))
+FailureOr<Budget> AssignPrecisionPass::parseBudget() {
+  std::pair<StringRef, StringRef> parts = StringRef(budget).split('=');
+  Budget result{parts.first.str(), 0};
+  double value;
+  if (result.metric != "kl" && result.metric != "top1" &&
+      result.metric != "rel-l2")
+    return fail("unsupported budget metric '" + parts.first +
+                "' (supported: kl, top1, rel-l2)");
+  if (parts.second.getAsDouble(value) || !(value >= 0) ||
+      (result.metric == "top1" && value > 1))
     return fail("budget '" + budget +
-                "' needs a non-negative bound, e.g. kl=0.01");
-  return bound;
+                "' needs a non-negative bound (top1: at most 1), e.g. "
+                "kl=0.01 or top1=0.99");
+  // top1=A allows a disagreement of 1 - A.
+  result.bound = result.metric == "top1" ? 1 - value : value;
+  return result;
 }
 
 FailureOr<std::vector<Candidate>> AssignPrecisionPass::parseCandidates() {
@@ -261,7 +291,8 @@ AssignPrecisionPass::readTestSensitivities(
 
 FailureOr<std::vector<std::vector<double>>>
 AssignPrecisionPass::measureSensitivities(
-    SensitivityMeasurer &measurer, const std::vector<LayerGroup> &groups,
+    const Budget &budget, SensitivityMeasurer &measurer,
+    const std::vector<LayerGroup> &groups,
     const std::vector<Candidate> &candidates) {
   std::vector<std::vector<double>> errors;
   for (const LayerGroup &group : groups) {
@@ -270,14 +301,14 @@ AssignPrecisionPass::measureSensitivities(
       Expected<LogitComparison> result = measurer.measure({{&group, c.record}});
       if (!result)
         return fail(llvm::toString(result.takeError()));
-      errors.back().push_back(result->meanKL());
+      errors.back().push_back(budget.errorOf(*result));
     }
   }
   return errors;
 }
 
 LogicalResult AssignPrecisionPass::assign() {
-  FailureOr<double> bound = parseBudget();
+  FailureOr<Budget> bound = parseBudget();
   FailureOr<std::vector<Candidate>> menu = parseCandidates();
   if (failed(bound) || failed(menu))
     return failure();
@@ -306,7 +337,7 @@ LogicalResult AssignPrecisionPass::assign() {
     if (!created)
       return fail(llvm::toString(created.takeError()));
     measurer = std::move(*created);
-    errors = measureSensitivities(*measurer, groups, *menu);
+    errors = measureSensitivities(*bound, *measurer, groups, *menu);
   }
   if (failed(errors))
     return failure();
@@ -329,7 +360,7 @@ LogicalResult AssignPrecisionPass::assign() {
 
   // Solve, run the plan, and tighten the predicted budget while the measured
   // divergence is over the bound.
-  double predictedBudget = *bound;
+  double predictedBudget = bound->bound;
   for (unsigned round = 0; round < maxRounds; ++round) {
     std::optional<KnapsackSolution> plan =
         solveMultipleChoiceKnapsack(instance, predictedBudget);
@@ -342,13 +373,15 @@ LogicalResult AssignPrecisionPass::assign() {
     for (size_t g = 0; g < groups.size(); ++g)
       assignment.push_back({&groups[g], (*menu)[plan->choice[g]].record});
     double measured = plan->error;
+    std::optional<LogitComparison> calibrationRun;
     if (measurer) {
       Expected<LogitComparison> result = measurer->measure(assignment);
       if (!result)
         return fail(llvm::toString(result.takeError()));
-      measured = result->meanKL();
+      measured = bound->errorOf(*result);
+      calibrationRun = *result;
     }
-    if (measured <= *bound) {
+    if (measured <= bound->bound) {
       FailureOr<std::optional<LogitComparison>> heldOut =
           measureHoldout(store, assignment);
       if (failed(heldOut))
@@ -357,16 +390,16 @@ LogicalResult AssignPrecisionPass::assign() {
         for (xfmr::PrecisionOpInterface op : group->ops)
           op.setPrecisionRecord(record);
       return writePlan(groups, *menu, *plan, *costs, *errors, *bound,
-                       measured, *heldOut);
+                       measured, calibrationRun, *heldOut);
     }
     if (predictedBudget <= leastError)
       break;
-    predictedBudget =
-        std::max(leastError, predictedBudget * 0.9 * (*bound / measured));
+    predictedBudget = std::max(
+        leastError, predictedBudget * 0.9 * (bound->bound / measured));
   }
-  return fail(llvm::formatv("no plan in the menu meets kl <= {0} (least "
-                            "predicted divergence {1:e3})",
-                            *bound, leastError)
+  return fail(llvm::formatv("no plan in the menu meets budget {0} (least "
+                            "predicted {1} error {2:e3})",
+                            std::string(budget), bound->metric, leastError)
                   .str());
 }
 
@@ -395,8 +428,9 @@ LogicalResult AssignPrecisionPass::writePlan(
     const std::vector<LayerGroup> &groups,
     const std::vector<Candidate> &candidates, const KnapsackSolution &solution,
     const std::vector<std::vector<double>> &costs,
-    const std::vector<std::vector<double>> &errors, double bound,
-    double measured, const std::optional<LogitComparison> &heldOut) {
+    const std::vector<std::vector<double>> &errors, const Budget &budget,
+    double measured, const std::optional<LogitComparison> &calibration,
+    const std::optional<LogitComparison> &heldOut) {
   if (plan.empty())
     return success();
   llvm::json::Array layers;
@@ -408,20 +442,22 @@ LogicalResult AssignPrecisionPass::writePlan(
                                         {"candidate", candidates[c].name},
                                         {"record", record},
                                         {"cost", costs[g][c]},
-                                        {"predicted_kl", errors[g][c]}});
+                                        {"predicted_error", errors[g][c]}});
   }
   llvm::json::Object root{
-      {"budget", llvm::json::Object{{"metric", "kl"}, {"bound", bound}}},
+      {"budget", llvm::json::Object{{"metric", budget.metric},
+                                    {"option", std::string(this->budget)},
+                                    {"error_bound", budget.bound}}},
       {"objective", objective},
       {"workload_tokens", int64_t(workloadTokens)},
       {"layers", std::move(layers)},
       {"total_cost", solution.cost},
-      {"predicted_kl", solution.error},
-      {"measured_calibration_kl", measured}};
-  if (heldOut) {
-    root["measured_holdout_kl"] = heldOut->meanKL();
-    root["holdout_top1_agreement"] = heldOut->top1Agreement();
-  }
+      {"predicted_error", solution.error},
+      {"measured_calibration_error", measured}};
+  if (calibration)
+    root["calibration"] = metricsJSON(*calibration);
+  if (heldOut)
+    root["holdout"] = metricsJSON(*heldOut);
   if (llvm::Error error = llvm::writeToOutput(plan, [&](llvm::raw_ostream &os) {
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
            << "\n";

@@ -12,7 +12,7 @@
 /// Impossible budgets, unknown metrics, candidates and objectives, a missing
 /// target or calibration set: one error on the module, nothing annotated.
 
-// expected-error @below {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound, e.g. kl=0.01}}
+// expected-error @below {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound (top1: at most 1), e.g. kl=0.01 or top1=0.99}}
 module {
   func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<4x64xf32> {
     %x = arith.constant dense<1.0> : tensor<4x64xf32>
@@ -24,7 +24,7 @@ module {
   }
 }
 
-// METRIC: error: xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl)
+// METRIC: error: xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl, top1, rel-l2)
 // CAND: error: xfmr-assign-precision: candidate 'fp5': unknown weights scheme 'fp5'
 // TARGET: error: xfmr-assign-precision: the latency objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target
 // OBJECTIVE: error: xfmr-assign-precision: unknown objective 'speed' (expected latency or bytes)

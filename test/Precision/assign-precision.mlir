@@ -16,7 +16,7 @@
 // PLAN: "group": "a.weight"
 // PLAN: "candidate": "fp8-e4m3"
 // PLAN: "group": "b.weight"
-// PLAN: "predicted_kl": 0.005
+// PLAN: "predicted_error": 0.005
 
 /// kl <= 0.015: the sensitive layer stays at fp8, the other takes mxfp4.
 // FIFTEEN: xfmr.linear {{.*}}weights = f8E4M3FN

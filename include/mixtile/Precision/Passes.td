@@ -33,8 +33,9 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"kl=0.01\"",
-           "Accuracy budget as metric=bound (kl: mean KL divergence from "
-           "FP32, nats/token)">,
+           "Accuracy budget as metric=bound: kl (mean KL divergence from "
+           "FP32, nats/token), top1 (fraction of positions whose arg-max "
+           "matches FP32, e.g. top1=0.99), rel-l2 (relative L2 of logits)">,
     ListOption<"candidates", "candidates", "std::string",
                "Format candidates, W or W/A scheme names (default: bf16, "
                "fp8-e4m3, mxfp8-e4m3, nvfp4, mxfp4, mxfp4/mxfp8-e4m3)">,
