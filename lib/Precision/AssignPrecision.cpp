@@ -13,6 +13,7 @@
 #include "mixtile/Target/CostModel.h"
 #include "mixtile/Target/TargetAttr.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -116,6 +117,9 @@ private:
   }
 
   LogicalResult assign();
+  LogicalResult applyPlan();
+  FailureOr<xfmr::PrecisionAttr> planRecord(const llvm::json::Object &layer,
+                                            StringRef group);
   FailureOr<Budget> parseBudget();
   FailureOr<std::vector<Candidate>> parseCandidates();
   FailureOr<std::vector<std::vector<size_t>>>
@@ -307,7 +311,72 @@ AssignPrecisionPass::measureSensitivities(
   return errors;
 }
 
+LogicalResult AssignPrecisionPass::applyPlan() {
+  auto buffer = llvm::MemoryBuffer::getFile(planIn, /*IsText=*/true);
+  if (!buffer)
+    return fail("cannot read plan '" + planIn + "'");
+  Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  const llvm::json::Object *root = json ? json->getAsObject() : nullptr;
+  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
+  if (!layers) {
+    if (!json)
+      llvm::consumeError(json.takeError());
+    return fail("plan '" + planIn + "' is not a JSON object with \"layers\"");
+  }
+  std::vector<LayerGroup> groups = groupLayers(getOperation());
+  llvm::StringMap<const LayerGroup *> byName;
+  for (const LayerGroup &g : groups)
+    byName[g.name] = &g;
+  std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
+  for (const llvm::json::Value &entry : *layers) {
+    const llvm::json::Object *layer = entry.getAsObject();
+    std::optional<StringRef> name = layer ? layer->getString("group")
+                                          : std::nullopt;
+    if (!name)
+      return fail("plan '" + planIn + "': every layer needs a \"group\"");
+    const LayerGroup *group = byName.lookup(*name);
+    if (!group)
+      return fail("plan '" + planIn + "' names layer group '" + *name +
+                  "', which the model does not have");
+    FailureOr<xfmr::PrecisionAttr> record = planRecord(*layer, *name);
+    if (failed(record))
+      return failure();
+    assignment.push_back({group, *record});
+  }
+  for (auto &[group, record] : assignment)
+    for (xfmr::PrecisionOpInterface op : group->ops)
+      op.setPrecisionRecord(record);
+  return success();
+}
+
+FailureOr<xfmr::PrecisionAttr>
+AssignPrecisionPass::planRecord(const llvm::json::Object &layer,
+                                StringRef group) {
+  if (std::optional<StringRef> text = layer.getString("record")) {
+    auto record = dyn_cast_or_null<xfmr::PrecisionAttr>(
+        parseAttribute(*text, &getContext()));
+    if (!record)
+      return fail("plan '" + planIn + "': layer group '" + group +
+                  "' has record '" + *text +
+                  "', which is not a valid #xfmr.precision");
+    return record;
+  }
+  std::optional<StringRef> candidate = layer.getString("candidate");
+  if (!candidate)
+    return fail("plan '" + planIn + "': layer group '" + group +
+                "' needs a \"record\" or a \"candidate\"");
+  std::pair<StringRef, StringRef> parts = candidate->split('/');
+  auto emitError = [&] {
+    return getOperation().emitError("xfmr-assign-precision: plan '")
+           << planIn << "': layer group '" << group << "': ";
+  };
+  return xfmr::buildPrecisionRecord(&getContext(), parts.first, parts.second,
+                                    "", emitError);
+}
+
 LogicalResult AssignPrecisionPass::assign() {
+  if (!planIn.empty())
+    return applyPlan();
   FailureOr<Budget> bound = parseBudget();
   FailureOr<std::vector<Candidate>> menu = parseCandidates();
   if (failed(bound) || failed(menu))

@@ -57,6 +57,10 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
            "on it is reported in the plan">,
     Option<"plan", "plan", "std::string", /*default=*/"\"\"",
            "Write the plan as JSON to this file">,
+    Option<"planIn", "plan-in", "std::string", /*default=*/"\"\"",
+           "Apply a saved or hand-edited plan (the schema plan= writes; "
+           "each layer's \"record\", or else its \"candidate\") instead of "
+           "searching">,
     Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
            "Solve-and-verify rounds before giving up">,
     Option<"testSensitivities", "test-sensitivities", "std::string",
