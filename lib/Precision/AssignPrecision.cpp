@@ -55,6 +55,13 @@ llvm::json::Object metricsJSON(const LogitComparison &c) {
                             {"rel_l2", c.relativeL2()}};
 }
 
+/// Per group and candidate: weight bytes, and modeled seconds when a target
+/// is attached.
+struct CostTables {
+  std::vector<std::vector<double>> bytes;
+  std::optional<std::vector<std::vector<double>>> seconds;
+};
+
 /// A format candidate: its name as written and the record it stands for.
 struct Candidate {
   std::string name;
@@ -125,9 +132,8 @@ private:
   FailureOr<std::vector<std::vector<size_t>>>
   allowedCandidates(const std::vector<LayerGroup> &groups,
                     const std::vector<Candidate> &menu);
-  FailureOr<std::vector<std::vector<double>>>
-  groupCosts(const std::vector<LayerGroup> &groups,
-             const std::vector<Candidate> &candidates);
+  FailureOr<CostTables> groupCosts(const std::vector<LayerGroup> &groups,
+                                   const std::vector<Candidate> &candidates);
   FailureOr<std::vector<std::vector<double>>>
   readTestSensitivities(const std::vector<LayerGroup> &groups,
                         const std::vector<Candidate> &candidates);
@@ -136,17 +142,26 @@ private:
                        const std::vector<LayerGroup> &groups,
                        const std::vector<Candidate> &candidates);
   FailureOr<std::optional<LogitComparison>> measureHoldout(
-      WeightStore &store,
+      SensitivityMeasurer *holdoutMeasurer,
       const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
           &assignment);
   LogicalResult writePlan(const std::vector<LayerGroup> &groups,
                           const std::vector<Candidate> &candidates,
                           const KnapsackSolution &solution,
-                          const std::vector<std::vector<double>> &costs,
+                          const CostTables &tables,
                           const std::vector<std::vector<double>> &errors,
                           const Budget &budget, double measured,
                           const std::optional<LogitComparison> &calibration,
-                          const std::optional<LogitComparison> &heldOut);
+                          const std::optional<LogitComparison> &heldOut,
+                          SensitivityMeasurer *measurer,
+                          SensitivityMeasurer *holdoutMeasurer);
+  FailureOr<llvm::json::Object>
+  uniformBaselines(const std::vector<LayerGroup> &groups,
+                   const std::vector<Candidate> &candidates,
+                   const CostTables &tables,
+                   const std::vector<std::vector<double>> &errors,
+                   SensitivityMeasurer *measurer,
+                   SensitivityMeasurer *holdoutMeasurer);
 };
 
 FailureOr<Budget> AssignPrecisionPass::parseBudget() {
@@ -218,47 +233,54 @@ AssignPrecisionPass::allowedCandidates(const std::vector<LayerGroup> &groups,
   return allowed;
 }
 
-FailureOr<std::vector<std::vector<double>>>
+FailureOr<CostTables>
 AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
                                 const std::vector<Candidate> &candidates) {
-  std::optional<TargetModel> target;
-  if (objective == "latency") {
-    Expected<TargetModel> attached = getAttachedTarget(getOperation());
-    if (!attached)
-      return fail("the latency objective needs a target: " +
-                  llvm::toString(attached.takeError()));
-    target = *attached;
-  } else if (objective != "bytes") {
+  if (objective != "latency" && objective != "bytes")
     return fail("unknown objective '" + objective +
                 "' (expected latency or bytes)");
-  }
-  std::vector<std::vector<double>> costs;
+  std::optional<TargetModel> target;
+  Expected<TargetModel> attached = getAttachedTarget(getOperation());
+  if (attached)
+    target = *attached;
+  else if (objective == "latency")
+    return fail("the latency objective needs a target: " +
+                llvm::toString(attached.takeError()));
+  else
+    llvm::consumeError(attached.takeError());
+  CostTables tables;
+  if (target)
+    tables.seconds.emplace();
   for (const LayerGroup &group : groups) {
-    costs.emplace_back();
+    tables.bytes.emplace_back();
+    if (target)
+      tables.seconds->emplace_back();
     for (const Candidate &c : candidates) {
-      double cost = 0;
+      double bytes = 0, seconds = 0;
       for (xfmr::PrecisionOpInterface op : group.ops) {
         auto weight = cast<RankedTensorType>(op.getWeightOperand().getType());
         int64_t rows = weight.getDimSize(0), cols = weight.getDimSize(1);
-        if (!target) {
-          cost += rows * cols * xfmr::weightBitsPerElement(c.record) / 8;
+        bytes += rows * cols * xfmr::weightBitsPerElement(c.record) / 8;
+        if (!target)
           continue;
-        }
         ProductFormats formats{storageOf(c.record.getWeights(), c.record),
                                storageOf(c.record.getActivations(), c.record),
                                16};
         // An embedding reads one row per token: a [tokens, dim] gather.
-        cost += isa<xfmr::EmbeddingOp>(op.getOperation())
-                    ? estimateMatmul(*target, workloadTokens, cols, 1, formats)
-                          .memorySeconds
-                    : estimateMatmul(*target, workloadTokens, rows, cols,
-                                     formats)
-                          .seconds;
+        seconds += isa<xfmr::EmbeddingOp>(op.getOperation())
+                       ? estimateMatmul(*target, workloadTokens, cols, 1,
+                                        formats)
+                             .memorySeconds
+                       : estimateMatmul(*target, workloadTokens, rows, cols,
+                                        formats)
+                             .seconds;
       }
-      costs.back().push_back(cost);
+      tables.bytes.back().push_back(bytes);
+      if (target)
+        tables.seconds->back().push_back(seconds);
     }
   }
-  return costs;
+  return tables;
 }
 
 FailureOr<std::vector<std::vector<double>>>
@@ -384,9 +406,11 @@ LogicalResult AssignPrecisionPass::assign() {
   std::vector<LayerGroup> groups = groupLayers(getOperation());
   if (groups.empty())
     return fail("@forward has no layers with weights to assign");
-  FailureOr<std::vector<std::vector<double>>> costs = groupCosts(groups, *menu);
-  if (failed(costs))
+  FailureOr<CostTables> tables = groupCosts(groups, *menu);
+  if (failed(tables))
     return failure();
+  const std::vector<std::vector<double>> *costs =
+      objective == "latency" ? &*tables->seconds : &tables->bytes;
 
   std::unique_ptr<SensitivityMeasurer> measurer;
   WeightStore store;
@@ -427,6 +451,20 @@ LogicalResult AssignPrecisionPass::assign() {
     leastError += least;
   }
 
+  std::unique_ptr<SensitivityMeasurer> holdoutMeasurer;
+  if (!holdout.empty()) {
+    Expected<std::vector<std::vector<int32_t>>> sequences =
+        readSequences(holdout);
+    if (!sequences)
+      return fail(llvm::toString(sequences.takeError()));
+    Expected<std::unique_ptr<SensitivityMeasurer>> created =
+        SensitivityMeasurer::create(getOperation(), store,
+                                    std::move(*sequences));
+    if (!created)
+      return fail(llvm::toString(created.takeError()));
+    holdoutMeasurer = std::move(*created);
+  }
+
   // Solve, run the plan, and tighten the predicted budget while the measured
   // divergence is over the bound.
   double predictedBudget = bound->bound;
@@ -452,14 +490,15 @@ LogicalResult AssignPrecisionPass::assign() {
     }
     if (measured <= bound->bound) {
       FailureOr<std::optional<LogitComparison>> heldOut =
-          measureHoldout(store, assignment);
+          measureHoldout(holdoutMeasurer.get(), assignment);
       if (failed(heldOut))
         return failure();
       for (auto &[group, record] : assignment)
         for (xfmr::PrecisionOpInterface op : group->ops)
           op.setPrecisionRecord(record);
-      return writePlan(groups, *menu, *plan, *costs, *errors, *bound,
-                       measured, calibrationRun, *heldOut);
+      return writePlan(groups, *menu, *plan, *tables, *errors, *bound,
+                       measured, calibrationRun, *heldOut, measurer.get(),
+                       holdoutMeasurer.get());
     }
     if (predictedBudget <= leastError)
       break;
@@ -473,46 +512,86 @@ LogicalResult AssignPrecisionPass::assign() {
 }
 
 FailureOr<std::optional<LogitComparison>> AssignPrecisionPass::measureHoldout(
-    WeightStore &store,
+    SensitivityMeasurer *holdoutMeasurer,
     const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
         &assignment) {
-  if (holdout.empty())
+  if (!holdoutMeasurer)
     return std::optional<LogitComparison>();
-  Expected<std::vector<std::vector<int32_t>>> sequences =
-      readSequences(holdout);
-  if (!sequences)
-    return fail(llvm::toString(sequences.takeError()));
-  Expected<std::unique_ptr<SensitivityMeasurer>> measurer =
-      SensitivityMeasurer::create(getOperation(), store,
-                                  std::move(*sequences));
-  if (!measurer)
-    return fail(llvm::toString(measurer.takeError()));
-  Expected<LogitComparison> result = (*measurer)->measure(assignment);
+  Expected<LogitComparison> result = holdoutMeasurer->measure(assignment);
   if (!result)
     return fail(llvm::toString(result.takeError()));
   return std::optional<LogitComparison>(*result);
 }
 
+FailureOr<llvm::json::Object> AssignPrecisionPass::uniformBaselines(
+    const std::vector<LayerGroup> &groups,
+    const std::vector<Candidate> &candidates, const CostTables &tables,
+    const std::vector<std::vector<double>> &errors,
+    SensitivityMeasurer *measurer, SensitivityMeasurer *holdoutMeasurer) {
+  llvm::json::Object uniform;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    double bytes = 0, seconds = 0, predicted = 0;
+    std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      bytes += tables.bytes[g][c];
+      seconds += tables.seconds ? (*tables.seconds)[g][c] : 0;
+      predicted += errors[g][c];
+      assignment.push_back({&groups[g], candidates[c].record});
+    }
+    llvm::json::Object entry{{"weight_bytes", bytes},
+                             {"predicted_error", predicted}};
+    if (tables.seconds)
+      entry["modeled_seconds"] = seconds;
+    if (measurer) {
+      Expected<LogitComparison> run = measurer->measure(assignment);
+      if (!run)
+        return fail(llvm::toString(run.takeError()));
+      entry["calibration"] = metricsJSON(*run);
+      FailureOr<std::optional<LogitComparison>> heldOut =
+          measureHoldout(holdoutMeasurer, assignment);
+      if (failed(heldOut))
+        return failure();
+      if (*heldOut)
+        entry["holdout"] = metricsJSON(**heldOut);
+    }
+    uniform[candidates[c].name] = std::move(entry);
+  }
+  return uniform;
+}
+
 LogicalResult AssignPrecisionPass::writePlan(
     const std::vector<LayerGroup> &groups,
     const std::vector<Candidate> &candidates, const KnapsackSolution &solution,
-    const std::vector<std::vector<double>> &costs,
-    const std::vector<std::vector<double>> &errors, const Budget &budget,
-    double measured, const std::optional<LogitComparison> &calibration,
-    const std::optional<LogitComparison> &heldOut) {
+    const CostTables &tables, const std::vector<std::vector<double>> &errors,
+    const Budget &budget, double measured,
+    const std::optional<LogitComparison> &calibration,
+    const std::optional<LogitComparison> &heldOut,
+    SensitivityMeasurer *measurer, SensitivityMeasurer *holdoutMeasurer) {
   if (plan.empty())
     return success();
   llvm::json::Array layers;
+  double totalBytes = 0, totalSeconds = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
     int c = solution.choice[g];
     std::string record;
     llvm::raw_string_ostream(record) << Attribute(candidates[c].record);
-    layers.push_back(llvm::json::Object{{"group", groups[g].name},
-                                        {"candidate", candidates[c].name},
-                                        {"record", record},
-                                        {"cost", costs[g][c]},
-                                        {"predicted_error", errors[g][c]}});
+    llvm::json::Object layer{{"group", groups[g].name},
+                             {"candidate", candidates[c].name},
+                             {"record", record},
+                             {"weight_bytes", tables.bytes[g][c]},
+                             {"predicted_error", errors[g][c]}};
+    totalBytes += tables.bytes[g][c];
+    if (tables.seconds) {
+      layer["modeled_seconds"] = (*tables.seconds)[g][c];
+      totalSeconds += (*tables.seconds)[g][c];
+    }
+    layers.push_back(std::move(layer));
   }
+  FailureOr<llvm::json::Object> uniform =
+      uniformBaselines(groups, candidates, tables, errors, measurer,
+                       holdoutMeasurer);
+  if (failed(uniform))
+    return failure();
   llvm::json::Object root{
       {"budget", llvm::json::Object{{"metric", budget.metric},
                                     {"option", std::string(this->budget)},
@@ -521,8 +600,12 @@ LogicalResult AssignPrecisionPass::writePlan(
       {"workload_tokens", int64_t(workloadTokens)},
       {"layers", std::move(layers)},
       {"total_cost", solution.cost},
+      {"total_weight_bytes", totalBytes},
+      {"uniform", std::move(*uniform)},
       {"predicted_error", solution.error},
       {"measured_calibration_error", measured}};
+  if (tables.seconds)
+    root["total_modeled_seconds"] = totalSeconds;
   if (calibration)
     root["calibration"] = metricsJSON(*calibration);
   if (heldOut)

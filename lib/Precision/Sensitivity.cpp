@@ -58,7 +58,18 @@ SensitivityMeasurer::create(ModuleOp module, WeightStore &store,
     return llvm::createStringError("no calibration sequences");
   std::unique_ptr<SensitivityMeasurer> measurer(
       new SensitivityMeasurer(module, store, std::move(sequences)));
+  // The reference is FP32: records already on the module are set aside.
+  std::vector<std::pair<xfmr::PrecisionOpInterface, xfmr::PrecisionAttr>>
+      saved;
+  module.walk([&](xfmr::PrecisionOpInterface op) {
+    if (xfmr::PrecisionAttr record = op.getPrecisionRecord()) {
+      saved.push_back({op, record});
+      op.setPrecisionRecord(nullptr);
+    }
+  });
   llvm::Expected<std::vector<std::vector<float>>> reference = measurer->run();
+  for (auto &[op, record] : saved)
+    op.setPrecisionRecord(record);
   if (!reference)
     return reference.takeError();
   measurer->reference = std::move(*reference);

@@ -38,7 +38,8 @@ struct LayerGroup {
 std::vector<LayerGroup> groupLayers(mlir::ModuleOp module);
 
 /// Measures the divergence from FP32 of precision assignments on fixed
-/// calibration sequences. The FP32 logits are computed once.
+/// calibration sequences. The FP32 logits are computed once, at creation,
+/// with every precision record of the module set aside.
 class SensitivityMeasurer {
 public:
   /// `sequences` are token sequences, each run from position 0.
