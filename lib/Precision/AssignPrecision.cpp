@@ -38,6 +38,8 @@ namespace {
 struct Budget {
   std::string metric;
   double bound = 0;
+  /// The bound as the user wrote it (top1=0.99 stores error bound 0.01).
+  std::string option;
 
   double errorOf(const LogitComparison &c) const {
     if (metric == "top1")
@@ -62,10 +64,82 @@ struct CostTables {
   std::optional<std::vector<std::vector<double>>> seconds;
 };
 
+/// A plan that passed verification.
+struct VerifiedPlan {
+  KnapsackSolution solution;
+  std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
+  double measured;
+  std::optional<LogitComparison> calibration, heldOut;
+};
+
+/// One point of a budget sweep.
+struct SweepPoint {
+  std::string budget;
+  double cost, metric;
+};
+
+/// Writes the Pareto frontier (cost vs measured metric) as an SVG plot.
+void writeSweepSvg(llvm::raw_ostream &os, const std::vector<SweepPoint> &points,
+                   StringRef metric) {
+  const double width = 640, height = 400, margin = 60;
+  double maxCost = 0, maxMetric = 0;
+  for (const SweepPoint &p : points) {
+    maxCost = std::max(maxCost, p.cost);
+    maxMetric = std::max(maxMetric, p.metric);
+  }
+  if (maxCost <= 0)
+    maxCost = 1;
+  if (maxMetric <= 0)
+    maxMetric = 1;
+  auto x = [&](double cost) {
+    return margin + (width - 2 * margin) * cost / maxCost;
+  };
+  auto y = [&](double value) {
+    return height - margin - (height - 2 * margin) * value / maxMetric;
+  };
+  os << llvm::formatv("<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                      "width=\"{0}\" height=\"{1}\">\n",
+                      width, height);
+  os << llvm::formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" "
+                      "stroke=\"black\"/>\n",
+                      margin, height - margin, width - margin);
+  os << llvm::formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" "
+                      "stroke=\"black\"/>\n",
+                      margin, height - margin, margin);
+  os << llvm::formatv("<text x=\"{0}\" y=\"{1}\">cost (max {2:e3})</text>\n",
+                      width / 2 - 60, height - 20, maxCost);
+  os << llvm::formatv("<text x=\"10\" y=\"30\">{0} (max {1:e3})</text>\n",
+                      metric, maxMetric);
+  std::vector<SweepPoint> sorted = points;
+  llvm::sort(sorted, [](const SweepPoint &a, const SweepPoint &b) {
+    return a.cost < b.cost;
+  });
+  os << "<polyline fill=\"none\" stroke=\"steelblue\" points=\"";
+  for (const SweepPoint &p : sorted)
+    os << llvm::formatv("{0:F1},{1:F1} ", x(p.cost), y(p.metric));
+  os << "\"/>\n";
+  for (const SweepPoint &p : sorted)
+    os << llvm::formatv("<circle cx=\"{0:F1}\" cy=\"{1:F1}\" r=\"4\" "
+                        "fill=\"steelblue\"><title>budget {2}</title>"
+                        "</circle>\n",
+                        x(p.cost), y(p.metric), p.budget);
+  os << "</svg>\n";
+}
+
 /// A format candidate: its name as written and the record it stands for.
 struct Candidate {
   std::string name;
   xfmr::PrecisionAttr record;
+};
+
+/// What the solve-and-verify loop needs.
+struct SearchState {
+  const std::vector<LayerGroup> &groups;
+  const std::vector<Candidate> &menu;
+  const std::vector<std::vector<size_t>> &allowed;
+  const std::vector<std::vector<KnapsackCandidate>> &instance;
+  double leastError;
+  SensitivityMeasurer *measurer, *holdoutMeasurer;
 };
 
 const char *const kDefaultCandidates[] = {"bf16",  "fp8-e4m3",
@@ -124,6 +198,10 @@ private:
   }
 
   LogicalResult assign();
+  FailureOr<VerifiedPlan> solveAndVerify(const SearchState &state,
+                                         const Budget &bound);
+  LogicalResult writeSweep(const SearchState &state, const CostTables &tables,
+                           const Budget &base);
   LogicalResult applyPlan();
   FailureOr<xfmr::PrecisionAttr> planRecord(const llvm::json::Object &layer,
                                             StringRef group);
@@ -166,7 +244,7 @@ private:
 
 FailureOr<Budget> AssignPrecisionPass::parseBudget() {
   std::pair<StringRef, StringRef> parts = StringRef(budget).split('=');
-  Budget result{parts.first.str(), 0};
+  Budget result{parts.first.str(), 0, parts.second.str()};
   double value;
   if (result.metric != "kl" && result.metric != "top1" &&
       result.metric != "rel-l2")
@@ -465,50 +543,121 @@ LogicalResult AssignPrecisionPass::assign() {
     holdoutMeasurer = std::move(*created);
   }
 
+  SearchState state{groups, *menu, *allowed, instance, leastError,
+                    measurer.get(), holdoutMeasurer.get()};
+  if (!sweep.empty())
+    if (failed(writeSweep(state, *tables, *bound)))
+      return failure();
+  FailureOr<VerifiedPlan> chosen = solveAndVerify(state, *bound);
+  if (failed(chosen))
+    return failure();
+  for (auto &[group, record] : chosen->assignment)
+    for (xfmr::PrecisionOpInterface op : group->ops)
+      op.setPrecisionRecord(record);
+  return writePlan(groups, *menu, chosen->solution, *tables, *errors, *bound,
+                   chosen->measured, chosen->calibration, chosen->heldOut,
+                   measurer.get(), holdoutMeasurer.get());
+}
+
+FailureOr<VerifiedPlan>
+AssignPrecisionPass::solveAndVerify(const SearchState &state,
+                                    const Budget &bound) {
   // Solve, run the plan, and tighten the predicted budget while the measured
-  // divergence is over the bound.
-  double predictedBudget = bound->bound;
+  // error is over the bound.
+  double predictedBudget = bound.bound;
   for (unsigned round = 0; round < maxRounds; ++round) {
     std::optional<KnapsackSolution> plan =
-        solveMultipleChoiceKnapsack(instance, predictedBudget);
+        solveMultipleChoiceKnapsack(state.instance, predictedBudget);
     if (!plan)
       break;
     // Back from positions among the allowed candidates to menu indices.
-    for (size_t g = 0; g < groups.size(); ++g)
-      plan->choice[g] = (*allowed)[g][plan->choice[g]];
-    std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
-    for (size_t g = 0; g < groups.size(); ++g)
-      assignment.push_back({&groups[g], (*menu)[plan->choice[g]].record});
-    double measured = plan->error;
-    std::optional<LogitComparison> calibrationRun;
-    if (measurer) {
-      Expected<LogitComparison> result = measurer->measure(assignment);
+    for (size_t g = 0; g < state.groups.size(); ++g)
+      plan->choice[g] = state.allowed[g][plan->choice[g]];
+    VerifiedPlan verified{*plan, {}, plan->error, std::nullopt, std::nullopt};
+    for (size_t g = 0; g < state.groups.size(); ++g)
+      verified.assignment.push_back(
+          {&state.groups[g], state.menu[plan->choice[g]].record});
+    if (state.measurer) {
+      Expected<LogitComparison> result =
+          state.measurer->measure(verified.assignment);
       if (!result)
         return fail(llvm::toString(result.takeError()));
-      measured = bound->errorOf(*result);
-      calibrationRun = *result;
+      verified.measured = bound.errorOf(*result);
+      verified.calibration = *result;
     }
-    if (measured <= bound->bound) {
+    if (verified.measured <= bound.bound) {
       FailureOr<std::optional<LogitComparison>> heldOut =
-          measureHoldout(holdoutMeasurer.get(), assignment);
+          measureHoldout(state.holdoutMeasurer, verified.assignment);
       if (failed(heldOut))
         return failure();
-      for (auto &[group, record] : assignment)
-        for (xfmr::PrecisionOpInterface op : group->ops)
-          op.setPrecisionRecord(record);
-      return writePlan(groups, *menu, *plan, *tables, *errors, *bound,
-                       measured, calibrationRun, *heldOut, measurer.get(),
-                       holdoutMeasurer.get());
+      verified.heldOut = *heldOut;
+      return verified;
     }
-    if (predictedBudget <= leastError)
+    if (predictedBudget <= state.leastError)
       break;
-    predictedBudget = std::max(
-        leastError, predictedBudget * 0.9 * (bound->bound / measured));
+    predictedBudget = std::max(state.leastError, predictedBudget * 0.9 *
+                                                     (bound.bound /
+                                                      verified.measured));
   }
-  return fail(llvm::formatv("no plan in the menu meets budget {0} (least "
-                            "predicted {1} error {2:e3})",
-                            std::string(budget), bound->metric, leastError)
+  return fail(llvm::formatv("no plan in the menu meets {0}={1} (least "
+                            "predicted {0} error {2:e3})",
+                            bound.metric, bound.option, state.leastError)
                   .str());
+}
+
+LogicalResult AssignPrecisionPass::writeSweep(const SearchState &state,
+                                              const CostTables &tables,
+                                              const Budget &base) {
+  llvm::json::Array frontier;
+  std::vector<SweepPoint> points;
+  for (const std::string &value : sweep) {
+    double number;
+    if (StringRef(value).getAsDouble(number) || !(number >= 0))
+      return fail("sweep value '" + value + "' is not a non-negative number");
+    Budget bound = base;
+    bound.option = value;
+    bound.bound = base.metric == "top1" ? 1 - number : number;
+    FailureOr<VerifiedPlan> verified = solveAndVerify(state, bound);
+    if (failed(verified))
+      return failure();
+    double bytes = 0, seconds = 0;
+    for (size_t g = 0; g < state.groups.size(); ++g) {
+      int c = verified->solution.choice[g];
+      bytes += tables.bytes[g][c];
+      seconds += tables.seconds ? (*tables.seconds)[g][c] : 0;
+    }
+    const std::optional<LogitComparison> &shown =
+        verified->heldOut ? verified->heldOut : verified->calibration;
+    double metric = shown ? bound.errorOf(*shown) : verified->measured;
+    points.push_back({value, verified->solution.cost, metric});
+    llvm::json::Object entry{{"budget", value},
+                             {"cost", verified->solution.cost},
+                             {"weight_bytes", bytes},
+                             {"predicted_error", verified->solution.error},
+                             {"measured_calibration_error", verified->measured}};
+    if (tables.seconds)
+      entry["modeled_seconds"] = seconds;
+    if (verified->heldOut)
+      entry["holdout"] = metricsJSON(*verified->heldOut);
+    frontier.push_back(std::move(entry));
+  }
+  if (!sweepOut.empty())
+    if (llvm::Error error =
+            llvm::writeToOutput(sweepOut, [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}",
+                                  llvm::json::Value(std::move(frontier)))
+                 << "\n";
+              return llvm::Error::success();
+            }))
+      return fail(llvm::toString(std::move(error)));
+  if (!sweepSvg.empty())
+    if (llvm::Error error =
+            llvm::writeToOutput(sweepSvg, [&](llvm::raw_ostream &os) {
+              writeSweepSvg(os, points, base.metric);
+              return llvm::Error::success();
+            }))
+      return fail(llvm::toString(std::move(error)));
+  return success();
 }
 
 FailureOr<std::optional<LogitComparison>> AssignPrecisionPass::measureHoldout(

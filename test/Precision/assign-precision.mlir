@@ -6,6 +6,10 @@
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.1 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=LOOSE
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=EXACT
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.1 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 pins=^a=bf16 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=PINNED
+// RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.01 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 sweep=0,0.01,0.015,0.1 sweep-out=%t.sweep.json sweep-svg=%t.sweep.svg test-sensitivities=%S/Inputs/two-layers.json" -o /dev/null
+// RUN: FileCheck %s --check-prefix=SWEEP < %t.sweep.json
+// RUN: FileCheck %s --check-prefix=SVG < %t.sweep.svg
+// RUN: not mixtile-opt %s --xfmr-assign-precision="budget=kl=0.01 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 pins=^a=mxfp4 test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=IMPOSSIBLE
 
 /// kl <= 0.01: bf16 + mxfp4 (0.008, 20.25 bits) loses to fp8 + fp8 (0.005,
 /// 16 bits): mixing is cheaper than protecting one layer.
@@ -23,6 +27,23 @@
 // FIFTEEN: xfmr.linear {{.*}}weights = f4E2M1FN
 
 // LOOSE-COUNT-2: weights = f4E2M1FN
+
+/// A sweep reuses the sensitivities for every bound: costs 2 x 4096
+/// weights at 16+16, 8+8, 8+4.25 and 4.25+4.25 bits.
+// SWEEP: "budget": "0",
+// SWEEP: "cost": 16384,
+// SWEEP: "budget": "0.01",
+// SWEEP: "cost": 8192,
+// SWEEP: "budget": "0.015",
+// SWEEP: "cost": 6272,
+// SWEEP: "budget": "0.1",
+// SWEEP: "cost": 4352,
+// SVG: <svg
+// SVG-COUNT-4: <circle
+// SVG: </svg>
+
+/// A pin can make the budget impossible: the error names the bound.
+// IMPOSSIBLE: error: xfmr-assign-precision: no plan in the menu meets kl=0.01 (least predicted kl error 5.000e-02)
 
 /// A pin fixes a group; the others are still optimized.
 // PINNED: xfmr.linear {{.*}}weights = bf16

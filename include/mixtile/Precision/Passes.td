@@ -61,6 +61,14 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
            "Apply a saved or hand-edited plan (the schema plan= writes; "
            "each layer's \"record\", or else its \"candidate\") instead of "
            "searching">,
+    ListOption<"sweep", "sweep", "std::string",
+               "Also solve and verify these bounds of the budget's metric "
+               "(measurements are shared) and write the frontier">,
+    Option<"sweepOut", "sweep-out", "std::string", /*default=*/"\"\"",
+           "Write the sweep's frontier as JSON to this file">,
+    Option<"sweepSvg", "sweep-svg", "std::string", /*default=*/"\"\"",
+           "Plot the sweep's frontier (cost vs measured metric, held-out "
+           "when given) as SVG to this file">,
     Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
            "Solve-and-verify rounds before giving up">,
     Option<"testSensitivities", "test-sensitivities", "std::string",
