@@ -181,6 +181,37 @@ Expected<std::vector<std::vector<int32_t>>> readSequences(StringRef path) {
   return sequences;
 }
 
+/// The chosen plan as a table: one row per group, then the totals.
+void printPlanTable(llvm::raw_ostream &os, const std::vector<LayerGroup> &groups,
+                    const std::vector<Candidate> &menu,
+                    const VerifiedPlan &plan, const CostTables &tables,
+                    const std::vector<std::vector<double>> &errors,
+                    const Budget &budget) {
+  os << llvm::formatv("{0,-64} {1,-18} {2,10} {3,12} {4,12}\n", "layer group",
+                      "format", "bytes", "model (us)",
+                      "predicted " + budget.metric);
+  double bytes = 0, seconds = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    int c = plan.solution.choice[g];
+    double s = tables.seconds ? (*tables.seconds)[g][c] : 0;
+    bytes += tables.bytes[g][c];
+    seconds += s;
+    os << llvm::formatv("{0,-64} {1,-18} {2,10:F0} {3,12:F3} {4,12:e3}\n",
+                        groups[g].name, menu[c].name, tables.bytes[g][c],
+                        s * 1e6, errors[g][c]);
+  }
+  os << llvm::formatv("{0,-64} {1,-18} {2,10:F0} {3,12:F3} {4,12:e3}\n",
+                      "total", "", bytes, seconds * 1e6, plan.solution.error);
+  os << llvm::formatv("measured {0} error on calibration: {1:e3} (budget "
+                      "{2}={3})\n",
+                      budget.metric, plan.measured, budget.metric,
+                      budget.option);
+  if (plan.heldOut)
+    os << llvm::formatv("held-out: kl {0:e3}, top-1 {1:P2}, rel-l2 {2:e3}\n",
+                        plan.heldOut->meanKL(), plan.heldOut->top1Agreement(),
+                        plan.heldOut->relativeL2());
+}
+
 class AssignPrecisionPass
     : public mixtile::precision::impl::XfmrAssignPrecisionBase<
           AssignPrecisionPass> {
@@ -554,6 +585,9 @@ LogicalResult AssignPrecisionPass::assign() {
   for (auto &[group, record] : chosen->assignment)
     for (xfmr::PrecisionOpInterface op : group->ops)
       op.setPrecisionRecord(record);
+  if (printTable)
+    printPlanTable(llvm::outs(), groups, *menu, *chosen, *tables, *errors,
+                   *bound);
   return writePlan(groups, *menu, chosen->solution, *tables, *errors, *bound,
                    chosen->measured, chosen->calibration, chosen->heldOut,
                    measurer.get(), holdoutMeasurer.get());

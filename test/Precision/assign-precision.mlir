@@ -2,6 +2,7 @@
 // sizes; objective bytes: bf16 16, fp8 8, mxfp4 4.25 bits per weight.
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.01 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json plan=%t.plan.json" | FileCheck %s --check-prefix=TEN
 // RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
+// RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.01 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 print-table test-sensitivities=%S/Inputs/two-layers.json" -o %t.table.mlir | FileCheck %s --check-prefix=TABLE
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.015 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=FIFTEEN
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0.1 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=LOOSE
 // RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=0 objective=bytes candidates=bf16,fp8-e4m3,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" | FileCheck %s --check-prefix=EXACT
@@ -21,6 +22,13 @@
 // PLAN: "candidate": "fp8-e4m3"
 // PLAN: "group": "b.weight"
 // PLAN: "predicted_error": 0.005
+
+/// print-table: one row per group and the totals, on stdout.
+// TABLE: layer group format bytes model (us) predicted kl
+// TABLE-NEXT: a.weight fp8-e4m3 4096 0.000 4.000e-03
+// TABLE-NEXT: b.weight fp8-e4m3 4096 0.000 1.000e-03
+// TABLE-NEXT: total 8192 0.000 5.000e-03
+// TABLE-NEXT: measured kl error on calibration: 5.000e-03 (budget kl=0.01)
 
 /// kl <= 0.015: the sensitive layer stays at fp8, the other takes mxfp4.
 // FIFTEEN: xfmr.linear {{.*}}weights = f8E4M3FN

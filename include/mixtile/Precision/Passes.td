@@ -69,6 +69,9 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     Option<"sweepSvg", "sweep-svg", "std::string", /*default=*/"\"\"",
            "Plot the sweep's frontier (cost vs measured metric, held-out "
            "when given) as SVG to this file">,
+    Option<"printTable", "print-table", "bool", /*default=*/"false",
+           "Print the chosen plan as a table on stdout (write the IR with "
+           "-o then)">,
     Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
            "Solve-and-verify rounds before giving up">,
     Option<"testSensitivities", "test-sensitivities", "std::string",
