@@ -64,9 +64,8 @@ Error opError(Operation *op, const llvm::Twine &message) {
   std::string loc;
   llvm::raw_string_ostream os(loc);
   op->getLoc().print(os);
-  return llvm::createStringError("evaluator: '" +
-                                 op->getName().getStringRef() + "' at " + loc +
-                                 ": " + message);
+  return llvm::createStringError("evaluator: '" + op->getName().getStringRef() +
+                                 "' at " + loc + ": " + message);
 }
 
 } // namespace
@@ -75,9 +74,11 @@ class Evaluator::Impl {
 public:
   Impl(ModuleOp module, func::FuncOp func, WeightStore &store,
        const EvaluatorOptions &options)
-      : module(module), func(func), store(store) {
-    unsigned threads = options.threads ? options.threads
-                                       : llvm::hardware_concurrency().compute_thread_count();
+      : module(module), func(func), store(store),
+        observeLinearInput(options.observeLinearInput) {
+    unsigned threads =
+        options.threads ? options.threads
+                        : llvm::hardware_concurrency().compute_thread_count();
     if (threads > 1)
       pool = std::make_unique<llvm::StdThreadPool>(
           llvm::hardware_concurrency(threads));
@@ -90,6 +91,7 @@ public:
   func::FuncOp func;
   WeightStore &store;
   std::unique_ptr<llvm::StdThreadPool> pool;
+  decltype(EvaluatorOptions::observeLinearInput) observeLinearInput;
   llvm::DenseMap<Value, Tensor> constants;
   llvm::DenseMap<Operation *, kernels::PackedMatrix> packed;
   /// The quantization each precision-annotated op simulates.
@@ -264,6 +266,8 @@ Error Evaluator::Impl::runLinear(xfmr::LinearOp op,
   if (it == packed.end())
     onTheFly = kernels::PackedMatrix(w.data, w.shape[0], w.shape[1]);
   const kernels::PackedMatrix &pw = it == packed.end() ? onTheFly : it->second;
+  if (observeLinearInput)
+    observeLinearInput(op, x.data, x.rows(), x.cols());
   x = quantizeRows(x, schemes.lookup(op).activations);
   SmallVector<int64_t, 4> shape(x.shape);
   shape.back() = w.shape[0];
@@ -330,18 +334,6 @@ Error Evaluator::Impl::runRope(xfmr::RopeOp op,
   return Error::success();
 }
 
-/// Attention of one query row and head over `keys` rows of the K/V sources.
-static void attendRow(const float *q, const float *k, const float *v,
-                      int64_t kvStride, int64_t keys, int64_t hd, float scale,
-                      float *scores, float *out) {
-  for (int64_t t = 0; t < keys; ++t)
-    scores[t] = kernels::dot(q, k + t * kvStride, hd) * scale;
-  kernels::softmax(scores, keys);
-  std::fill_n(out, hd, 0.0f);
-  for (int64_t t = 0; t < keys; ++t)
-    kernels::axpy(scores[t], v + t * kvStride, out, hd);
-}
-
 Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
                                     llvm::DenseMap<Value, Tensor> &env) {
   const OperandSchemes &opSchemes = schemes[op];
@@ -383,20 +375,27 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
   bool causal = op.getCausal();
   // Rows [begin, end) of the queries, all heads; each (row, head) output is
   // computed by one task in a fixed order, so threads do not change results.
+  // Keys transposed once, [kvFeatures][keys], so that scores of
+  // neighbouring keys are computed side by side.
+  std::vector<float> kT(kvFeatures * keys);
+  for (int64_t t = 0; t < keys; ++t)
+    for (int64_t f = 0; f < kvFeatures; ++f)
+      kT[f * keys + t] = kSrc[t * kvFeatures + f];
   auto attendRows = [&, out = y.mut()](int64_t begin, int64_t end) {
     std::vector<float> scores(keys);
     for (int64_t s = begin; s < end; ++s) {
       int64_t visible = causal ? start + s + 1 : keys;
       for (int64_t h = 0; h < heads; ++h) {
         int64_t kvOffset = (h / group) * hd;
-        attendRow(q.data + s * heads * hd + h * hd, kSrc + kvOffset,
-                  vSrc + kvOffset, kvFeatures, visible, hd, scale,
-                  scores.data(), out + s * heads * hd + h * hd);
+        kernels::attendRow(q.data + s * heads * hd + h * hd,
+                           kT.data() + kvOffset * keys, keys, vSrc + kvOffset,
+                           kvFeatures, visible, hd, scale, scores.data(),
+                           out + s * heads * hd + h * hd);
       }
     }
   };
-  int64_t tasks = pool ? std::min<int64_t>(seq, 4 * pool->getMaxConcurrency())
-                       : 1;
+  int64_t tasks =
+      pool ? std::min<int64_t>(seq, 4 * pool->getMaxConcurrency()) : 1;
   if (tasks <= 1 || seq * keys * heads * hd < (1 << 16)) {
     attendRows(0, seq);
   } else {
@@ -411,8 +410,7 @@ Error Evaluator::Impl::runAttention(xfmr::AttentionOp op,
 
 Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
                                  llvm::DenseMap<Value, Tensor> &env) {
-  const std::optional<numerics::QuantScheme> &scheme =
-      schemes[op].activations;
+  const std::optional<numerics::QuantScheme> &scheme = schemes[op].activations;
   Tensor a = quantizeRows(get(env, op.getLhs()), scheme);
   Tensor b = get(env, op.getRhs());
   size_t rank = a.shape.size();
@@ -455,8 +453,7 @@ Error Evaluator::Impl::runMatmul(xfmr::MatmulOp op,
 }
 
 /// Applies `fn` to every element of `x`.
-template <typename Fn>
-static Tensor mapElements(const Tensor &x, Fn fn) {
+template <typename Fn> static Tensor mapElements(const Tensor &x, Fn fn) {
   Tensor y = Tensor::allocate(x.shape);
   float *out = y.mut();
   for (int64_t i = 0, e = x.numElements(); i < e; ++i)
@@ -531,15 +528,13 @@ Error Evaluator::Impl::execute(Operation *op,
       .Case([&](xfmr::AttentionOp op) { return runAttention(op, env); })
       .Case([&](xfmr::MatmulOp op) { return runMatmul(op, env); })
       .Case([&](xfmr::RMSNormOp op) {
-        env[op.getResult()] =
-            norm(op.getInput(), op.getWeight(), Value(),
-                 op.getEpsilon().convertToFloat());
+        env[op.getResult()] = norm(op.getInput(), op.getWeight(), Value(),
+                                   op.getEpsilon().convertToFloat());
         return Error::success();
       })
       .Case([&](xfmr::LayerNormOp op) {
-        env[op.getResult()] =
-            norm(op.getInput(), op.getWeight(), op.getBias(),
-                 op.getEpsilon().convertToFloat());
+        env[op.getResult()] = norm(op.getInput(), op.getWeight(), op.getBias(),
+                                   op.getEpsilon().convertToFloat());
         return Error::success();
       })
       .Case([&](xfmr::SiluOp op) {
@@ -550,21 +545,21 @@ Error Evaluator::Impl::execute(Operation *op,
       })
       .Case([&](xfmr::GeluOp op) {
         auto approximation = op.getApproximate();
-        env[op.getResult()] = mapElements(
-            get(env, op.getInput()),
-            [&](float x) { return gelu(x, approximation); });
+        env[op.getResult()] =
+            mapElements(get(env, op.getInput()),
+                        [&](float x) { return gelu(x, approximation); });
         return Error::success();
       })
       .Case([&](xfmr::AddOp op) {
-        env[op.getResult()] = zipElements(get(env, op.getLhs()),
-                                          get(env, op.getRhs()),
-                                          [](float a, float b) { return a + b; });
+        env[op.getResult()] =
+            zipElements(get(env, op.getLhs()), get(env, op.getRhs()),
+                        [](float a, float b) { return a + b; });
         return Error::success();
       })
       .Case([&](xfmr::MulOp op) {
-        env[op.getResult()] = zipElements(get(env, op.getLhs()),
-                                          get(env, op.getRhs()),
-                                          [](float a, float b) { return a * b; });
+        env[op.getResult()] =
+            zipElements(get(env, op.getLhs()), get(env, op.getRhs()),
+                        [](float a, float b) { return a * b; });
         return Error::success();
       })
       .Case([&](xfmr::SoftmaxOp op) {
@@ -591,8 +586,8 @@ Evaluator::Impl::forward(ArrayRef<int32_t> tokens) {
   llvm::DenseMap<Value, Tensor> env;
   Tensor tokenTensor, positions, start;
   tokenTensor.shape = {n};
-  tokenTensor.ints = std::make_shared<std::vector<int64_t>>(tokens.begin(),
-                                                            tokens.end());
+  tokenTensor.ints =
+      std::make_shared<std::vector<int64_t>>(tokens.begin(), tokens.end());
   positions.shape = {n};
   positions.ints = std::make_shared<std::vector<int64_t>>(n);
   for (int64_t i = 0; i < n; ++i)

@@ -90,8 +90,8 @@ void mixtile::kernels::linear(const float *x, int64_t m, const PackedMatrix &w,
   int64_t panels = w.numPanels();
   // Tasks are contiguous panel ranges; each output is computed by exactly one
   // task, so the result does not depend on how the work is split.
-  int64_t tasks = pool ? std::min<int64_t>(panels, 4 * pool->getMaxConcurrency())
-                       : 1;
+  int64_t tasks =
+      pool ? std::min<int64_t>(panels, 4 * pool->getMaxConcurrency()) : 1;
   if (tasks <= 1 || m * w.rows() * w.cols() < (1 << 16)) {
     for (int64_t p = 0; p < panels; ++p)
       linearPanel(x, m, w, p, bias, y);
@@ -118,6 +118,47 @@ float mixtile::kernels::dot(const float *a, const float *b, int64_t n) {
 void mixtile::kernels::axpy(float a, const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = std::fma(a, x[i], y[i]);
+}
+
+void mixtile::kernels::attendRow(const float *q, const float *kT, int64_t ldk,
+                                 const float *v, int64_t vStride, int64_t keys,
+                                 int64_t hd, float scale, float *scores,
+                                 float *out) {
+  // Heads are often only a few features wide, so a score is a short serial
+  // FMA chain: run kLanes keys' chains side by side (each still ascending
+  // over features from 0, as dot() would), reading the transposed keys.
+  constexpr int64_t kLanes = 8;
+  int64_t t = 0;
+  for (; t + kLanes <= keys; t += kLanes) {
+    float acc[kLanes] = {};
+    for (int64_t d = 0; d < hd; ++d)
+      for (int64_t j = 0; j < kLanes; ++j)
+        acc[j] = std::fma(q[d], kT[d * ldk + t + j], acc[j]);
+    for (int64_t j = 0; j < kLanes; ++j)
+      scores[t + j] = acc[j] * scale;
+  }
+  for (; t < keys; ++t) {
+    float sum = 0.0f;
+    for (int64_t d = 0; d < hd; ++d)
+      sum = std::fma(q[d], kT[d * ldk + t], sum);
+    scores[t] = sum * scale;
+  }
+  softmax(scores, keys);
+  // out[d] accumulates over keys in increasing t (as axpy would), kLanes
+  // features at a time so that the partial sums stay in registers.
+  int64_t d = 0;
+  for (; d + kLanes <= hd; d += kLanes) {
+    float acc[kLanes] = {};
+    for (int64_t t = 0; t < keys; ++t)
+      for (int64_t j = 0; j < kLanes; ++j)
+        acc[j] = std::fma(scores[t], v[t * vStride + d + j], acc[j]);
+    std::copy_n(acc, kLanes, out + d);
+  }
+  if (d < hd) {
+    std::fill(out + d, out + hd, 0.0f);
+    for (int64_t t = 0; t < keys; ++t)
+      axpy(scores[t], v + t * vStride + d, out + d, hd - d);
+  }
 }
 
 void mixtile::kernels::softmax(float *x, int64_t n) {

@@ -13,6 +13,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct EvaluatorOptions {
   /// Worker threads for the matrix kernels; 0 uses every core. Results do
   /// not depend on this number.
   unsigned threads = 0;
+  /// If set, called with the FP32 input of every xfmr.linear (row-major
+  /// [rows, cols], before its activation format is applied), in program
+  /// order: local sensitivity analysis records layer inputs through it.
+  std::function<void(mlir::Operation *op, const float *rows, int64_t numRows,
+                     int64_t cols)>
+      observeLinearInput;
 };
 
 class Evaluator {

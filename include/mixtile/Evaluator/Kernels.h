@@ -33,7 +33,9 @@ public:
 
   int64_t rows() const { return numRows; }
   int64_t cols() const { return numCols; }
-  int64_t numPanels() const { return (numRows + kPanelWidth - 1) / kPanelWidth; }
+  int64_t numPanels() const {
+    return (numRows + kPanelWidth - 1) / kPanelWidth;
+  }
   const float *panel(int64_t p) const {
     return data.data() + p * numCols * kPanelWidth;
   }
@@ -46,8 +48,8 @@ private:
 /// y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n] after the sum), for x of shape
 /// [M, K] (row-major) and y of shape [M, N]. Each output is accumulated from
 /// 0 in increasing k with one fused multiply-add per term.
-void linear(const float *x, int64_t m, const PackedMatrix &w,
-            const float *bias, float *y, llvm::ThreadPoolInterface *pool);
+void linear(const float *x, int64_t m, const PackedMatrix &w, const float *bias,
+            float *y, llvm::ThreadPoolInterface *pool);
 
 /// sum_i a[i] * b[i] accumulated from 0 in increasing i with fused
 /// multiply-adds.
@@ -55,6 +57,15 @@ float dot(const float *a, const float *b, int64_t n);
 
 /// y[i] = fma(a, x[i], y[i]) for i in [0, n).
 void axpy(float a, const float *x, float *y, int64_t n);
+
+/// One query row of one attention head over keys [0, keys): score[t] =
+/// (sum_d q[d] * k[t][d], FMAs in increasing d from 0) * scale, softmax, then
+/// out[d] = sum_t score[t] * v[t][d], FMAs in increasing t from 0. The keys
+/// come transposed (k[t][d] at kT[d * ldk + t]); v[t] is at v + t * vStride.
+/// `scores` holds `keys` floats of scratch.
+void attendRow(const float *q, const float *kT, int64_t ldk, const float *v,
+               int64_t vStride, int64_t keys, int64_t hd, float scale,
+               float *scores, float *out);
 
 /// In-place softmax of `x[0, n)`: subtract the max, exp, divide by the sum
 /// accumulated in increasing index order.
