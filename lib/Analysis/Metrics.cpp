@@ -29,7 +29,16 @@ double LogitComparison::relativeL2() const {
              : std::sqrt(squaredErrorSum);
 }
 
+double LogitComparison::perplexityRatio() const {
+  return predictions
+             ? std::exp((candidateNLLSum - referenceNLLSum) / predictions)
+             : 1;
+}
+
 void LogitComparison::add(const LogitComparison &other) {
+  referenceNLLSum += other.referenceNLLSum;
+  candidateNLLSum += other.candidateNLLSum;
+  predictions += other.predictions;
   positions += other.positions;
   klSum += other.klSum;
   top1Agreements += other.top1Agreements;
@@ -40,7 +49,8 @@ void LogitComparison::add(const LogitComparison &other) {
 
 LogitComparison mixtile::compareLogits(const float *reference,
                                        const float *candidate,
-                                       int64_t positions, int64_t vocab) {
+                                       int64_t positions, int64_t vocab,
+                                       const int32_t *tokens) {
   LogitComparison result;
   result.positions = positions;
   std::vector<double> p, q;
@@ -54,11 +64,16 @@ LogitComparison mixtile::compareLogits(const float *reference,
       double diff = double(got[v]) - ref[v];
       result.squaredErrorSum += diff * diff;
       result.squaredReferenceSum += double(ref[v]) * ref[v];
-      result.maxAbsDifference = std::max(result.maxAbsDifference,
-                                         std::fabs(diff));
+      result.maxAbsDifference =
+          std::max(result.maxAbsDifference, std::fabs(diff));
     }
     result.top1Agreements += std::max_element(ref, ref + vocab) - ref ==
                              std::max_element(got, got + vocab) - got;
+    if (tokens && i + 1 < positions) {
+      result.referenceNLLSum -= p[tokens[i + 1]];
+      result.candidateNLLSum -= q[tokens[i + 1]];
+      ++result.predictions;
+    }
   }
   return result;
 }

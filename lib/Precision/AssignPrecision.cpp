@@ -7,6 +7,7 @@
 
 #include "mixtile/Analysis/MultipleChoiceKnapsack.h"
 #include "mixtile/Dialect/Xfmr/IR/PrecisionSchemes.h"
+#include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/Precision/Passes.h"
 #include "mixtile/Precision/Sensitivity.h"
@@ -14,6 +15,7 @@
 #include "mixtile/Target/TargetAttr.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -33,8 +35,8 @@ using llvm::Expected;
 namespace {
 
 /// The budget: a metric and its bound, kept as an "error" that grows with
-/// damage (KL; 1 - top-1 agreement; relative L2 of logits), so that
-/// per-group errors add up to a predicted plan error.
+/// damage (KL; 1 - top-1 agreement; log of the perplexity ratio; relative
+/// L2 of logits), so that per-group errors add up to a predicted plan error.
 struct Budget {
   std::string metric;
   double bound = 0;
@@ -46,7 +48,26 @@ struct Budget {
       return 1 - c.top1Agreement();
     if (metric == "rel-l2")
       return c.relativeL2();
+    if (metric == "ppl-ratio")
+      return std::log(c.perplexityRatio());
     return c.meanKL();
+  }
+
+  /// How the error grows with a layer's relative squared output error e, as
+  /// e^p (local sensitivity): KL and log-perplexity are second order in a
+  /// small logit perturbation, so linear in e; the L2 norm and the chance of
+  /// an arg-max flip grow with the perturbation's size, sqrt(e).
+  double localExponent() const {
+    return metric == "top1" || metric == "rel-l2" ? 0.5 : 1.0;
+  }
+
+  /// The bound in the metric's own terms (top1=0.99, ppl-ratio=1.01).
+  double stated(double error) const {
+    if (metric == "top1")
+      return 1 - error;
+    if (metric == "ppl-ratio")
+      return std::exp(error);
+    return error;
   }
 };
 
@@ -54,6 +75,7 @@ struct Budget {
 llvm::json::Object metricsJSON(const LogitComparison &c) {
   return llvm::json::Object{{"kl", c.meanKL()},
                             {"top1", c.top1Agreement()},
+                            {"ppl_ratio", c.perplexityRatio()},
                             {"rel_l2", c.relativeL2()}};
 }
 
@@ -62,6 +84,18 @@ llvm::json::Object metricsJSON(const LogitComparison &c) {
 struct CostTables {
   std::vector<std::vector<double>> bytes;
   std::optional<std::vector<std::vector<double>>> seconds;
+  /// What the solver minimizes (seconds, bytes, or the weighted mix).
+  std::vector<std::vector<double>> cost;
+};
+
+/// Every group given one candidate: the baselines a plan is judged against.
+struct UniformBaseline {
+  std::string name;
+  size_t candidate;
+  double bytes = 0, seconds = 0, cost = 0, predicted = 0;
+  /// Whether every group may take this candidate (pins allow it).
+  bool allowed = true;
+  std::optional<LogitComparison> calibration, heldOut;
 };
 
 /// A plan that passed verification.
@@ -72,33 +106,49 @@ struct VerifiedPlan {
   std::optional<LogitComparison> calibration, heldOut;
 };
 
-/// One point of a budget sweep.
+/// One point of a budget sweep, or a uniform baseline in the plot.
 struct SweepPoint {
-  std::string budget;
+  std::string label;
   double cost, metric;
 };
 
-/// Writes the Pareto frontier (cost vs measured metric) as an SVG plot.
+/// Writes the Pareto frontier (cost vs measured metric, a log axis) as an
+/// SVG plot: the sweep's plans as a line of circles, the uniform baselines
+/// as labeled squares.
 void writeSweepSvg(llvm::raw_ostream &os, const std::vector<SweepPoint> &points,
-                   StringRef metric) {
-  const double width = 640, height = 400, margin = 60;
-  double maxCost = 0, maxMetric = 0;
-  for (const SweepPoint &p : points) {
-    maxCost = std::max(maxCost, p.cost);
-    maxMetric = std::max(maxMetric, p.metric);
-  }
+                   const std::vector<SweepPoint> &uniform, StringRef metric) {
+  const double width = 720, height = 440, margin = 70;
+  double maxCost = 0, minMetric = INFINITY, maxMetric = 0;
+  for (const std::vector<SweepPoint> *set : {&points, &uniform})
+    for (const SweepPoint &p : *set) {
+      maxCost = std::max(maxCost, p.cost);
+      maxMetric = std::max(maxMetric, p.metric);
+      if (p.metric > 0)
+        minMetric = std::min(minMetric, p.metric);
+    }
   if (maxCost <= 0)
     maxCost = 1;
-  if (maxMetric <= 0)
+  if (!(maxMetric > 0))
     maxMetric = 1;
+  if (!std::isfinite(minMetric) || minMetric >= maxMetric)
+    minMetric = maxMetric / 10;
+  double logLow = std::floor(std::log10(minMetric)),
+         logHigh = std::ceil(std::log10(maxMetric));
+  if (logHigh <= logLow)
+    logHigh = logLow + 1;
   auto x = [&](double cost) {
     return margin + (width - 2 * margin) * cost / maxCost;
   };
   auto y = [&](double value) {
-    return height - margin - (height - 2 * margin) * value / maxMetric;
+    // Zero errors sit on the bottom axis.
+    double v = value > 0 ? std::log10(value) : logLow;
+    v = std::clamp(v, logLow, logHigh);
+    return height - margin -
+           (height - 2 * margin) * (v - logLow) / (logHigh - logLow);
   };
   os << llvm::formatv("<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                      "width=\"{0}\" height=\"{1}\">\n",
+                      "width=\"{0}\" height=\"{1}\" font-family=\"sans-serif\" "
+                      "font-size=\"12\">\n",
                       width, height);
   os << llvm::formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" "
                       "stroke=\"black\"/>\n",
@@ -106,10 +156,13 @@ void writeSweepSvg(llvm::raw_ostream &os, const std::vector<SweepPoint> &points,
   os << llvm::formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" "
                       "stroke=\"black\"/>\n",
                       margin, height - margin, margin);
+  for (double e = logLow; e <= logHigh; ++e)
+    os << llvm::formatv("<text x=\"8\" y=\"{0:F1}\">1e{1}</text>\n",
+                        y(std::pow(10, e)) + 4, int(e));
   os << llvm::formatv("<text x=\"{0}\" y=\"{1}\">cost (max {2:e3})</text>\n",
                       width / 2 - 60, height - 20, maxCost);
-  os << llvm::formatv("<text x=\"10\" y=\"30\">{0} (max {1:e3})</text>\n",
-                      metric, maxMetric);
+  os << llvm::formatv("<text x=\"10\" y=\"30\">{0} (log scale)</text>\n",
+                      metric);
   std::vector<SweepPoint> sorted = points;
   llvm::sort(sorted, [](const SweepPoint &a, const SweepPoint &b) {
     return a.cost < b.cost;
@@ -122,7 +175,14 @@ void writeSweepSvg(llvm::raw_ostream &os, const std::vector<SweepPoint> &points,
     os << llvm::formatv("<circle cx=\"{0:F1}\" cy=\"{1:F1}\" r=\"4\" "
                         "fill=\"steelblue\"><title>budget {2}</title>"
                         "</circle>\n",
-                        x(p.cost), y(p.metric), p.budget);
+                        x(p.cost), y(p.metric), p.label);
+  for (const SweepPoint &p : uniform)
+    os << llvm::formatv("<rect x=\"{0:F1}\" y=\"{1:F1}\" width=\"8\" "
+                        "height=\"8\" fill=\"darkorange\"><title>uniform {2}"
+                        "</title></rect><text x=\"{3:F1}\" y=\"{4:F1}\">{2}"
+                        "</text>\n",
+                        x(p.cost) - 4, y(p.metric) - 4, p.label, x(p.cost) + 6,
+                        y(p.metric) - 6);
   os << "</svg>\n";
 }
 
@@ -132,19 +192,25 @@ struct Candidate {
   xfmr::PrecisionAttr record;
 };
 
-/// What the solve-and-verify loop needs.
-struct SearchState {
-  const std::vector<LayerGroup> &groups;
-  const std::vector<Candidate> &menu;
-  const std::vector<std::vector<size_t>> &allowed;
-  const std::vector<std::vector<KnapsackCandidate>> &instance;
-  double leastError;
-  SensitivityMeasurer *measurer, *holdoutMeasurer;
+/// Everything the solve-and-verify loop and the reports read.
+struct Search {
+  Budget budget;
+  std::vector<LayerGroup> groups;
+  std::vector<Candidate> menu;
+  /// Menu indices each group may take (pins restrict them).
+  std::vector<std::vector<size_t>> allowed;
+  CostTables tables;
+  /// Predicted error of each group under each candidate.
+  std::vector<std::vector<double>> errors;
+  /// The solver's instance over the allowed candidates.
+  std::vector<std::vector<KnapsackCandidate>> instance;
+  double leastError = 0;
+  std::vector<UniformBaseline> uniform;
+  std::unique_ptr<SensitivityMeasurer> measurer, holdoutMeasurer;
 };
 
-const char *const kDefaultCandidates[] = {"bf16",  "fp8-e4m3",
-                                          "mxfp8-e4m3", "nvfp4",
-                                          "mxfp4", "mxfp4/mxfp8-e4m3"};
+const char *const kDefaultCandidates[] = {
+    "bf16", "fp8-e4m3", "mxfp8-e4m3", "nvfp4", "mxfp4", "mxfp4/mxfp8-e4m3"};
 
 /// Element bits and scale storage of one operand of `record`.
 OperandStorage storageOf(Type element, xfmr::PrecisionAttr record) {
@@ -181,24 +247,112 @@ Expected<std::vector<std::vector<int32_t>>> readSequences(StringRef path) {
   return sequences;
 }
 
+/// Reads stories separated by `<|endoftext|>` lines from a text file and
+/// encodes each with BOS.
+Expected<std::vector<std::vector<int32_t>>>
+readTextSequences(StringRef path, const Tokenizer &tokenizer) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(path, buffer.getError());
+  std::vector<std::vector<int32_t>> sequences;
+  SmallVector<StringRef> stories;
+  (*buffer)->getBuffer().split(stories, "<|endoftext|>");
+  for (StringRef story : stories) {
+    if (story.trim().empty())
+      continue;
+    std::vector<int> ids = tokenizer.encode(story.trim(), /*addBos=*/true,
+                                            /*addEos=*/false);
+    sequences.emplace_back(ids.begin(), ids.end());
+  }
+  if (sequences.empty())
+    return llvm::createFileError(path, llvm::createStringError("no text"));
+  return sequences;
+}
+
+/// The number of positions the model's KV caches hold (0: unbounded).
+int64_t contextLength(ModuleOp module) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward)
+    return 0;
+  for (Type input : forward.getFunctionType().getInputs().drop_front(3))
+    if (auto cache = dyn_cast<RankedTensorType>(input);
+        cache && cache.hasStaticShape())
+      return cache.getDimSize(0);
+  return 0;
+}
+
+/// The vocabulary of the model's logits (@forward's first result), or 0.
+int64_t vocabSize(ModuleOp module) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.getFunctionType().getNumResults() == 0)
+    return 0;
+  auto logits =
+      dyn_cast<RankedTensorType>(forward.getFunctionType().getResult(0));
+  return logits && logits.getRank() == 2 ? logits.getDimSize(1) : 0;
+}
+
+/// objective=mix: modeled seconds and weight bytes, each relative to its
+/// costliest uniform plan, weighted `latencyWeight` : 1 - latencyWeight.
+std::vector<std::vector<double>> mixedCost(const CostTables &tables,
+                                           double latencyWeight) {
+  size_t groups = tables.bytes.size(), candidates = tables.bytes[0].size();
+  double maxBytes = 0, maxSeconds = 0;
+  for (size_t c = 0; c < candidates; ++c) {
+    double bytes = 0, seconds = 0;
+    for (size_t g = 0; g < groups; ++g) {
+      bytes += tables.bytes[g][c];
+      seconds += (*tables.seconds)[g][c];
+    }
+    maxBytes = std::max(maxBytes, bytes);
+    maxSeconds = std::max(maxSeconds, seconds);
+  }
+  std::vector<std::vector<double>> cost(groups,
+                                        std::vector<double>(candidates));
+  for (size_t g = 0; g < groups; ++g)
+    for (size_t c = 0; c < candidates; ++c)
+      cost[g][c] =
+          latencyWeight * (*tables.seconds)[g][c] /
+              std::max(maxSeconds, 1e-30) +
+          (1 - latencyWeight) * tables.bytes[g][c] / std::max(maxBytes, 1e-30);
+  return cost;
+}
+
+/// Writes a progress line when stderr is a terminal.
+class Progress {
+public:
+  Progress(StringRef what, size_t total) : what(what), total(total) {}
+  void update(size_t done) {
+    if (!llvm::errs().is_displayed())
+      return;
+    llvm::errs() << llvm::formatv("\rxfmr-assign-precision: {0} {1}/{2}", what,
+                                  done, total);
+    if (done == total)
+      llvm::errs() << "\n";
+    llvm::errs().flush();
+  }
+
+private:
+  std::string what;
+  size_t total;
+};
+
 /// The chosen plan as a table: one row per group, then the totals.
-void printPlanTable(llvm::raw_ostream &os, const std::vector<LayerGroup> &groups,
-                    const std::vector<Candidate> &menu,
-                    const VerifiedPlan &plan, const CostTables &tables,
-                    const std::vector<std::vector<double>> &errors,
-                    const Budget &budget) {
+void printPlanTable(llvm::raw_ostream &os, const Search &search,
+                    const VerifiedPlan &plan) {
+  const Budget &budget = search.budget;
   os << llvm::formatv("{0,-64} {1,-18} {2,10} {3,12} {4,12}\n", "layer group",
                       "format", "bytes", "model (us)",
                       "predicted " + budget.metric);
   double bytes = 0, seconds = 0;
-  for (size_t g = 0; g < groups.size(); ++g) {
+  const CostTables &tables = search.tables;
+  for (size_t g = 0; g < search.groups.size(); ++g) {
     int c = plan.solution.choice[g];
     double s = tables.seconds ? (*tables.seconds)[g][c] : 0;
     bytes += tables.bytes[g][c];
     seconds += s;
     os << llvm::formatv("{0,-64} {1,-18} {2,10:F0} {3,12:F3} {4,12:e3}\n",
-                        groups[g].name, menu[c].name, tables.bytes[g][c],
-                        s * 1e6, errors[g][c]);
+                        search.groups[g].name, search.menu[c].name,
+                        tables.bytes[g][c], s * 1e6, search.errors[g][c]);
   }
   os << llvm::formatv("{0,-64} {1,-18} {2,10:F0} {3,12:F3} {4,12:e3}\n",
                       "total", "", bytes, seconds * 1e6, plan.solution.error);
@@ -207,9 +361,30 @@ void printPlanTable(llvm::raw_ostream &os, const std::vector<LayerGroup> &groups
                       budget.metric, plan.measured, budget.metric,
                       budget.option);
   if (plan.heldOut)
-    os << llvm::formatv("held-out: kl {0:e3}, top-1 {1:P2}, rel-l2 {2:e3}\n",
+    os << llvm::formatv("held-out: kl {0:e3}, top-1 {1:P2}, ppl-ratio {2:F5}, "
+                        "rel-l2 {3:e3}\n",
                         plan.heldOut->meanKL(), plan.heldOut->top1Agreement(),
+                        plan.heldOut->perplexityRatio(),
                         plan.heldOut->relativeL2());
+}
+
+/// The metric a sweep point or baseline is shown with: held-out when
+/// measured, else calibration, else (test hook) the prediction.
+double shownError(const Budget &budget,
+                  const std::optional<LogitComparison> &heldOut,
+                  const std::optional<LogitComparison> &calibration,
+                  double predicted) {
+  if (heldOut)
+    return budget.errorOf(*heldOut);
+  if (calibration)
+    return budget.errorOf(*calibration);
+  return predicted;
+}
+
+/// The calibration error a plan was verified with (the prediction under the
+/// test hook, which has no model to run).
+double verifiedError(const Budget &budget, const UniformBaseline &u) {
+  return u.calibration ? budget.errorOf(*u.calibration) : u.predicted;
 }
 
 class AssignPrecisionPass
@@ -229,10 +404,12 @@ private:
   }
 
   LogicalResult assign();
-  FailureOr<VerifiedPlan> solveAndVerify(const SearchState &state,
+  LogicalResult prepareSearch(Search &search, WeightStore &store);
+  FailureOr<VerifiedPlan> solveAndVerify(const Search &search,
                                          const Budget &bound);
-  LogicalResult writeSweep(const SearchState &state, const CostTables &tables,
-                           const Budget &base);
+  std::optional<VerifiedPlan>
+  cheaperUniform(const Search &search, const Budget &bound, double cost) const;
+  LogicalResult writeSweep(const Search &search);
   LogicalResult applyPlan();
   FailureOr<xfmr::PrecisionAttr> planRecord(const llvm::json::Object &layer,
                                             StringRef group);
@@ -243,34 +420,28 @@ private:
                     const std::vector<Candidate> &menu);
   FailureOr<CostTables> groupCosts(const std::vector<LayerGroup> &groups,
                                    const std::vector<Candidate> &candidates);
+  FailureOr<std::vector<std::vector<int32_t>>> loadSequences(StringRef path,
+                                                             StringRef what);
   FailureOr<std::vector<std::vector<double>>>
   readTestSensitivities(const std::vector<LayerGroup> &groups,
                         const std::vector<Candidate> &candidates);
   FailureOr<std::vector<std::vector<double>>>
-  measureSensitivities(const Budget &budget, SensitivityMeasurer &measurer,
-                       const std::vector<LayerGroup> &groups,
-                       const std::vector<Candidate> &candidates);
-  FailureOr<std::optional<LogitComparison>> measureHoldout(
-      SensitivityMeasurer *holdoutMeasurer,
-      const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
-          &assignment);
-  LogicalResult writePlan(const std::vector<LayerGroup> &groups,
-                          const std::vector<Candidate> &candidates,
-                          const KnapsackSolution &solution,
-                          const CostTables &tables,
-                          const std::vector<std::vector<double>> &errors,
-                          const Budget &budget, double measured,
-                          const std::optional<LogitComparison> &calibration,
-                          const std::optional<LogitComparison> &heldOut,
-                          SensitivityMeasurer *measurer,
-                          SensitivityMeasurer *holdoutMeasurer);
-  FailureOr<llvm::json::Object>
-  uniformBaselines(const std::vector<LayerGroup> &groups,
-                   const std::vector<Candidate> &candidates,
-                   const CostTables &tables,
-                   const std::vector<std::vector<double>> &errors,
-                   SensitivityMeasurer *measurer,
-                   SensitivityMeasurer *holdoutMeasurer);
+  exactSensitivities(const Search &search);
+  FailureOr<std::vector<std::vector<double>>>
+  localSensitivities(const Search &search, WeightStore &store,
+                     const std::vector<std::vector<int32_t>> &sequences);
+  LogicalResult
+  compareSensitivities(const Search &search,
+                       const std::vector<std::vector<double>> &local);
+  FailureOr<std::vector<LogitComparison>>
+  measureMany(SensitivityMeasurer &measurer, ArrayRef<Assignment> assignments,
+              StringRef what);
+  LogicalResult measureUniform(Search &search);
+  LogicalResult writePlan(const Search &search, const VerifiedPlan &chosen);
+  llvm::json::Object uniformJSON(const Search &search) const;
+
+  /// With sensitivity=compare: how local predictions agree with exact ones.
+  std::optional<llvm::json::Object> agreement;
 };
 
 FailureOr<Budget> AssignPrecisionPass::parseBudget() {
@@ -278,16 +449,20 @@ FailureOr<Budget> AssignPrecisionPass::parseBudget() {
   Budget result{parts.first.str(), 0, parts.second.str()};
   double value;
   if (result.metric != "kl" && result.metric != "top1" &&
-      result.metric != "rel-l2")
+      result.metric != "rel-l2" && result.metric != "ppl-ratio")
     return fail("unsupported budget metric '" + parts.first +
-                "' (supported: kl, top1, rel-l2)");
-  if (parts.second.getAsDouble(value) || !(value >= 0) ||
-      (result.metric == "top1" && value > 1))
+                "' (supported: kl, top1, ppl-ratio, rel-l2)");
+  bool inRange = !parts.second.getAsDouble(value) && value >= 0 &&
+                 (result.metric != "top1" || value <= 1) &&
+                 (result.metric != "ppl-ratio" || value >= 1);
+  if (!inRange || !std::isfinite(value))
     return fail("budget '" + budget +
-                "' needs a non-negative bound (top1: at most 1), e.g. "
-                "kl=0.01 or top1=0.99");
-  // top1=A allows a disagreement of 1 - A.
-  result.bound = result.metric == "top1" ? 1 - value : value;
+                "' needs a non-negative bound (top1: at most 1; ppl-ratio: "
+                "at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01");
+  // top1=A allows a disagreement of 1 - A; ppl-ratio=R a log-ratio of ln R.
+  result.bound = result.metric == "top1"        ? 1 - value
+                 : result.metric == "ppl-ratio" ? std::log(value)
+                                                : value;
   return result;
 }
 
@@ -321,9 +496,8 @@ AssignPrecisionPass::allowedCandidates(const std::vector<LayerGroup> &groups,
   for (const std::string &pin : pins) {
     std::pair<StringRef, StringRef> parts = StringRef(pin).rsplit('=');
     StringRef pattern = parts.first, name = parts.second;
-    auto it = llvm::find_if(menu, [&](const Candidate &c) {
-      return c.name == name;
-    });
+    auto it =
+        llvm::find_if(menu, [&](const Candidate &c) { return c.name == name; });
     if (pattern.empty() || it == menu.end())
       return fail("pin '" + pin +
                   "' must be REGEX=CANDIDATE with a candidate of the menu");
@@ -345,15 +519,19 @@ AssignPrecisionPass::allowedCandidates(const std::vector<LayerGroup> &groups,
 FailureOr<CostTables>
 AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
                                 const std::vector<Candidate> &candidates) {
-  if (objective != "latency" && objective != "bytes")
+  if (objective != "latency" && objective != "bytes" && objective != "mix")
     return fail("unknown objective '" + objective +
-                "' (expected latency or bytes)");
+                "' (expected latency, bytes or mix)");
+  if (objective == "mix" && !(mixWeight >= 0 && mixWeight <= 1))
+    return fail(
+        llvm::formatv("mix-weight {0:F2} is not in [0, 1]", double(mixWeight))
+            .str());
   std::optional<TargetModel> target;
   Expected<TargetModel> attached = getAttachedTarget(getOperation());
   if (attached)
     target = *attached;
-  else if (objective == "latency")
-    return fail("the latency objective needs a target: " +
+  else if (objective != "bytes")
+    return fail("the " + objective + " objective needs a target: " +
                 llvm::toString(attached.takeError()));
   else
     llvm::consumeError(attached.takeError());
@@ -376,20 +554,49 @@ AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
                                storageOf(c.record.getActivations(), c.record),
                                16};
         // An embedding reads one row per token: a [tokens, dim] gather.
-        seconds += isa<xfmr::EmbeddingOp>(op.getOperation())
-                       ? estimateMatmul(*target, workloadTokens, cols, 1,
-                                        formats)
-                             .memorySeconds
-                       : estimateMatmul(*target, workloadTokens, rows, cols,
-                                        formats)
-                             .seconds;
+        seconds +=
+            isa<xfmr::EmbeddingOp>(op.getOperation())
+                ? estimateMatmul(*target, workloadTokens, cols, 1, formats)
+                      .memorySeconds
+                : estimateMatmul(*target, workloadTokens, rows, cols, formats)
+                      .seconds;
       }
       tables.bytes.back().push_back(bytes);
       if (target)
         tables.seconds->back().push_back(seconds);
     }
   }
+  if (objective == "latency")
+    tables.cost = *tables.seconds;
+  else if (objective == "bytes")
+    tables.cost = tables.bytes;
+  else
+    tables.cost = mixedCost(tables, mixWeight);
   return tables;
+}
+
+FailureOr<std::vector<std::vector<int32_t>>>
+AssignPrecisionPass::loadSequences(StringRef path, StringRef what) {
+  Expected<std::vector<std::vector<int32_t>>> sequences =
+      std::vector<std::vector<int32_t>>();
+  if (tokenizer.empty()) {
+    sequences = readSequences(path);
+  } else {
+    Expected<Tokenizer> tok =
+        Tokenizer::loadLlama2C(tokenizer, vocabSize(getOperation()));
+    if (!tok)
+      return fail(llvm::toString(tok.takeError()));
+    sequences = readTextSequences(path, *tok);
+  }
+  if (!sequences)
+    return fail(what + " " + llvm::toString(sequences.takeError()));
+  if (maxSequences && sequences->size() > maxSequences)
+    sequences->resize(maxSequences);
+  if (int64_t context = contextLength(getOperation()))
+    for (std::vector<int32_t> &sequence : *sequences)
+      if (int64_t(sequence.size()) > context)
+        sequence.resize(context);
+  return std::move(*sequences);
 }
 
 FailureOr<std::vector<std::vector<double>>>
@@ -424,22 +631,173 @@ AssignPrecisionPass::readTestSensitivities(
   return errors;
 }
 
+FailureOr<std::vector<LogitComparison>>
+AssignPrecisionPass::measureMany(SensitivityMeasurer &measurer,
+                                 ArrayRef<Assignment> assignments,
+                                 StringRef what) {
+  Progress progress(what, assignments.size());
+  Expected<std::vector<LogitComparison>> results = measurer.measureAll(
+      assignments, [&](size_t done) { progress.update(done); });
+  if (!results)
+    return fail(llvm::toString(results.takeError()));
+  return std::move(*results);
+}
+
+/// One assignment per group and candidate, group-major.
+static std::vector<Assignment> singleGroupAssignments(const Search &search) {
+  std::vector<Assignment> assignments;
+  for (const LayerGroup &group : search.groups)
+    for (const Candidate &c : search.menu)
+      assignments.push_back({{&group, c.record}});
+  return assignments;
+}
+
 FailureOr<std::vector<std::vector<double>>>
-AssignPrecisionPass::measureSensitivities(
-    const Budget &budget, SensitivityMeasurer &measurer,
-    const std::vector<LayerGroup> &groups,
-    const std::vector<Candidate> &candidates) {
-  std::vector<std::vector<double>> errors;
-  for (const LayerGroup &group : groups) {
-    errors.emplace_back();
-    for (const Candidate &c : candidates) {
-      Expected<LogitComparison> result = measurer.measure({{&group, c.record}});
-      if (!result)
-        return fail(llvm::toString(result.takeError()));
-      errors.back().push_back(budget.errorOf(*result));
+AssignPrecisionPass::exactSensitivities(const Search &search) {
+  FailureOr<std::vector<LogitComparison>> results = measureMany(
+      *search.measurer, singleGroupAssignments(search), "exact sensitivity");
+  if (failed(results))
+    return failure();
+  std::vector<std::vector<double>> errors(search.groups.size());
+  size_t next = 0;
+  for (std::vector<double> &row : errors)
+    for (size_t c = 0; c < search.menu.size(); ++c)
+      row.push_back(search.budget.errorOf((*results)[next++]));
+  return errors;
+}
+
+FailureOr<std::vector<std::vector<double>>>
+AssignPrecisionPass::localSensitivities(
+    const Search &search, WeightStore &store,
+    const std::vector<std::vector<int32_t>> &sequences) {
+  Expected<std::unique_ptr<LocalErrorModel>> local =
+      LocalErrorModel::create(getOperation(), store, sequences, localRows);
+  if (!local)
+    return fail(llvm::toString(local.takeError()));
+  // Each group's relative output error per candidate, and its probe: the
+  // candidate that disturbs it most, run through the whole model once.
+  std::vector<std::vector<double>> outputError(search.groups.size());
+  std::vector<size_t> probe(search.groups.size());
+  std::vector<Assignment> probes;
+  for (auto [g, group] : llvm::enumerate(search.groups)) {
+    for (const Candidate &c : search.menu) {
+      Expected<double> e = (*local)->relativeError(group, c.record);
+      if (!e)
+        return fail(llvm::toString(e.takeError()));
+      outputError[g].push_back(*e);
     }
+    probe[g] = llvm::max_element(outputError[g]) - outputError[g].begin();
+    probes.push_back({{&group, search.menu[probe[g]].record}});
+  }
+  FailureOr<std::vector<LogitComparison>> measured =
+      measureMany(*search.measurer, probes, "local sensitivity probes");
+  if (failed(measured))
+    return failure();
+  // The model-level error grows like (output error)^p around the probe.
+  double p = search.budget.localExponent();
+  std::vector<std::vector<double>> errors(search.groups.size());
+  for (size_t g = 0; g < search.groups.size(); ++g) {
+    double probeError = search.budget.errorOf((*measured)[g]);
+    double probeOutput = outputError[g][probe[g]];
+    for (double e : outputError[g])
+      errors[g].push_back(
+          probeOutput > 0 ? probeError * std::pow(e / probeOutput, p) : 0);
   }
   return errors;
+}
+
+LogicalResult AssignPrecisionPass::compareSensitivities(
+    const Search &search, const std::vector<std::vector<double>> &local) {
+  std::vector<double> exactAll, localAll, deviations;
+  for (size_t g = 0; g < search.groups.size(); ++g)
+    for (size_t c = 0; c < search.menu.size(); ++c) {
+      double exact = search.errors[g][c], approx = local[g][c];
+      exactAll.push_back(exact);
+      localAll.push_back(approx);
+      // Relative deviation where the exact error is meaningful: at least a
+      // thousandth of the budget.
+      if (exact > 1e-3 * search.budget.bound)
+        deviations.push_back(std::fabs(approx - exact) / exact);
+    }
+  llvm::sort(deviations);
+  double median = deviations.empty() ? 0 : deviations[deviations.size() / 2];
+  double worst = deviations.empty() ? 0 : deviations.back();
+  // The plan each would choose at the budget, judged by the exact errors and
+  // by running it.
+  std::vector<std::vector<KnapsackCandidate>> localInstance;
+  for (size_t g = 0; g < search.groups.size(); ++g) {
+    localInstance.emplace_back();
+    for (size_t c : search.allowed[g])
+      localInstance.back().push_back({search.tables.cost[g][c], local[g][c]});
+  }
+  llvm::json::Object report{
+      {"spearman", spearmanCorrelation(exactAll, localAll)},
+      {"median_relative_deviation", median},
+      {"max_relative_deviation", worst},
+      {"pairs", int64_t(exactAll.size())}};
+  std::optional<KnapsackSolution> exactPlan =
+      solveMultipleChoiceKnapsack(search.instance, search.budget.bound);
+  std::optional<KnapsackSolution> localPlan =
+      solveMultipleChoiceKnapsack(localInstance, search.budget.bound);
+  if (exactPlan && localPlan) {
+    Assignment assignment;
+    double exactPredicted = 0;
+    for (size_t g = 0; g < search.groups.size(); ++g) {
+      size_t c = search.allowed[g][localPlan->choice[g]];
+      assignment.push_back({&search.groups[g], search.menu[c].record});
+      exactPredicted += search.errors[g][c];
+    }
+    Expected<LogitComparison> run = search.measurer->measure(assignment);
+    if (!run)
+      return fail(llvm::toString(run.takeError()));
+    report["exact_plan_cost"] = exactPlan->cost;
+    report["local_plan_cost"] = localPlan->cost;
+    report["local_plan_exact_predicted_error"] = exactPredicted;
+    report["local_plan_measured_error"] = search.budget.errorOf(*run);
+  }
+  llvm::errs() << llvm::formatv(
+      "xfmr-assign-precision: local vs exact sensitivity over {0} pairs: "
+      "Spearman {1:F3}, median relative deviation {2:P1}, max {3:P1}\n",
+      exactAll.size(), spearmanCorrelation(exactAll, localAll), median, worst);
+  agreement = std::move(report);
+  return success();
+}
+
+LogicalResult AssignPrecisionPass::measureUniform(Search &search) {
+  std::vector<Assignment> assignments;
+  for (size_t c = 0; c < search.menu.size(); ++c) {
+    UniformBaseline u;
+    u.name = search.menu[c].name;
+    u.candidate = c;
+    Assignment assignment;
+    for (size_t g = 0; g < search.groups.size(); ++g) {
+      u.bytes += search.tables.bytes[g][c];
+      u.seconds += search.tables.seconds ? (*search.tables.seconds)[g][c] : 0;
+      u.cost += search.tables.cost[g][c];
+      u.predicted += search.errors[g][c];
+      u.allowed &= llvm::is_contained(search.allowed[g], c);
+      assignment.push_back({&search.groups[g], search.menu[c].record});
+    }
+    search.uniform.push_back(std::move(u));
+    assignments.push_back(std::move(assignment));
+  }
+  if (!search.measurer)
+    return success();
+  FailureOr<std::vector<LogitComparison>> calibration =
+      measureMany(*search.measurer, assignments, "uniform baselines");
+  if (failed(calibration))
+    return failure();
+  for (auto [u, run] : llvm::zip_equal(search.uniform, *calibration))
+    u.calibration = run;
+  if (!search.holdoutMeasurer)
+    return success();
+  FailureOr<std::vector<LogitComparison>> heldOut = measureMany(
+      *search.holdoutMeasurer, assignments, "uniform baselines (held-out)");
+  if (failed(heldOut))
+    return failure();
+  for (auto [u, run] : llvm::zip_equal(search.uniform, *heldOut))
+    u.heldOut = run;
+  return success();
 }
 
 LogicalResult AssignPrecisionPass::applyPlan() {
@@ -461,8 +819,8 @@ LogicalResult AssignPrecisionPass::applyPlan() {
   std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
   for (const llvm::json::Value &entry : *layers) {
     const llvm::json::Object *layer = entry.getAsObject();
-    std::optional<StringRef> name = layer ? layer->getString("group")
-                                          : std::nullopt;
+    std::optional<StringRef> name =
+        layer ? layer->getString("group") : std::nullopt;
     if (!name)
       return fail("plan '" + planIn + "': every layer needs a \"group\"");
     const LayerGroup *group = byName.lookup(*name);
@@ -505,174 +863,271 @@ AssignPrecisionPass::planRecord(const llvm::json::Object &layer,
                                     "", emitError);
 }
 
-LogicalResult AssignPrecisionPass::assign() {
-  if (!planIn.empty())
-    return applyPlan();
+LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
+                                                 WeightStore &store) {
   FailureOr<Budget> bound = parseBudget();
   FailureOr<std::vector<Candidate>> menu = parseCandidates();
   if (failed(bound) || failed(menu))
     return failure();
-  std::vector<LayerGroup> groups = groupLayers(getOperation());
-  if (groups.empty())
+  if (sensitivity != "exact" && sensitivity != "local" &&
+      sensitivity != "compare")
+    return fail("unknown sensitivity mode '" + sensitivity +
+                "' (expected exact, local or compare)");
+  search.budget = *bound;
+  search.menu = std::move(*menu);
+  search.groups = groupLayers(getOperation());
+  if (search.groups.empty())
     return fail("@forward has no layers with weights to assign");
-  FailureOr<CostTables> tables = groupCosts(groups, *menu);
+  FailureOr<CostTables> tables = groupCosts(search.groups, search.menu);
   if (failed(tables))
     return failure();
-  const std::vector<std::vector<double>> *costs =
-      objective == "latency" ? &*tables->seconds : &tables->bytes;
+  FailureOr<std::vector<std::vector<size_t>>> allowed =
+      allowedCandidates(search.groups, search.menu);
+  if (failed(allowed))
+    return failure();
+  search.tables = std::move(*tables);
+  search.allowed = std::move(*allowed);
 
-  std::unique_ptr<SensitivityMeasurer> measurer;
-  WeightStore store;
   FailureOr<std::vector<std::vector<double>>> errors = failure();
   if (!testSensitivities.empty()) {
-    errors = readTestSensitivities(groups, *menu);
+    errors = readTestSensitivities(search.groups, search.menu);
   } else {
     if (calibration.empty())
       return fail("needs calibration tokens (calibration=FILE)");
-    Expected<std::vector<std::vector<int32_t>>> sequences =
-        readSequences(calibration);
-    if (!sequences)
-      return fail(llvm::toString(sequences.takeError()));
+    FailureOr<std::vector<std::vector<int32_t>>> sequences =
+        loadSequences(calibration, "calibration");
+    if (failed(sequences))
+      return failure();
     Expected<std::unique_ptr<SensitivityMeasurer>> created =
-        SensitivityMeasurer::create(getOperation(), store,
-                                    std::move(*sequences));
+        SensitivityMeasurer::create(getOperation(), store, *sequences, threads);
     if (!created)
       return fail(llvm::toString(created.takeError()));
-    measurer = std::move(*created);
-    errors = measureSensitivities(*bound, *measurer, groups, *menu);
+    search.measurer = std::move(*created);
+    if (sensitivity == "local")
+      errors = localSensitivities(search, store, *sequences);
+    else
+      errors = exactSensitivities(search);
+    if (succeeded(errors) && sensitivity == "compare") {
+      search.errors = *errors;
+      FailureOr<std::vector<std::vector<double>>> local =
+          localSensitivities(search, store, *sequences);
+      if (failed(local))
+        return failure();
+      // compareSensitivities solves with the exact instance, built below.
+      errors = std::move(search.errors);
+      search.errors = {};
+      search.instance.clear();
+      for (size_t g = 0; g < search.groups.size(); ++g) {
+        search.instance.emplace_back();
+        for (size_t c : search.allowed[g])
+          search.instance.back().push_back(
+              {search.tables.cost[g][c], (*errors)[g][c]});
+      }
+      search.errors = *errors;
+      if (failed(compareSensitivities(search, *local)))
+        return failure();
+    }
   }
   if (failed(errors))
     return failure();
+  search.errors = std::move(*errors);
 
-  FailureOr<std::vector<std::vector<size_t>>> allowed =
-      allowedCandidates(groups, *menu);
-  if (failed(allowed))
-    return failure();
-  std::vector<std::vector<KnapsackCandidate>> instance;
-  double leastError = 0;
-  for (size_t g = 0; g < groups.size(); ++g) {
-    instance.emplace_back();
+  search.instance.clear();
+  search.leastError = 0;
+  for (size_t g = 0; g < search.groups.size(); ++g) {
+    search.instance.emplace_back();
     double least = INFINITY;
-    for (size_t c : (*allowed)[g]) {
-      instance.back().push_back({(*costs)[g][c], (*errors)[g][c]});
-      least = std::min(least, (*errors)[g][c]);
+    for (size_t c : search.allowed[g]) {
+      search.instance.back().push_back(
+          {search.tables.cost[g][c], search.errors[g][c]});
+      least = std::min(least, search.errors[g][c]);
     }
-    leastError += least;
+    search.leastError += least;
   }
 
-  std::unique_ptr<SensitivityMeasurer> holdoutMeasurer;
   if (!holdout.empty()) {
-    Expected<std::vector<std::vector<int32_t>>> sequences =
-        readSequences(holdout);
-    if (!sequences)
-      return fail(llvm::toString(sequences.takeError()));
+    FailureOr<std::vector<std::vector<int32_t>>> sequences =
+        loadSequences(holdout, "held-out");
+    if (failed(sequences))
+      return failure();
     Expected<std::unique_ptr<SensitivityMeasurer>> created =
         SensitivityMeasurer::create(getOperation(), store,
-                                    std::move(*sequences));
+                                    std::move(*sequences), threads);
     if (!created)
       return fail(llvm::toString(created.takeError()));
-    holdoutMeasurer = std::move(*created);
+    search.holdoutMeasurer = std::move(*created);
   }
+  return measureUniform(search);
+}
 
-  SearchState state{groups, *menu, *allowed, instance, leastError,
-                    measurer.get(), holdoutMeasurer.get()};
+LogicalResult AssignPrecisionPass::assign() {
+  if (!planIn.empty())
+    return applyPlan();
+  Search search;
+  WeightStore store;
+  if (failed(prepareSearch(search, store)))
+    return failure();
   if (!sweep.empty())
-    if (failed(writeSweep(state, *tables, *bound)))
+    if (failed(writeSweep(search)))
       return failure();
-  FailureOr<VerifiedPlan> chosen = solveAndVerify(state, *bound);
+  FailureOr<VerifiedPlan> chosen = solveAndVerify(search, search.budget);
   if (failed(chosen))
     return failure();
   for (auto &[group, record] : chosen->assignment)
     for (xfmr::PrecisionOpInterface op : group->ops)
       op.setPrecisionRecord(record);
   if (printTable)
-    printPlanTable(llvm::outs(), groups, *menu, *chosen, *tables, *errors,
-                   *bound);
-  return writePlan(groups, *menu, chosen->solution, *tables, *errors, *bound,
-                   chosen->measured, chosen->calibration, chosen->heldOut,
-                   measurer.get(), holdoutMeasurer.get());
+    printPlanTable(llvm::outs(), search, *chosen);
+  return writePlan(search, *chosen);
+}
+
+std::optional<VerifiedPlan>
+AssignPrecisionPass::cheaperUniform(const Search &search, const Budget &bound,
+                                    double cost) const {
+  const UniformBaseline *best = nullptr;
+  for (const UniformBaseline &u : search.uniform)
+    if (u.allowed && verifiedError(bound, u) <= bound.bound && u.cost < cost &&
+        (!best || u.cost < best->cost))
+      best = &u;
+  if (!best)
+    return std::nullopt;
+  VerifiedPlan plan;
+  plan.solution.choice.assign(search.groups.size(), int(best->candidate));
+  plan.solution.cost = best->cost;
+  plan.solution.error = best->predicted;
+  for (const LayerGroup &group : search.groups)
+    plan.assignment.push_back({&group, search.menu[best->candidate].record});
+  plan.measured = verifiedError(bound, *best);
+  plan.calibration = best->calibration;
+  plan.heldOut = best->heldOut;
+  return plan;
 }
 
 FailureOr<VerifiedPlan>
-AssignPrecisionPass::solveAndVerify(const SearchState &state,
-                                    const Budget &bound) {
+AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
   // Solve, run the plan, and tighten the predicted budget while the measured
-  // error is over the bound.
+  // error is over the bound. Predicted errors only add approximately, so a
+  // uniform plan measured within the bound may beat the solver's choice; the
+  // cheapest verified plan wins.
   double predictedBudget = bound.bound;
   for (unsigned round = 0; round < maxRounds; ++round) {
     std::optional<KnapsackSolution> plan =
-        solveMultipleChoiceKnapsack(state.instance, predictedBudget);
+        solveMultipleChoiceKnapsack(search.instance, predictedBudget);
     if (!plan)
       break;
     // Back from positions among the allowed candidates to menu indices.
-    for (size_t g = 0; g < state.groups.size(); ++g)
-      plan->choice[g] = state.allowed[g][plan->choice[g]];
+    for (size_t g = 0; g < search.groups.size(); ++g)
+      plan->choice[g] = search.allowed[g][plan->choice[g]];
     VerifiedPlan verified{*plan, {}, plan->error, std::nullopt, std::nullopt};
-    for (size_t g = 0; g < state.groups.size(); ++g)
+    for (size_t g = 0; g < search.groups.size(); ++g)
       verified.assignment.push_back(
-          {&state.groups[g], state.menu[plan->choice[g]].record});
-    if (state.measurer) {
+          {&search.groups[g], search.menu[plan->choice[g]].record});
+    if (search.measurer) {
       Expected<LogitComparison> result =
-          state.measurer->measure(verified.assignment);
+          search.measurer->measure(verified.assignment);
       if (!result)
         return fail(llvm::toString(result.takeError()));
       verified.measured = bound.errorOf(*result);
       verified.calibration = *result;
     }
     if (verified.measured <= bound.bound) {
-      FailureOr<std::optional<LogitComparison>> heldOut =
-          measureHoldout(state.holdoutMeasurer, verified.assignment);
-      if (failed(heldOut))
-        return failure();
-      verified.heldOut = *heldOut;
+      if (std::optional<VerifiedPlan> uniform =
+              cheaperUniform(search, bound, plan->cost))
+        return *uniform;
+      if (search.holdoutMeasurer) {
+        Expected<LogitComparison> heldOut =
+            search.holdoutMeasurer->measure(verified.assignment);
+        if (!heldOut)
+          return fail(llvm::toString(heldOut.takeError()));
+        verified.heldOut = *heldOut;
+      }
       return verified;
     }
-    if (predictedBudget <= state.leastError)
+    if (predictedBudget <= search.leastError)
       break;
-    predictedBudget = std::max(state.leastError, predictedBudget * 0.9 *
-                                                     (bound.bound /
-                                                      verified.measured));
+    predictedBudget =
+        std::max(search.leastError,
+                 predictedBudget * 0.9 * (bound.bound / verified.measured));
   }
+  if (std::optional<VerifiedPlan> uniform =
+          cheaperUniform(search, bound, INFINITY))
+    return *uniform;
   return fail(llvm::formatv("no plan in the menu meets {0}={1} (least "
                             "predicted {0} error {2:e3})",
-                            bound.metric, bound.option, state.leastError)
+                            bound.metric, bound.option,
+                            bound.stated(search.leastError))
                   .str());
 }
 
-LogicalResult AssignPrecisionPass::writeSweep(const SearchState &state,
-                                              const CostTables &tables,
-                                              const Budget &base) {
+/// The plan's weight bytes and modeled seconds.
+static std::pair<double, double> planTotals(const Search &search,
+                                            const KnapsackSolution &solution) {
+  double bytes = 0, seconds = 0;
+  for (size_t g = 0; g < search.groups.size(); ++g) {
+    int c = solution.choice[g];
+    bytes += search.tables.bytes[g][c];
+    seconds += search.tables.seconds ? (*search.tables.seconds)[g][c] : 0;
+  }
+  return {bytes, seconds};
+}
+
+LogicalResult AssignPrecisionPass::writeSweep(const Search &search) {
+  const Budget &base = search.budget;
   llvm::json::Array frontier;
-  std::vector<SweepPoint> points;
+  std::vector<SweepPoint> points, uniform;
+  for (const UniformBaseline &u : search.uniform)
+    uniform.push_back(
+        {u.name, u.cost,
+         shownError(base, u.heldOut, u.calibration, u.predicted)});
+  if (printTable)
+    llvm::outs() << llvm::formatv("{0,-10} {1,14} {2,-18} {3,14} {4,14}\n",
+                                  "budget", "plan cost", "best uniform",
+                                  "uniform cost", "shown " + base.metric);
   for (const std::string &value : sweep) {
     double number;
-    if (StringRef(value).getAsDouble(number) || !(number >= 0))
-      return fail("sweep value '" + value + "' is not a non-negative number");
     Budget bound = base;
     bound.option = value;
-    bound.bound = base.metric == "top1" ? 1 - number : number;
-    FailureOr<VerifiedPlan> verified = solveAndVerify(state, bound);
+    bound.metric = base.metric;
+    if (StringRef(value).getAsDouble(number) || !(number >= 0) ||
+        (base.metric == "top1" && number > 1) ||
+        (base.metric == "ppl-ratio" && number < 1))
+      return fail("sweep value '" + value + "' is not a valid " + base.metric +
+                  " bound");
+    bound.bound = base.metric == "top1"        ? 1 - number
+                  : base.metric == "ppl-ratio" ? std::log(number)
+                                               : number;
+    FailureOr<VerifiedPlan> verified = solveAndVerify(search, bound);
     if (failed(verified))
       return failure();
-    double bytes = 0, seconds = 0;
-    for (size_t g = 0; g < state.groups.size(); ++g) {
-      int c = verified->solution.choice[g];
-      bytes += tables.bytes[g][c];
-      seconds += tables.seconds ? (*tables.seconds)[g][c] : 0;
-    }
-    const std::optional<LogitComparison> &shown =
-        verified->heldOut ? verified->heldOut : verified->calibration;
-    double metric = shown ? bound.errorOf(*shown) : verified->measured;
-    points.push_back({value, verified->solution.cost, metric});
-    llvm::json::Object entry{{"budget", value},
-                             {"cost", verified->solution.cost},
-                             {"weight_bytes", bytes},
-                             {"predicted_error", verified->solution.error},
-                             {"measured_calibration_error", verified->measured}};
-    if (tables.seconds)
+    auto [bytes, seconds] = planTotals(search, verified->solution);
+    double shown = shownError(bound, verified->heldOut, verified->calibration,
+                              verified->measured);
+    points.push_back({value, verified->solution.cost, shown});
+    llvm::json::Object entry{
+        {"budget", value},
+        {"cost", verified->solution.cost},
+        {"weight_bytes", bytes},
+        {"predicted_error", verified->solution.error},
+        {"measured_calibration_error", verified->measured}};
+    if (search.tables.seconds)
       entry["modeled_seconds"] = seconds;
     if (verified->heldOut)
       entry["holdout"] = metricsJSON(*verified->heldOut);
+    // The cheapest uniform plan verified within this bound, for comparison.
+    const UniformBaseline *best = nullptr;
+    for (const UniformBaseline &u : search.uniform)
+      if (verifiedError(bound, u) <= bound.bound &&
+          (!best || u.cost < best->cost))
+        best = &u;
+    if (best)
+      entry["best_uniform"] =
+          llvm::json::Object{{"candidate", best->name}, {"cost", best->cost}};
+    if (printTable)
+      llvm::outs() << llvm::formatv(
+          "{0,-10} {1,14:e4} {2,-18} {3,14} {4,14:e3}\n", value,
+          verified->solution.cost, best ? best->name : "(none)",
+          best ? llvm::formatv("{0:e4}", best->cost).str() : "-",
+          bound.stated(shown));
     frontier.push_back(std::move(entry));
   }
   if (!sweepOut.empty())
@@ -687,112 +1142,78 @@ LogicalResult AssignPrecisionPass::writeSweep(const SearchState &state,
   if (!sweepSvg.empty())
     if (llvm::Error error =
             llvm::writeToOutput(sweepSvg, [&](llvm::raw_ostream &os) {
-              writeSweepSvg(os, points, base.metric);
+              writeSweepSvg(os, points, uniform, base.metric);
               return llvm::Error::success();
             }))
       return fail(llvm::toString(std::move(error)));
   return success();
 }
 
-FailureOr<std::optional<LogitComparison>> AssignPrecisionPass::measureHoldout(
-    SensitivityMeasurer *holdoutMeasurer,
-    const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
-        &assignment) {
-  if (!holdoutMeasurer)
-    return std::optional<LogitComparison>();
-  Expected<LogitComparison> result = holdoutMeasurer->measure(assignment);
-  if (!result)
-    return fail(llvm::toString(result.takeError()));
-  return std::optional<LogitComparison>(*result);
-}
-
-FailureOr<llvm::json::Object> AssignPrecisionPass::uniformBaselines(
-    const std::vector<LayerGroup> &groups,
-    const std::vector<Candidate> &candidates, const CostTables &tables,
-    const std::vector<std::vector<double>> &errors,
-    SensitivityMeasurer *measurer, SensitivityMeasurer *holdoutMeasurer) {
+llvm::json::Object
+AssignPrecisionPass::uniformJSON(const Search &search) const {
   llvm::json::Object uniform;
-  for (size_t c = 0; c < candidates.size(); ++c) {
-    double bytes = 0, seconds = 0, predicted = 0;
-    std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>> assignment;
-    for (size_t g = 0; g < groups.size(); ++g) {
-      bytes += tables.bytes[g][c];
-      seconds += tables.seconds ? (*tables.seconds)[g][c] : 0;
-      predicted += errors[g][c];
-      assignment.push_back({&groups[g], candidates[c].record});
-    }
-    llvm::json::Object entry{{"weight_bytes", bytes},
-                             {"predicted_error", predicted}};
-    if (tables.seconds)
-      entry["modeled_seconds"] = seconds;
-    if (measurer) {
-      Expected<LogitComparison> run = measurer->measure(assignment);
-      if (!run)
-        return fail(llvm::toString(run.takeError()));
-      entry["calibration"] = metricsJSON(*run);
-      FailureOr<std::optional<LogitComparison>> heldOut =
-          measureHoldout(holdoutMeasurer, assignment);
-      if (failed(heldOut))
-        return failure();
-      if (*heldOut)
-        entry["holdout"] = metricsJSON(**heldOut);
-    }
-    uniform[candidates[c].name] = std::move(entry);
+  for (const UniformBaseline &u : search.uniform) {
+    llvm::json::Object entry{{"weight_bytes", u.bytes},
+                             {"cost", u.cost},
+                             {"predicted_error", u.predicted}};
+    if (search.tables.seconds)
+      entry["modeled_seconds"] = u.seconds;
+    if (u.calibration)
+      entry["calibration"] = metricsJSON(*u.calibration);
+    if (u.heldOut)
+      entry["holdout"] = metricsJSON(*u.heldOut);
+    uniform[u.name] = std::move(entry);
   }
   return uniform;
 }
 
-LogicalResult AssignPrecisionPass::writePlan(
-    const std::vector<LayerGroup> &groups,
-    const std::vector<Candidate> &candidates, const KnapsackSolution &solution,
-    const CostTables &tables, const std::vector<std::vector<double>> &errors,
-    const Budget &budget, double measured,
-    const std::optional<LogitComparison> &calibration,
-    const std::optional<LogitComparison> &heldOut,
-    SensitivityMeasurer *measurer, SensitivityMeasurer *holdoutMeasurer) {
+LogicalResult AssignPrecisionPass::writePlan(const Search &search,
+                                             const VerifiedPlan &chosen) {
   if (plan.empty())
     return success();
+  const KnapsackSolution &solution = chosen.solution;
   llvm::json::Array layers;
-  double totalBytes = 0, totalSeconds = 0;
-  for (size_t g = 0; g < groups.size(); ++g) {
+  for (size_t g = 0; g < search.groups.size(); ++g) {
     int c = solution.choice[g];
     std::string record;
-    llvm::raw_string_ostream(record) << Attribute(candidates[c].record);
-    llvm::json::Object layer{{"group", groups[g].name},
-                             {"candidate", candidates[c].name},
+    llvm::raw_string_ostream(record) << Attribute(search.menu[c].record);
+    llvm::json::Object layer{{"group", search.groups[g].name},
+                             {"candidate", search.menu[c].name},
                              {"record", record},
-                             {"weight_bytes", tables.bytes[g][c]},
-                             {"predicted_error", errors[g][c]}};
-    totalBytes += tables.bytes[g][c];
-    if (tables.seconds) {
-      layer["modeled_seconds"] = (*tables.seconds)[g][c];
-      totalSeconds += (*tables.seconds)[g][c];
-    }
+                             {"weight_bytes", search.tables.bytes[g][c]},
+                             {"predicted_error", search.errors[g][c]}};
+    if (search.tables.seconds)
+      layer["modeled_seconds"] = (*search.tables.seconds)[g][c];
     layers.push_back(std::move(layer));
   }
-  FailureOr<llvm::json::Object> uniform =
-      uniformBaselines(groups, candidates, tables, errors, measurer,
-                       holdoutMeasurer);
-  if (failed(uniform))
-    return failure();
+  auto [totalBytes, totalSeconds] = planTotals(search, solution);
   llvm::json::Object root{
-      {"budget", llvm::json::Object{{"metric", budget.metric},
+      {"budget", llvm::json::Object{{"metric", search.budget.metric},
                                     {"option", std::string(this->budget)},
-                                    {"error_bound", budget.bound}}},
+                                    {"error_bound", search.budget.bound}}},
       {"objective", objective},
       {"workload_tokens", int64_t(workloadTokens)},
+      {"sensitivity_mode", sensitivity},
       {"layers", std::move(layers)},
       {"total_cost", solution.cost},
       {"total_weight_bytes", totalBytes},
-      {"uniform", std::move(*uniform)},
+      {"uniform", uniformJSON(search)},
       {"predicted_error", solution.error},
-      {"measured_calibration_error", measured}};
-  if (tables.seconds)
+      {"measured_calibration_error", chosen.measured}};
+  if (objective == "mix")
+    root["mix_weight"] = double(mixWeight);
+  if (search.tables.seconds)
     root["total_modeled_seconds"] = totalSeconds;
-  if (calibration)
-    root["calibration"] = metricsJSON(*calibration);
-  if (heldOut)
-    root["holdout"] = metricsJSON(*heldOut);
+  if (chosen.calibration)
+    root["calibration"] = metricsJSON(*chosen.calibration);
+  if (chosen.heldOut)
+    root["holdout"] = metricsJSON(*chosen.heldOut);
+  if (agreement)
+    root["sensitivity_agreement"] = llvm::json::Object(*agreement);
+  if (search.measurer)
+    root["calibration_tokens"] = search.measurer->numTokens();
+  if (search.holdoutMeasurer)
+    root["holdout_tokens"] = search.holdoutMeasurer->numTokens();
   if (llvm::Error error = llvm::writeToOutput(plan, [&](llvm::raw_ostream &os) {
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
            << "\n";

@@ -1,18 +1,30 @@
 //===- Sensitivity.cpp - how much each layer suffers per format -----------===//
 //
-// Layer grouping and exact sensitivity measurement through the evaluator.
+// Layer grouping, exact sensitivity measurement through the evaluator, and
+// the local (layer-output) error proxy.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Precision/Sensitivity.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrUtils.h"
 #include "mixtile/Evaluator/Evaluator.h"
+#include "mixtile/Evaluator/Kernels.h"
+#include "mixtile/Evaluator/PrecisionSchemes.h"
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/Numerics/BlockQuant.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/ThreadPool.h"
+
+#include <numeric>
+#include <optional>
 
 using namespace mlir;
 using namespace mixtile;
+using llvm::Error;
+using llvm::Expected;
 
 /// The activation operand of a weight-bearing op (its first operand).
 static Value activationOperand(xfmr::PrecisionOpInterface op) {
@@ -45,47 +57,94 @@ std::vector<LayerGroup> mixtile::groupLayers(ModuleOp module) {
   return groups;
 }
 
-SensitivityMeasurer::SensitivityMeasurer(
-    ModuleOp module, WeightStore &store,
-    std::vector<std::vector<int32_t>> sequences)
-    : module(module), store(store), sequences(std::move(sequences)) {}
-SensitivityMeasurer::~SensitivityMeasurer() = default;
-
-llvm::Expected<std::unique_ptr<SensitivityMeasurer>>
-SensitivityMeasurer::create(ModuleOp module, WeightStore &store,
-                            std::vector<std::vector<int32_t>> sequences) {
-  if (sequences.empty())
-    return llvm::createStringError("no calibration sequences");
-  std::unique_ptr<SensitivityMeasurer> measurer(
-      new SensitivityMeasurer(module, store, std::move(sequences)));
-  // The reference is FP32: records already on the module are set aside.
-  std::vector<std::pair<xfmr::PrecisionOpInterface, xfmr::PrecisionAttr>>
-      saved;
+/// Runs `body` with every precision record of `module` set aside (the FP32
+/// model), then puts the records back.
+template <typename Fn> static auto withoutRecords(ModuleOp module, Fn body) {
+  std::vector<std::pair<xfmr::PrecisionOpInterface, xfmr::PrecisionAttr>> saved;
   module.walk([&](xfmr::PrecisionOpInterface op) {
     if (xfmr::PrecisionAttr record = op.getPrecisionRecord()) {
       saved.push_back({op, record});
       op.setPrecisionRecord(nullptr);
     }
   });
-  llvm::Expected<std::vector<std::vector<float>>> reference = measurer->run();
+  auto result = body();
   for (auto &[op, record] : saved)
     op.setPrecisionRecord(record);
+  return result;
+}
+
+static unsigned resolveThreads(unsigned threads) {
+  return threads ? threads
+                 : llvm::hardware_concurrency().compute_thread_count();
+}
+
+//===----------------------------------------------------------------------===//
+// Exact sensitivity
+//===----------------------------------------------------------------------===//
+
+SensitivityMeasurer::SensitivityMeasurer(
+    ModuleOp module, WeightStore &store,
+    std::vector<std::vector<int32_t>> sequences, unsigned threads)
+    : module(module), store(store), sequences(std::move(sequences)),
+      threads(resolveThreads(threads)) {}
+SensitivityMeasurer::~SensitivityMeasurer() = default;
+
+Expected<std::unique_ptr<SensitivityMeasurer>>
+SensitivityMeasurer::create(ModuleOp module, WeightStore &store,
+                            std::vector<std::vector<int32_t>> sequences,
+                            unsigned threads) {
+  if (sequences.empty())
+    return llvm::createStringError("no calibration sequences");
+  std::unique_ptr<SensitivityMeasurer> measurer(
+      new SensitivityMeasurer(module, store, std::move(sequences), threads));
+  Expected<std::vector<std::vector<float>>> reference = withoutRecords(
+      module, [&]() -> Expected<std::vector<std::vector<float>>> {
+        Expected<std::unique_ptr<Evaluator>> eval =
+            measurer->prepare({}, measurer->threads);
+        if (!eval)
+          return eval.takeError();
+        measurer->vocab = (*eval)->vocabSize();
+        return measurer->run(**eval);
+      });
   if (!reference)
     return reference.takeError();
   measurer->reference = std::move(*reference);
   return measurer;
 }
 
-llvm::Expected<std::vector<std::vector<float>>> SensitivityMeasurer::run() {
-  llvm::Expected<std::unique_ptr<Evaluator>> eval =
-      Evaluator::create(module, store);
-  if (!eval)
-    return eval.takeError();
-  vocab = (*eval)->vocabSize();
+int64_t SensitivityMeasurer::numTokens() const {
+  int64_t n = 0;
+  for (const std::vector<int32_t> &s : sequences)
+    n += s.size();
+  return n;
+}
+
+Expected<std::unique_ptr<Evaluator>>
+SensitivityMeasurer::prepare(const Assignment &assignment,
+                             unsigned evaluatorThreads) {
+  // Set the records, remembering what was there, and restore afterwards:
+  // the evaluator reads them once, when it is created.
+  std::vector<std::pair<xfmr::PrecisionOpInterface, xfmr::PrecisionAttr>> saved;
+  for (const auto &[group, record] : assignment)
+    for (xfmr::PrecisionOpInterface op : group->ops) {
+      saved.push_back({op, op.getPrecisionRecord()});
+      op.setPrecisionRecord(record);
+    }
+  EvaluatorOptions options;
+  options.threads = evaluatorThreads;
+  Expected<std::unique_ptr<Evaluator>> eval =
+      Evaluator::create(module, store, options);
+  for (auto &[op, record] : llvm::reverse(saved))
+    op.setPrecisionRecord(record);
+  return eval;
+}
+
+Expected<std::vector<std::vector<float>>>
+SensitivityMeasurer::run(Evaluator &eval) {
   std::vector<std::vector<float>> logits;
   for (const std::vector<int32_t> &sequence : sequences) {
-    (*eval)->reset();
-    llvm::Expected<std::vector<float>> out = (*eval)->forward(sequence);
+    eval.reset();
+    Expected<std::vector<float>> out = eval.forward(sequence);
     if (!out)
       return out.takeError();
     logits.push_back(std::move(*out));
@@ -93,25 +152,261 @@ llvm::Expected<std::vector<std::vector<float>>> SensitivityMeasurer::run() {
   return logits;
 }
 
-llvm::Expected<LogitComparison> SensitivityMeasurer::measure(
-    const std::vector<std::pair<const LayerGroup *, xfmr::PrecisionAttr>>
-        &assignment) {
-  // Set the records, remembering what was there, and restore afterwards.
-  std::vector<std::pair<xfmr::PrecisionOpInterface, xfmr::PrecisionAttr>>
-      saved;
-  for (const auto &[group, record] : assignment)
-    for (xfmr::PrecisionOpInterface op : group->ops) {
-      saved.push_back({op, op.getPrecisionRecord()});
-      op.setPrecisionRecord(record);
-    }
-  llvm::Expected<std::vector<std::vector<float>>> logits = run();
-  for (auto &[op, record] : llvm::reverse(saved))
-    op.setPrecisionRecord(record);
-  if (!logits)
-    return logits.takeError();
+Expected<LogitComparison> SensitivityMeasurer::compare(Evaluator &eval) {
   LogitComparison total;
-  for (size_t i = 0; i < sequences.size(); ++i)
-    total.add(compareLogits(reference[i].data(), (*logits)[i].data(),
-                            sequences[i].size(), vocab));
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    eval.reset();
+    Expected<std::vector<float>> logits = eval.forward(sequences[i]);
+    if (!logits)
+      return logits.takeError();
+    total.add(compareLogits(reference[i].data(), logits->data(),
+                            sequences[i].size(), vocab, sequences[i].data()));
+  }
   return total;
+}
+
+Expected<LogitComparison>
+SensitivityMeasurer::measure(const Assignment &assignment) {
+  Expected<std::unique_ptr<Evaluator>> eval = prepare(assignment, threads);
+  if (!eval)
+    return eval.takeError();
+  return compare(**eval);
+}
+
+Expected<std::vector<LogitComparison>>
+SensitivityMeasurer::measureAll(ArrayRef<Assignment> assignments,
+                                llvm::function_ref<void(size_t)> onDone) {
+  std::vector<LogitComparison> results(assignments.size());
+  if (threads <= 1) {
+    for (auto [i, assignment] : llvm::enumerate(assignments)) {
+      Expected<LogitComparison> result = measure(assignment);
+      if (!result)
+        return result.takeError();
+      results[i] = *result;
+      if (onDone)
+        onDone(i + 1);
+    }
+    return results;
+  }
+  // Evaluators are created one after another (creating one sets records on
+  // the shared module); their runs only read the IR and go in parallel.
+  llvm::StdThreadPool pool(llvm::hardware_concurrency(threads));
+  for (size_t begin = 0; begin < assignments.size(); begin += threads) {
+    size_t end = std::min(assignments.size(), begin + threads);
+    std::vector<std::unique_ptr<Evaluator>> evals;
+    for (size_t i = begin; i < end; ++i) {
+      Expected<std::unique_ptr<Evaluator>> eval =
+          prepare(assignments[i], /*evaluatorThreads=*/1);
+      if (!eval)
+        return eval.takeError();
+      evals.push_back(std::move(*eval));
+    }
+    std::vector<std::optional<Expected<LogitComparison>>> outcomes(end - begin);
+    for (size_t i = begin; i < end; ++i)
+      pool.async([&, i] { outcomes[i - begin] = compare(*evals[i - begin]); });
+    pool.wait();
+    Error firstError = Error::success();
+    for (size_t i = begin; i < end; ++i) {
+      Expected<LogitComparison> &outcome = *outcomes[i - begin];
+      if (!outcome) {
+        firstError =
+            llvm::joinErrors(std::move(firstError), outcome.takeError());
+        continue;
+      }
+      results[i] = *outcome;
+    }
+    if (firstError)
+      return std::move(firstError);
+    if (onDone)
+      onDone(end);
+  }
+  return results;
+}
+
+//===----------------------------------------------------------------------===//
+// Local sensitivity
+//===----------------------------------------------------------------------===//
+
+/// What the local model keeps of one weight-bearing op.
+struct LocalErrorModel::Layer {
+  /// The weights, [outputs, cols] (an embedding: [vocab, dim]).
+  ArrayRef<float> weights;
+  std::vector<float> ownedWeights;
+  int64_t outputs = 0, cols = 0;
+  bool isEmbedding = false;
+  /// Sampled FP32 inputs [rows, cols] and their FP32 outputs [rows, outputs].
+  std::vector<float> inputs, reference;
+  int64_t rows = 0, seenRows = 0;
+};
+
+LocalErrorModel::~LocalErrorModel() = default;
+
+/// The f32 data of a weight operand: an xfmr.weight from the store, or an
+/// inline f32 constant (copied into `owned`).
+static Expected<ArrayRef<float>> weightData(Value weight, WeightStore &store,
+                                            std::vector<float> &owned) {
+  if (auto op = weight.getDefiningOp<xfmr::WeightOp>())
+    return store.get(op);
+  if (auto constant = weight.getDefiningOp<arith::ConstantOp>())
+    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+        dense && dense.getElementType().isF32()) {
+      owned.assign(dense.getValues<float>().begin(),
+                   dense.getValues<float>().end());
+      return ArrayRef<float>(owned);
+    }
+  return llvm::createStringError(
+      "local sensitivity: weights must be xfmr.weight or f32 constants");
+}
+
+Expected<std::unique_ptr<LocalErrorModel>>
+LocalErrorModel::create(ModuleOp module, WeightStore &store,
+                        const std::vector<std::vector<int32_t>> &sequences,
+                        int64_t maxRows) {
+  std::unique_ptr<LocalErrorModel> model(new LocalErrorModel);
+  model->store = &store;
+  int64_t totalRows = 0;
+  for (const std::vector<int32_t> &s : sequences)
+    totalRows += s.size();
+  // Every linear layer sees one row per token; keep every stride-th one.
+  int64_t stride = std::max<int64_t>(1, (totalRows + maxRows - 1) /
+                                            std::max<int64_t>(1, maxRows));
+  for (const LayerGroup &group : groupLayers(module))
+    for (xfmr::PrecisionOpInterface op : group.ops) {
+      auto layer = std::make_unique<Layer>();
+      auto type = cast<RankedTensorType>(op.getWeightOperand().getType());
+      layer->outputs = type.getDimSize(0);
+      layer->cols = type.getDimSize(1);
+      layer->isEmbedding = isa<xfmr::EmbeddingOp>(op.getOperation());
+      Expected<ArrayRef<float>> data =
+          weightData(op.getWeightOperand(), store, layer->ownedWeights);
+      if (!data)
+        return data.takeError();
+      layer->weights = *data;
+      model->layers[op] = std::move(layer);
+    }
+  EvaluatorOptions options;
+  options.observeLinearInput = [&](Operation *op, const float *rows,
+                                   int64_t numRows, int64_t cols) {
+    auto it = model->layers.find(op);
+    if (it == model->layers.end())
+      return;
+    Layer &layer = *it->second;
+    for (int64_t r = 0; r < numRows; ++r, ++layer.seenRows)
+      if (layer.seenRows % stride == 0) {
+        layer.inputs.insert(layer.inputs.end(), rows + r * cols,
+                            rows + (r + 1) * cols);
+        ++layer.rows;
+      }
+  };
+  Error error = withoutRecords(module, [&]() -> Error {
+    Expected<std::unique_ptr<Evaluator>> eval =
+        Evaluator::create(module, store, options);
+    if (!eval)
+      return eval.takeError();
+    for (const std::vector<int32_t> &sequence : sequences) {
+      (*eval)->reset();
+      if (Expected<std::vector<float>> out = (*eval)->forward(sequence); !out)
+        return out.takeError();
+    }
+    return Error::success();
+  });
+  if (error)
+    return std::move(error);
+  for (auto &[op, layer] : model->layers) {
+    if (layer->isEmbedding)
+      continue;
+    layer->reference.resize(layer->rows * layer->outputs);
+    kernels::PackedMatrix w(layer->weights.data(), layer->outputs, layer->cols);
+    kernels::linear(layer->inputs.data(), layer->rows, w, nullptr,
+                    layer->reference.data(), nullptr);
+  }
+  return model;
+}
+
+/// Sum of squared differences and of squared references.
+static std::pair<double, double> squaredError(ArrayRef<float> reference,
+                                              ArrayRef<float> candidate) {
+  double error = 0, norm = 0;
+  for (auto [r, c] : llvm::zip_equal(reference, candidate)) {
+    double d = double(c) - r;
+    error += d * d;
+    norm += double(r) * r;
+  }
+  return {error, norm};
+}
+
+Expected<double> LocalErrorModel::relativeError(const LayerGroup &group,
+                                                xfmr::PrecisionAttr record) {
+  Expected<OperandSchemes> schemes = getOperandSchemes(record);
+  if (!schemes)
+    return schemes.takeError();
+  double error = 0, norm = 0;
+  for (xfmr::PrecisionOpInterface op : group.ops) {
+    auto it = layers.find(op);
+    if (it == layers.end())
+      return llvm::createStringError("local sensitivity: layer '" +
+                                     xfmr::getLayerName(op) +
+                                     "' is not part of the model");
+    Layer &layer = *it->second;
+    std::vector<float> w(layer.weights.begin(), layer.weights.end());
+    if (schemes->weights)
+      numerics::fakeQuantize(layer.weights.data(), w.data(), layer.outputs,
+                             layer.cols, *schemes->weights);
+    if (layer.isEmbedding) {
+      auto [e, n] = squaredError(layer.weights, w);
+      error += e;
+      norm += n;
+      continue;
+    }
+    std::vector<float> x = layer.inputs;
+    if (schemes->activations)
+      for (int64_t r = 0; r < layer.rows; ++r)
+        numerics::fakeQuantize(layer.inputs.data() + r * layer.cols,
+                               x.data() + r * layer.cols, 1, layer.cols,
+                               *schemes->activations);
+    std::vector<float> y(layer.rows * layer.outputs);
+    kernels::linear(x.data(), layer.rows,
+                    kernels::PackedMatrix(w.data(), layer.outputs, layer.cols),
+                    nullptr, y.data(), nullptr);
+    auto [e, n] = squaredError(layer.reference, y);
+    error += e;
+    norm += n;
+  }
+  return norm > 0 ? error / norm : 0;
+}
+
+/// Ranks of `values` from 1, ties sharing their mean rank.
+static std::vector<double> ranks(ArrayRef<double> values) {
+  std::vector<size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::sort(order, [&](size_t a, size_t b) {
+    return values[a] < values[b] || (values[a] == values[b] && a < b);
+  });
+  std::vector<double> result(values.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]])
+      ++j;
+    for (size_t k = i; k <= j; ++k)
+      result[order[k]] = (i + j) / 2.0 + 1;
+    i = j + 1;
+  }
+  return result;
+}
+
+double mixtile::spearmanCorrelation(ArrayRef<double> a, ArrayRef<double> b) {
+  assert(a.size() == b.size() && "samples differ in length");
+  std::vector<double> ra = ranks(a), rb = ranks(b);
+  double n = ra.size();
+  if (n < 2)
+    return 0;
+  double meanA = std::accumulate(ra.begin(), ra.end(), 0.0) / n;
+  double meanB = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double cov = 0, varA = 0, varB = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    cov += (ra[i] - meanA) * (rb[i] - meanB);
+    varA += (ra[i] - meanA) * (ra[i] - meanA);
+    varB += (rb[i] - meanB) * (rb[i] - meanB);
+  }
+  return varA > 0 && varB > 0 ? cov / std::sqrt(varA * varB) : 0;
 }

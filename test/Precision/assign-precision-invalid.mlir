@@ -1,35 +1,59 @@
-// RUN: mixtile-opt %s --xfmr-assign-precision="budget=kl=-1 objective=bytes candidates=bf16,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -split-input-file
-// RUN: not mixtile-opt %s --xfmr-assign-precision="budget=ppl=2 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=METRIC
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=fp5 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=CAND
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16" 2>&1 | FileCheck %s --check-prefix=TARGET
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16 objective=speed" 2>&1 | FileCheck %s --check-prefix=OBJECTIVE
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16 objective=bytes" 2>&1 | FileCheck %s --check-prefix=CALIB
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=HOOK
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=a=nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINCAND
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=zzz=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINNONE
-// RUN: not mixtile-opt %s --xfmr-assign-precision="candidates=bf16,mxfp4 pins=(=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" 2>&1 | FileCheck %s --check-prefix=PINREGEX
+// Every diagnostic of xfmr-assign-precision's options, one run each: the
+// case's line becomes the expected error in front of a two-layer model
+// (Inputs/two-linear-model.mlir). One error on the module, nothing annotated.
+//
+// RUN: sed -n 's|^// BOUND: |// expected-error @below |p' %s > %t.BOUND.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.BOUND.mlir
+// RUN: mixtile-opt %t.BOUND.mlir --xfmr-assign-precision="budget=kl=-1 objective=bytes candidates=bf16,mxfp4 test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// PPLBOUND: |// expected-error @below |p' %s > %t.PPLBOUND.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.PPLBOUND.mlir
+// RUN: mixtile-opt %t.PPLBOUND.mlir --xfmr-assign-precision="budget=ppl-ratio=0.9 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// METRIC: |// expected-error @below |p' %s > %t.METRIC.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.METRIC.mlir
+// RUN: mixtile-opt %t.METRIC.mlir --xfmr-assign-precision="budget=ppl=2 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// CAND: |// expected-error @below |p' %s > %t.CAND.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.CAND.mlir
+// RUN: mixtile-opt %t.CAND.mlir --xfmr-assign-precision="candidates=fp5 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// TARGET: |// expected-error @below |p' %s > %t.TARGET.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.TARGET.mlir
+// RUN: mixtile-opt %t.TARGET.mlir --xfmr-assign-precision="candidates=bf16" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// MIXTARGET: |// expected-error @below |p' %s > %t.MIXTARGET.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.MIXTARGET.mlir
+// RUN: mixtile-opt %t.MIXTARGET.mlir --xfmr-assign-precision="candidates=bf16 objective=mix" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// MIXWEIGHT: |// expected-error @below |p' %s > %t.MIXWEIGHT.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.MIXWEIGHT.mlir
+// RUN: mixtile-opt %t.MIXWEIGHT.mlir --xfmr-assign-precision="candidates=bf16 objective=mix mix-weight=1.5" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// OBJECTIVE: |// expected-error @below |p' %s > %t.OBJECTIVE.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.OBJECTIVE.mlir
+// RUN: mixtile-opt %t.OBJECTIVE.mlir --xfmr-assign-precision="candidates=bf16 objective=speed" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// SENSMODE: |// expected-error @below |p' %s > %t.SENSMODE.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.SENSMODE.mlir
+// RUN: mixtile-opt %t.SENSMODE.mlir --xfmr-assign-precision="candidates=bf16 objective=bytes sensitivity=guess" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// CALIB: |// expected-error @below |p' %s > %t.CALIB.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.CALIB.mlir
+// RUN: mixtile-opt %t.CALIB.mlir --xfmr-assign-precision="candidates=bf16 objective=bytes" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// CALIBFILE: |// expected-error-re @below |p' %s > %t.CALIBFILE.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.CALIBFILE.mlir
+// RUN: mixtile-opt %t.CALIBFILE.mlir --xfmr-assign-precision="candidates=bf16 objective=bytes calibration=%t.missing.tokens" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// CALIBTEXT: |// expected-error-re @below |p' %s > %t.CALIBTEXT.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.CALIBTEXT.mlir
+// RUN: mixtile-opt %t.CALIBTEXT.mlir --xfmr-assign-precision="candidates=bf16 objective=bytes calibration=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// TOKENIZER: |// expected-error-re @below |p' %s > %t.TOKENIZER.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.TOKENIZER.mlir
+// RUN: mixtile-opt %t.TOKENIZER.mlir --xfmr-assign-precision="candidates=bf16 objective=bytes calibration=%s tokenizer=%t.missing.bin" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// HOOK: |// expected-error-re @below |p' %s > %t.HOOK.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.HOOK.mlir
+// RUN: mixtile-opt %t.HOOK.mlir --xfmr-assign-precision="candidates=bf16,nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// PINCAND: |// expected-error @below |p' %s > %t.PINCAND.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.PINCAND.mlir
+// RUN: mixtile-opt %t.PINCAND.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 pins=a=nvfp4 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// PINNONE: |// expected-error @below |p' %s > %t.PINNONE.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.PINNONE.mlir
+// RUN: mixtile-opt %t.PINNONE.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 pins=zzz=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// PINREGEX: |// expected-error-re @below |p' %s > %t.PINREGEX.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.PINREGEX.mlir
+// RUN: mixtile-opt %t.PINREGEX.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 pins=(=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// SWEEP: |// expected-error @below |p' %s > %t.SWEEP.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.SWEEP.mlir
+// RUN: mixtile-opt %t.SWEEP.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 objective=bytes sweep=0.01,1.5 test-sensitivities=%S/Inputs/two-layers.json budget=top1=0.9" -verify-diagnostics -o /dev/null
 
-/// Impossible budgets, unknown metrics, candidates and objectives, a missing
-/// target or calibration set: one error on the module, nothing annotated.
-
-// expected-error @below {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound (top1: at most 1), e.g. kl=0.01 or top1=0.99}}
-module {
-  func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<4x64xf32> {
-    %x = arith.constant dense<1.0> : tensor<4x64xf32>
-    %wa = xfmr.weight "a.weight" from "shapes-only" : tensor<64x64xf32>
-    %wb = xfmr.weight "b.weight" from "shapes-only" : tensor<64x64xf32>
-    %0 = xfmr.linear %x, %wa : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
-    %1 = xfmr.linear %0, %wb : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
-    return %1 : tensor<4x64xf32>
-  }
-}
-
-// METRIC: error: xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl, top1, rel-l2)
-// CAND: error: xfmr-assign-precision: candidate 'fp5': unknown weights scheme 'fp5'
-// TARGET: error: xfmr-assign-precision: the latency objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target
-// OBJECTIVE: error: xfmr-assign-precision: unknown objective 'speed' (expected latency or bytes)
-// CALIB: error: xfmr-assign-precision: needs calibration tokens (calibration=FILE)
-// PINCAND: error: xfmr-assign-precision: pin 'a=nvfp4' must be REGEX=CANDIDATE with a candidate of the menu
-// PINNONE: error: xfmr-assign-precision: pin 'zzz=bf16' matches no layer group
-// PINREGEX: error: xfmr-assign-precision: pin '(=bf16': invalid regex:
-// HOOK: error: xfmr-assign-precision: '{{.*}}two-layers.json' has no value for 'a.weight' / 'nvfp4'
+// BOUND: {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
+// PPLBOUND: {{xfmr-assign-precision: budget 'ppl-ratio=0.9' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
+// METRIC: {{xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl, top1, ppl-ratio, rel-l2)}}
+// CAND: {{xfmr-assign-precision: candidate 'fp5': unknown weights scheme 'fp5'}}
+// TARGET: {{xfmr-assign-precision: the latency objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target}}
+// MIXTARGET: {{xfmr-assign-precision: the mix objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target}}
+// MIXWEIGHT: {{xfmr-assign-precision: mix-weight 1.50 is not in [0, 1]}}
+// OBJECTIVE: {{xfmr-assign-precision: unknown objective 'speed' (expected latency, bytes or mix)}}
+// SENSMODE: {{xfmr-assign-precision: unknown sensitivity mode 'guess' (expected exact, local or compare)}}
+// CALIB: {{xfmr-assign-precision: needs calibration tokens (calibration=FILE)}}
+// CALIBFILE: {{xfmr-assign-precision: calibration '{{.*}}missing.tokens': {{.*}}}}
+// CALIBTEXT: {{xfmr-assign-precision: calibration '{{.*}}two-layers.json': line 1: expected a token id, got '{'}}
+// TOKENIZER: {{xfmr-assign-precision: {{.*}}missing.bin{{.*}}}}
+// HOOK: {{xfmr-assign-precision: '{{.*}}two-layers.json' has no value for 'a.weight' / 'nvfp4'}}
+// PINCAND: {{xfmr-assign-precision: pin 'a=nvfp4' must be REGEX=CANDIDATE with a candidate of the menu}}
+// PINNONE: {{xfmr-assign-precision: pin 'zzz=bf16' matches no layer group}}
+// PINREGEX: {{xfmr-assign-precision: pin '(=bf16': invalid regex: {{.*}}}}
+// SWEEP: {{xfmr-assign-precision: sweep value '1.5' is not a valid top1 bound}}

@@ -57,4 +57,24 @@ TEST(MetricsTest, NextTokenNLL) {
   EXPECT_NEAR(nll.sum, -std::log(0.75) - std::log(0.5), 1e-6);
 }
 
+TEST(MetricsTest, PerplexityRatioOnActualTokens) {
+  // Positions 0 and 1 predict tokens 1 and 0. Reference: p(1) = 0.75 at
+  // position 0, p(0) = 0.5 at position 1; candidate: 0.5 and 0.25. The last
+  // position predicts nothing.
+  std::vector<float> ref = {0, std::log(3.0f), 0, 0, 7, 1};
+  std::vector<float> got = {0, 0, 0, std::log(3.0f), 1, 7};
+  std::vector<int32_t> tokens = {0, 1, 0};
+  LogitComparison c =
+      compareLogits(ref.data(), got.data(), 3, 2, tokens.data());
+  EXPECT_EQ(c.predictions, 2);
+  double refNLL = -std::log(0.75) - std::log(0.5);
+  double gotNLL = -std::log(0.5) - std::log(0.25);
+  EXPECT_NEAR(c.perplexityRatio(), std::exp((gotNLL - refNLL) / 2), 1e-6);
+  LogitComparison same =
+      compareLogits(ref.data(), ref.data(), 3, 2, tokens.data());
+  EXPECT_DOUBLE_EQ(same.perplexityRatio(), 1);
+  // Without tokens there is nothing to compare.
+  EXPECT_EQ(compareLogits(ref.data(), got.data(), 3, 2).perplexityRatio(), 1);
+}
+
 } // namespace

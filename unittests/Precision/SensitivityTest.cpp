@@ -17,6 +17,8 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
+
 using namespace mixtile;
 
 namespace {
@@ -38,9 +40,8 @@ protected:
   xfmr::PrecisionAttr record(mlir::Type weights, mlir::Type scale,
                              int64_t block) {
     mlir::Builder b(ctx.get());
-    return xfmr::PrecisionAttr::get(ctx.get(), weights, b.getBF16Type(),
-                                    scale, block, b.getF32Type(),
-                                    mlir::Type());
+    return xfmr::PrecisionAttr::get(ctx.get(), weights, b.getBF16Type(), scale,
+                                    block, b.getF32Type(), mlir::Type());
   }
 
   mlir::DialectRegistry registry;
@@ -95,6 +96,65 @@ TEST_F(SensitivityTest, MeasuresDivergenceFromFP32) {
   for (const LayerGroup &g : groups)
     for (xfmr::PrecisionOpInterface op : g.ops)
       EXPECT_FALSE(op.getPrecisionRecord());
+}
+
+TEST_F(SensitivityTest, ParallelRunsEqualSerialOnes) {
+  std::vector<std::vector<int32_t>> sequences = {{1, 5, 9, 13, 2, 40},
+                                                 {1, 47, 0, 3, 8}};
+  std::vector<LayerGroup> groups = groupLayers(*module);
+  mlir::Builder b(ctx.get());
+  xfmr::PrecisionAttr mxfp4 = record(b.getType<mlir::Float4E2M1FNType>(),
+                                     b.getType<mlir::Float8E8M0FNUType>(), 32);
+  std::vector<Assignment> assignments;
+  for (const LayerGroup &g : groups)
+    assignments.push_back({{&g, mxfp4}});
+  auto serial = SensitivityMeasurer::create(*module, store, sequences, 1);
+  auto parallel = SensitivityMeasurer::create(*module, store, sequences, 2);
+  ASSERT_TRUE(serial && parallel);
+  size_t lastDone = 0;
+  auto one = (*serial)->measureAll(assignments);
+  auto two = (*parallel)->measureAll(assignments,
+                                     [&](size_t done) { lastDone = done; });
+  ASSERT_TRUE(one && two);
+  EXPECT_EQ(lastDone, assignments.size());
+  for (size_t i = 0; i < assignments.size(); ++i) {
+    EXPECT_EQ((*one)[i].klSum, (*two)[i].klSum) << groups[i].name;
+    EXPECT_EQ((*one)[i].candidateNLLSum, (*two)[i].candidateNLLSum);
+  }
+  // The actual next tokens are scored: 5 + 4 predictions.
+  EXPECT_EQ((*one)[0].predictions, 9);
+}
+
+TEST_F(SensitivityTest, LocalErrorGrowsWithCoarserFormats) {
+  std::vector<std::vector<int32_t>> sequences = {{1, 5, 9, 13, 2, 40},
+                                                 {1, 47, 0, 3}};
+  auto local = LocalErrorModel::create(*module, store, sequences, 64);
+  ASSERT_TRUE(bool(local)) << llvm::toString(local.takeError());
+  mlir::Builder b(ctx.get());
+  xfmr::PrecisionAttr bf16 = record(b.getBF16Type(), {}, 0);
+  xfmr::PrecisionAttr mxfp4 = record(b.getType<mlir::Float4E2M1FNType>(),
+                                     b.getType<mlir::Float8E8M0FNUType>(), 32);
+  for (const LayerGroup &g : groupLayers(*module)) {
+    auto fine = (*local)->relativeError(g, bf16);
+    auto coarse = (*local)->relativeError(g, mxfp4);
+    ASSERT_TRUE(fine && coarse);
+    // BF16 keeps 8 mantissa bits (relative squared error ~1e-5); E2M1 one.
+    EXPECT_GT(*fine, 0) << g.name;
+    EXPECT_LT(*fine, 1e-4) << g.name;
+    EXPECT_GT(*coarse, 100 * *fine) << g.name;
+    EXPECT_LT(*coarse, 0.1) << g.name;
+  }
+}
+
+TEST(SpearmanTest, RanksWithTies) {
+  EXPECT_DOUBLE_EQ(spearmanCorrelation({1, 2, 3, 4}, {10, 20, 30, 40}), 1);
+  EXPECT_DOUBLE_EQ(spearmanCorrelation({1, 2, 3, 4}, {4, 3, 2, 1}), -1);
+  // Monotone but not linear: still 1.
+  EXPECT_DOUBLE_EQ(spearmanCorrelation({1, 2, 3}, {1, 100, 1e6}), 1);
+  // Ties share their mean rank: ranks (1.5, 1.5, 3) vs (1, 2, 3).
+  EXPECT_NEAR(spearmanCorrelation({5, 5, 7}, {1, 2, 3}), std::sqrt(0.75),
+              1e-12);
+  EXPECT_EQ(spearmanCorrelation({1, 1, 1}, {1, 2, 3}), 0);
 }
 
 } // namespace

@@ -26,6 +26,11 @@ struct LogitComparison {
   double squaredErrorSum = 0, squaredReferenceSum = 0;
   /// The largest absolute logit difference.
   double maxAbsDifference = 0;
+  /// Next-token negative log-likelihoods (nats) of the actual tokens under
+  /// each run, summed over `predictions` positions (only when the tokens
+  /// were given to compareLogits).
+  double referenceNLLSum = 0, candidateNLLSum = 0;
+  int64_t predictions = 0;
 
   double meanKL() const { return positions ? klSum / positions : 0; }
   double top1Agreement() const {
@@ -33,13 +38,20 @@ struct LogitComparison {
   }
   /// ||candidate - reference|| / ||reference|| over all logits.
   double relativeL2() const;
+  /// Perplexity of the candidate over that of the reference, on the actual
+  /// next tokens: exp(mean candidate NLL - mean reference NLL); 1 without
+  /// tokens.
+  double perplexityRatio() const;
   void add(const LogitComparison &other);
 };
 
 /// Compares row-major [positions, vocab] logits of a candidate run with the
 /// reference run. KL is computed in double from log-softmax of each row.
+/// With `tokens` (the `positions` ids the logits were computed for), the
+/// next-token NLL of tokens[1..] is summed for both runs as well.
 LogitComparison compareLogits(const float *reference, const float *candidate,
-                              int64_t positions, int64_t vocab);
+                              int64_t positions, int64_t vocab,
+                              const int32_t *tokens = nullptr);
 
 /// Mean negative log-likelihood (nats/token) of `tokens[1..]` under the
 /// logits of positions [0, n-1): the sum and the count of predictions.

@@ -14,8 +14,10 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
   let description = [{
     Groups the weight-bearing layers (Q/K/V together, gate/up together),
     measures on calibration tokens how far each group's format candidates move
-    the next-token distributions from FP32 (mean KL divergence, exact mode:
-    one evaluator run per group and candidate), and picks the cheapest
+    the next-token distributions from FP32 (mean KL divergence; exact mode:
+    one evaluator run per group and candidate, in parallel; local mode: the
+    group's own output error per candidate, scaled by one run per group),
+    and picks the cheapest
     assignment whose summed predicted divergence fits the budget (an exact
     multiple-choice knapsack). It then runs the chosen mixed model; if the
     measured divergence exceeds the bound it tightens the predicted budget
@@ -35,7 +37,9 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     Option<"budget", "budget", "std::string", /*default=*/"\"kl=0.01\"",
            "Accuracy budget as metric=bound: kl (mean KL divergence from "
            "FP32, nats/token), top1 (fraction of positions whose arg-max "
-           "matches FP32, e.g. top1=0.99), rel-l2 (relative L2 of logits)">,
+           "matches FP32, e.g. top1=0.99), ppl-ratio (perplexity on the "
+           "actual next tokens over FP32's, e.g. ppl-ratio=1.01), rel-l2 "
+           "(relative L2 of logits)">,
     ListOption<"candidates", "candidates", "std::string",
                "Format candidates, W or W/A scheme names (default: bf16, "
                "fp8-e4m3, mxfp8-e4m3, nvfp4, mxfp4, mxfp4/mxfp8-e4m3)">,
@@ -44,14 +48,36 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
                "(the regex is searched in the group name; the candidate must "
                "be in the menu), e.g. output=bf16">,
     Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
-           "What to minimize: latency (needs a target) or bytes">,
+           "What to minimize: latency (needs a target), bytes, or mix "
+           "(mix-weight x latency + (1 - mix-weight) x bytes, each relative "
+           "to the costliest uniform plan)">,
+    Option<"mixWeight", "mix-weight", "double", /*default=*/"0.5",
+           "Weight of latency in objective=mix, in [0, 1]">,
     Option<"workloadTokens", "workload-tokens", "int64_t",
            /*default=*/"32768",
            "Tokens per forward pass for the latency objective (default: "
            "prefill of 64 sequences x 512 tokens)">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "Calibration token file: one id per line, a new sequence at "
-           "every BOS (1)">,
+           "every BOS (1); with tokenizer=, a text file of stories "
+           "separated by <|endoftext|> lines">,
+    Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+           "llama2.c tokenizer.bin: calibration and held-out files are text, "
+           "each story encoded with BOS">,
+    Option<"maxSequences", "max-sequences", "unsigned", /*default=*/"0",
+           "Use at most this many calibration (and held-out) sequences "
+           "(0: all); sequences longer than the model's context are cut">,
+    Option<"sensitivity", "sensitivity", "std::string",
+           /*default=*/"\"exact\"",
+           "exact (one model run per group and candidate), local (each "
+           "group's output error per candidate on recorded inputs, scaled by "
+           "one model run per group at its coarsest candidate), or compare "
+           "(both; plans with exact, reports their agreement)">,
+    Option<"localRows", "local-rows", "int64_t", /*default=*/"4096",
+           "Local sensitivity: input rows sampled per layer">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Model runs measured at once (0: one per core); results do not "
+           "depend on it">,
     Option<"holdout", "holdout", "std::string", /*default=*/"\"\"",
            "Held-out token file (same format): the chosen plan's divergence "
            "on it is reported in the plan">,
