@@ -21,7 +21,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.mixtile_tools_dir,
                              append_path=True)
 llvm_config.add_tool_substitutions(
-    ["mixtile-opt", "mixtile-quantize", "mixtile-translate", "mixtile-run"],
+    ["mixtile-opt", "mixtile-quantize", "mixtile-translate", "mixtile-run",
+     "mixtile-sim"],
     [config.mixtile_tools_dir])
 # Helper scripts run with Debian's python3 (which has numpy), the one lit
 # itself runs on.

@@ -109,6 +109,18 @@ Expected<TargetModel> TargetModel::fromJSON(StringRef text, StringRef source) {
     if (llvm::Error error = m.takeError())
       r.fail("ttu_macs_per_cycle: " + llvm::toString(std::move(error)));
   }
+  const llvm::json::Object *semWait = o->getObject("semaphore_wait_cycles");
+  if (!semWait) {
+    r.fail("missing object 'semaphore_wait_cycles' (same_tile, "
+           "same_cluster, other_cluster)");
+  } else {
+    FieldReader w(*semWait, source);
+    w.require("same_tile", t.semWaitCyclesSameTile, false);
+    w.require("same_cluster", t.semWaitCyclesSameCluster, false);
+    w.require("other_cluster", t.semWaitCyclesOtherCluster, false);
+    if (llvm::Error error = w.takeError())
+      r.fail("semaphore_wait_cycles: " + llvm::toString(std::move(error)));
+  }
   if (!r.error && t.hbmEfficiency > 1)
     r.fail("field 'hbm_efficiency' must be at most 1");
   if (llvm::Error error = r.takeError())
@@ -155,5 +167,9 @@ llvm::json::Value TargetModel::toJSON() const {
       {"dma_queues_per_cluster", dmaQueuesPerCluster},
       {"dma_setup_cycles", dmaSetupCycles},
       {"semaphores_per_tile", semaphoresPerTile},
+      {"semaphore_wait_cycles",
+       llvm::json::Object{{"same_tile", semWaitCyclesSameTile},
+                          {"same_cluster", semWaitCyclesSameCluster},
+                          {"other_cluster", semWaitCyclesOtherCluster}}},
       {"mx_block", mxBlock}};
 }

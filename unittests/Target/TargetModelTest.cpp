@@ -31,6 +31,10 @@ TEST(TargetModelTest, Maia200MatchesTheDocumentedFigures) {
   EXPECT_NEAR(2 * t.peakMacsPerSecond(ComputeClass::FP8) / 1e15, 5.07, 0.01);
   EXPECT_NEAR(2 * t.peakMacsPerSecond(ComputeClass::BF16) / 1e15, 1.27, 0.01);
   EXPECT_DOUBLE_EQ(t.sustainedHbmBytesPerSecond(), 7.0e12 * 0.85);
+  // Semaphore wait latencies: 10 cycles local, 30 in cluster, 150 across.
+  EXPECT_EQ(t.semWaitCyclesSameTile, 10);
+  EXPECT_EQ(t.semWaitCyclesSameCluster, 30);
+  EXPECT_EQ(t.semWaitCyclesOtherCluster, 150);
 }
 
 TEST(TargetModelTest, DescriptionsRoundTrip) {
@@ -63,6 +67,12 @@ TEST(TargetModelTest, BadDescriptionsNameTheProblem) {
   negative.replace(negative.find("\"clusters\":16"), 13, "\"clusters\":-1");
   EXPECT_EQ(errorOf(negative),
             "'my-target.json': field 'clusters' must be positive");
+  std::string noLatency = good;
+  noLatency.replace(noLatency.find("\"same_cluster\""), 14,
+                    "\"same_clusterx\"");
+  EXPECT_EQ(errorOf(noLatency),
+            "'my-target.json': semaphore_wait_cycles: 'my-target.json': "
+            "missing or non-numeric field 'same_cluster'");
   auto unknown = TargetModel::load("maia900");
   ASSERT_FALSE(bool(unknown));
   EXPECT_EQ(llvm::toString(unknown.takeError()),

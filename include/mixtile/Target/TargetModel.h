@@ -36,6 +36,10 @@ struct TargetModel {
   double clusterDmaBytesPerSecond = 0;
   int64_t dmaQueuesPerTile = 0, dmaQueuesPerCluster = 0, dmaSetupCycles = 0;
   int64_t semaphoresPerTile = 0;
+  /// Cycles from a semaphore signal until a waiter sees it: waiter on the
+  /// signalling tile, on another tile of its cluster, in another cluster.
+  int64_t semWaitCyclesSameTile = 0, semWaitCyclesSameCluster = 0,
+          semWaitCyclesOtherCluster = 0;
   int64_t mxBlock = 0;
 
   int64_t numTiles() const { return clusters * tilesPerCluster; }
