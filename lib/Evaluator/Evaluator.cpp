@@ -297,12 +297,6 @@ Error Evaluator::Impl::runEmbedding(xfmr::EmbeddingOp op,
   return Error::success();
 }
 
-/// The inverse frequency of feature pair `i` of a head (llama2.c's formula).
-static float ropeFrequency(int64_t i, int64_t headDim, float theta) {
-  return 1.0f / std::pow(theta, static_cast<float>(2 * i) /
-                                    static_cast<float>(headDim));
-}
-
 Error Evaluator::Impl::runRope(xfmr::RopeOp op,
                                llvm::DenseMap<Value, Tensor> &env) {
   Tensor x = get(env, op.getInput());
@@ -315,12 +309,12 @@ Error Evaluator::Impl::runRope(xfmr::RopeOp op,
   Tensor y = Tensor::allocate(x.shape);
   std::copy_n(x.data, x.numElements(), y.mut());
   for (int64_t s = 0; s < seq; ++s) {
-    float pos = static_cast<float>((*positions.ints)[s]);
+    int64_t pos = (*positions.ints)[s];
     float *row = y.mut() + s * features;
     for (int64_t head = 0; head < features / hd; ++head) {
       float *v = row + head * hd;
       for (int64_t i = 0; i < hd / 2; ++i) {
-        float angle = pos * ropeFrequency(i, hd, theta);
+        float angle = kernels::ropeAngle(pos, i, hd, theta);
         float c = std::cos(angle), sn = std::sin(angle);
         float &a = interleaved ? v[2 * i] : v[i];
         float &b = interleaved ? v[2 * i + 1] : v[i + hd / 2];

@@ -161,6 +161,13 @@ void mixtile::kernels::attendRow(const float *q, const float *kT, int64_t ldk,
   }
 }
 
+float mixtile::kernels::ropeAngle(int64_t position, int64_t pair,
+                                  int64_t headDim, float theta) {
+  float frequency = 1.0f / std::pow(theta, static_cast<float>(2 * pair) /
+                                               static_cast<float>(headDim));
+  return static_cast<float>(position) * frequency;
+}
+
 void mixtile::kernels::softmax(float *x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; ++i)

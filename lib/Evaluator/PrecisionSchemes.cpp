@@ -64,8 +64,9 @@ mixtile::getOperandSchemes(xfmr::PrecisionAttr precision) {
   if (!precision.getAccumulator().isF32())
     return llvm::createStringError(
         "only f32 accumulation is simulated, got a record with " +
-        llvm::Twine(precision.getAccumulator().isF16() ? "f16" : "another "
-                                                                 "type"));
+        llvm::Twine(precision.getAccumulator().isF16() ? "f16"
+                                                       : "another "
+                                                         "type"));
   schemes.weights = schemeFor(precision.getWeights(), precision);
   schemes.activations = schemeFor(precision.getActivations(), precision);
   if (precision.getKvCache() && !precision.getKvCache().isF32())

@@ -67,6 +67,11 @@ void attendRow(const float *q, const float *kT, int64_t ldk, const float *v,
                int64_t vStride, int64_t keys, int64_t hd, float scale,
                float *scores, float *out);
 
+/// The rotary angle of feature pair `pair` of a head of `headDim` features
+/// at `position` (llama2.c's formula, in f32): position * theta^(-2 pair /
+/// headDim). Rope rotates the pair by its cos and sin.
+float ropeAngle(int64_t position, int64_t pair, int64_t headDim, float theta);
+
 /// In-place softmax of `x[0, n)`: subtract the max, exp, divide by the sum
 /// accumulated in increasing index order.
 void softmax(float *x, int64_t n);

@@ -1,0 +1,862 @@
+//===- Kernels.cpp - the layers of a Maia program -------------------------===//
+
+#include "Kernels.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Twine.h"
+
+#include <algorithm>
+
+using namespace mixtile;
+using namespace mixtile::maia_lowering;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+/// Bytes of the scales of a [rows, cols] part of `m`.
+uint64_t scaleBytes(const HbmMatrix &m, int64_t rows, int64_t cols) {
+  return *maia::getScaleBytes(m.mode, m.block, rows, cols);
+}
+
+/// TSRAM bytes of a [rows, cols] part of `m`: codes, then scales.
+uint64_t partBytes(const HbmMatrix &m, int64_t rows, int64_t cols) {
+  return rows * rowBytes(m.format, cols) + scaleBytes(m, rows, cols) + 128;
+}
+
+/// Blocks per row of `m` (0 without block scales).
+int64_t blocksPerRow(const HbmMatrix &m, int64_t cols) {
+  return maia::hasBlockScales(m.mode) ? ceilDiv(cols, m.block) : 0;
+}
+
+/// A [rows, cols] part of an HBM matrix staged in TSRAM.
+struct StagedPart {
+  maia::TensorOperand operand;
+  int64_t rows = 0, cols = 0;
+};
+
+Expected<StagedPart> allocatePart(ProgramEmitter &e, unsigned i,
+                                  const HbmMatrix &m, int64_t rows,
+                                  int64_t cols) {
+  StagedPart part;
+  part.rows = rows;
+  part.cols = cols;
+  Expected<BufferRef> codes =
+      e.allocateTsram(i, rows * rowBytes(m.format, cols), m.format);
+  if (!codes)
+    return codes.takeError();
+  part.operand.data = *codes;
+  part.operand.format = m.format;
+  part.operand.scaleMode = m.mode;
+  part.operand.block = m.block;
+  if (m.mode != ScaleMode::None) {
+    FloatFormat f = maia::getScaleBufferFormat(m.mode);
+    // NVFP4 scale buffers start with f32 tensor scales: keep them aligned.
+    if (m.mode == ScaleMode::NVFP4 || m.mode == ScaleMode::NVFP4Rows)
+      f = FloatFormat::F32;
+    Expected<BufferRef> scales =
+        e.allocateTsram(i, scaleBytes(m, rows, cols), f);
+    if (!scales)
+      return scales.takeError();
+    part.operand.scales = e.view(*scales, maia::getScaleBufferFormat(m.mode));
+  }
+  return part;
+}
+
+/// DMAs rows [r0, r0 + part.rows) and columns [k0, k0 + part.cols) of `m`
+/// (codes and scales) into `part`; returns the completions.
+llvm::SmallVector<Token, 4> loadPart(ProgramEmitter &e, TileStream &s,
+                                     const HbmMatrix &m, int64_t r0, int64_t k0,
+                                     const StagedPart &part,
+                                     llvm::ArrayRef<Token> deps) {
+  llvm::SmallVector<Token, 4> done;
+  int64_t rows = part.rows, cols = part.cols;
+  uint64_t fullRow = rowBytes(m.format, m.cols);
+  done.push_back(e.copyRows(s, {m.codes, r0 * fullRow + rowBytes(m.format, k0)},
+                            fullRow, part.operand.data,
+                            rowBytes(m.format, cols), rows,
+                            rowBytes(m.format, cols), deps));
+  BufferRef scales = part.operand.scales;
+  auto f32 = [&](uint64_t offset) {
+    return e.view(scales, FloatFormat::F32, offset);
+  };
+  auto codes = [&](uint64_t offset) {
+    return e.view(scales, maia::getScaleBufferFormat(m.mode), offset);
+  };
+  int64_t fullBlocks = blocksPerRow(m, m.cols), blocks = blocksPerRow(m, cols);
+  auto loadBlockCodes = [&](uint64_t hbmBase, uint64_t tsramBase) {
+    done.push_back(
+        e.copyRows(s, {m.scales, hbmBase + r0 * fullBlocks + k0 / m.block},
+                   fullBlocks, codes(tsramBase), blocks, rows, blocks, deps));
+  };
+  switch (m.mode) {
+  case ScaleMode::None:
+    break;
+  case ScaleMode::Tensor:
+    done.push_back(e.copyRows(s, {m.scales, 0}, 4, f32(0), 4, 1, 4, deps));
+    break;
+  case ScaleMode::Rows:
+    done.push_back(e.copyRows(s, {m.scales, uint64_t(r0) * 4}, 4, f32(0), 4,
+                              rows, 4, deps));
+    break;
+  case ScaleMode::MX:
+    loadBlockCodes(0, 0);
+    break;
+  case ScaleMode::NVFP4:
+    done.push_back(e.copyRows(s, {m.scales, 0}, 4, f32(0), 4, 1, 4, deps));
+    loadBlockCodes(4, 4);
+    break;
+  case ScaleMode::NVFP4Rows:
+    done.push_back(e.copyRows(s, {m.scales, uint64_t(r0) * 4}, 4, f32(0), 4,
+                              rows, 4, deps));
+    loadBlockCodes(uint64_t(m.rows) * 4, uint64_t(rows) * 4);
+    break;
+  }
+  return done;
+}
+
+/// Splits `rows` rows evenly over the tiles; calls fn(stream, r0, n) for
+/// each tile's share (n > 0).
+template <typename Fn>
+Error forEachShare(ProgramEmitter &e, int64_t rows, Fn fn) {
+  int64_t tiles = e.numTiles();
+  for (int64_t i = 0; i < tiles; ++i) {
+    int64_t r0 = rows * i / tiles, r1 = rows * (i + 1) / tiles;
+    if (r1 > r0)
+      if (Error err = fn(unsigned(i), r0, r1 - r0))
+        return err;
+  }
+  return Error::success();
+}
+
+/// The rows of one chunk that fit when each row needs `bytesPerRow` of the
+/// TSRAM left after `reserved` bytes.
+int64_t rowsThatFit(const TargetModel &target, uint64_t bytesPerRow,
+                    uint64_t reserved) {
+  uint64_t capacity = target.tsramBytesPerTile;
+  if (reserved + bytesPerRow > capacity)
+    return 0;
+  return int64_t((capacity - reserved) / bytesPerRow);
+}
+
+Error tooLarge(llvm::StringRef kernel, int64_t cols) {
+  return llvm::createStringError(kernel + ": a row of " + llvm::Twine(cols) +
+                                 " values does not fit in TSRAM");
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+Expected<MatmulTiling>
+maia_lowering::chooseMatmulTiling(const TargetModel &target, unsigned tiles,
+                                  const HbmMatrix &x, const HbmMatrix &w) {
+  int64_t m = x.rows, n = w.rows, k = x.cols;
+  MatmulTiling t;
+  t.mt = std::min<int64_t>(m, 256);
+  t.nt = std::min<int64_t>(n, 256);
+  // Too few C tiles to occupy every tile: cut N finer.
+  int64_t itemsM = ceilDiv(m, t.mt);
+  if (itemsM * ceilDiv(n, t.nt) < tiles) {
+    int64_t split = ceilDiv(tiles, itemsM);
+    t.nt = std::min(n, std::max<int64_t>(16, roundUp(ceilDiv(n, split), 16)));
+  }
+  uint64_t capacity = target.tsramBytesPerTile;
+  auto need = [&](int64_t kb, bool doubleC) {
+    uint64_t c = uint64_t(t.mt) * t.nt * 4 * (doubleC ? 2 : 1);
+    return c + 2 * (partBytes(x, t.mt, kb) + partBytes(w, t.nt, kb)) +
+           t.nt * 4 + 1024;
+  };
+  // K chunks: all of K when it fits, else a multiple of 64 (whole MX and
+  // NVFP4 blocks, whole bytes of packed codes).
+  int64_t kb = k <= 2048 ? k : 2048;
+  while (kb > 64 && need(kb, false) > capacity)
+    kb = std::max<int64_t>(64, (kb / 2) / 64 * 64);
+  while (need(kb, false) > capacity && t.mt > 1) {
+    t.mt = std::max<int64_t>(1, t.mt / 2);
+    t.nt = std::max<int64_t>(std::min<int64_t>(n, 16), t.nt / 2);
+  }
+  if (need(kb, false) > capacity)
+    return llvm::createStringError(
+        "linear [" + llvm::Twine(m) + ", " + llvm::Twine(k) + "] x [" +
+        llvm::Twine(n) + ", " + llvm::Twine(k) + "]^T: no tiling fits TSRAM");
+  t.kb = kb;
+  t.doubleAccumulator = need(kb, true) <= capacity;
+  return t;
+}
+
+namespace {
+
+/// One C tile of a product.
+struct CTile {
+  int64_t m0, rows, n0, cols;
+};
+
+/// The products one tile computes, chunk by chunk over K, with loads of
+/// the next chunk overlapping the current product.
+class TileMatmul {
+public:
+  TileMatmul(ProgramEmitter &e, unsigned i, const HbmMatrix &x,
+             const HbmMatrix &w, std::optional<uint32_t> bias,
+             const HbmMatrix &y, const MatmulTiling &t)
+      : e(e), i(i), s(e.stream(i)), x(x), w(w), bias(bias), y(y), t(t) {}
+
+  Error run(llvm::ArrayRef<CTile> items) {
+    if (Error err = allocate())
+      return err;
+    struct Chunk {
+      size_t item;
+      int64_t k0, kc;
+    };
+    std::vector<Chunk> chunks;
+    for (size_t q = 0; q < items.size(); ++q)
+      for (int64_t k0 = 0; k0 < x.cols; k0 += t.kb)
+        chunks.push_back({q, k0, std::min(t.kb, x.cols - k0)});
+    auto load = [&](size_t j) {
+      const Chunk &c = chunks[j];
+      const CTile &item = items[c.item];
+      unsigned slot = j % 2;
+      llvm::SmallVector<Token, 2> deps;
+      if (slotUser[slot])
+        deps.push_back(*slotUser[slot]);
+      StagedPart a = slots[slot].first, b = slots[slot].second;
+      a.rows = item.rows;
+      a.cols = c.kc;
+      b.rows = item.cols;
+      b.cols = c.kc;
+      slotLoads[slot] = loadPart(e, s, x, item.m0, c.k0, a, deps);
+      llvm::append_range(slotLoads[slot],
+                         loadPart(e, s, w, item.n0, c.k0, b, deps));
+      slots[slot].first.operand = a.operand;
+      slots[slot].second.operand = b.operand;
+    };
+    load(0);
+    for (size_t j = 0; j < chunks.size(); ++j) {
+      if (j + 1 < chunks.size())
+        load(j + 1);
+      const Chunk &c = chunks[j];
+      const CTile &item = items[c.item];
+      unsigned slot = j % 2, acc = c.item % accumulators.size();
+      llvm::SmallVector<Token, 8> deps(slotLoads[slot]);
+      if (c.k0 == 0 && accumulatorFree[acc])
+        deps.push_back(*accumulatorFree[acc]);
+      maia::MatmulInst mm;
+      mm.m = item.rows;
+      mm.n = item.cols;
+      mm.k = c.kc;
+      mm.a = slots[slot].first.operand;
+      mm.b = slots[slot].second.operand;
+      mm.acc = accumulators[acc];
+      mm.accumulate = c.k0 > 0;
+      Token product = s.issue(std::move(mm), deps);
+      slotUser[slot] = product;
+      if (c.k0 + c.kc == x.cols)
+        accumulatorFree[acc] = finish(item, acc, product);
+    }
+    return Error::success();
+  }
+
+private:
+  Error allocate() {
+    for (unsigned a = 0; a < (t.doubleAccumulator ? 2u : 1u); ++a) {
+      Expected<BufferRef> c =
+          e.allocateTsram(i, uint64_t(t.mt) * t.nt * 4, FloatFormat::F32);
+      if (!c)
+        return c.takeError();
+      accumulators.push_back(*c);
+    }
+    accumulatorFree.resize(accumulators.size());
+    for (auto &slot : slots) {
+      Expected<StagedPart> a = allocatePart(e, i, x, t.mt, t.kb);
+      if (!a)
+        return a.takeError();
+      Expected<StagedPart> b = allocatePart(e, i, w, t.nt, t.kb);
+      if (!b)
+        return b.takeError();
+      slot = {*a, *b};
+    }
+    if (bias) {
+      Expected<BufferRef> row =
+          e.allocateTsram(i, uint64_t(t.nt) * 4, FloatFormat::F32);
+      if (!row)
+        return row.takeError();
+      biasRow = *row;
+    }
+    return Error::success();
+  }
+
+  /// Adds the bias and writes the C tile out; returns the completion after
+  /// which the accumulator may be overwritten.
+  Token finish(const CTile &item, unsigned acc, Token product) {
+    Token last = product;
+    if (bias) {
+      llvm::SmallVector<Token, 2> deps;
+      if (biasUser)
+        deps.push_back(*biasUser);
+      Token loaded = e.copyRows(s, {*bias, uint64_t(item.n0) * 4}, 4, biasRow,
+                                4, item.cols, 4, deps);
+      maia::VecBinaryInst add;
+      add.op = maia::VecBinaryOp::Add;
+      add.rows = item.rows;
+      add.len = item.cols;
+      add.dst = accumulators[acc];
+      add.a = accumulators[acc];
+      add.b = biasRow;
+      add.broadcast = maia::Broadcast::Row;
+      last = s.issue(std::move(add), {product, loaded});
+      biasUser = last;
+    }
+    return e.copyRows(s, accumulators[acc], uint64_t(item.cols) * 4,
+                      {y.codes, (uint64_t(item.m0) * y.cols + item.n0) * 4},
+                      uint64_t(y.cols) * 4, item.rows, uint64_t(item.cols) * 4,
+                      {last});
+  }
+
+  ProgramEmitter &e;
+  unsigned i;
+  TileStream &s;
+  const HbmMatrix &x, &w;
+  std::optional<uint32_t> bias;
+  const HbmMatrix &y;
+  MatmulTiling t;
+  std::vector<BufferRef> accumulators;
+  std::vector<std::optional<Token>> accumulatorFree;
+  std::array<std::pair<StagedPart, StagedPart>, 2> slots;
+  std::array<llvm::SmallVector<Token, 8>, 2> slotLoads;
+  std::array<std::optional<Token>, 2> slotUser;
+  BufferRef biasRow;
+  std::optional<Token> biasUser;
+};
+
+} // namespace
+
+Error maia_lowering::emitLinear(ProgramEmitter &e, const HbmMatrix &x,
+                                const HbmMatrix &w,
+                                std::optional<uint32_t> bias,
+                                const HbmMatrix &y) {
+  Expected<MatmulTiling> tiling =
+      chooseMatmulTiling(e.getTarget(), e.numTiles(), x, w);
+  if (!tiling)
+    return tiling.takeError();
+  std::vector<std::vector<CTile>> perTile(e.numTiles());
+  size_t next = 0;
+  for (int64_t m0 = 0; m0 < x.rows; m0 += tiling->mt)
+    for (int64_t n0 = 0; n0 < w.rows; n0 += tiling->nt)
+      perTile[next++ % perTile.size()].push_back(
+          {m0, std::min(tiling->mt, x.rows - m0), n0,
+           std::min(tiling->nt, w.rows - n0)});
+  for (unsigned i = 0; i < perTile.size(); ++i)
+    if (!perTile[i].empty())
+      if (Error err = TileMatmul(e, i, x, w, bias, y, *tiling).run(perTile[i]))
+        return err;
+  e.endPhase();
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Row-wise kernels
+//===----------------------------------------------------------------------===//
+
+Expected<HbmMatrix>
+maia_lowering::emitQuantizeRows(ProgramEmitter &e, const HbmMatrix &x,
+                                FloatFormat format, ScaleMode mode,
+                                uint32_t block, llvm::StringRef name) {
+  HbmMatrix q;
+  q.format = format;
+  q.mode = mode;
+  q.block = block;
+  q.rows = x.rows;
+  q.cols = x.cols;
+  Expected<uint32_t> codes = e.allocateHbm(
+      (name + ".codes").str(), x.rows * rowBytes(format, x.cols), format);
+  if (!codes)
+    return codes.takeError();
+  q.codes = *codes;
+  if (mode != ScaleMode::None) {
+    Expected<uint32_t> scales =
+        e.allocateHbm((name + ".scales").str(), scaleBytes(q, x.rows, x.cols),
+                      maia::getScaleBufferFormat(mode));
+    if (!scales)
+      return scales.takeError();
+    q.scales = *scales;
+  }
+  uint64_t perRow = x.cols * 4 + partBytes(q, 1, x.cols);
+  int64_t chunkRows = rowsThatFit(e.getTarget(), perRow, 1024);
+  if (chunkRows == 0)
+    return tooLarge("quantize", x.cols);
+  Error err =
+      forEachShare(e, x.rows, [&](unsigned i, int64_t r0, int64_t n) -> Error {
+        TileStream &s = e.stream(i);
+        int64_t chunk = std::min(chunkRows, n);
+        Expected<BufferRef> in =
+            e.allocateTsram(i, chunk * x.cols * 4, FloatFormat::F32);
+        if (!in)
+          return in.takeError();
+        Expected<StagedPart> out = allocatePart(e, i, q, chunk, x.cols);
+        if (!out)
+          return out.takeError();
+        // The next chunk reuses both buffers: it waits for every store.
+        llvm::SmallVector<Token, 3> stores;
+        for (int64_t c0 = r0; c0 < r0 + n; c0 += chunk) {
+          int64_t rows = std::min(chunk, r0 + n - c0);
+          llvm::SmallVector<Token, 3> deps = std::move(stores);
+          stores.clear();
+          uint64_t rowF32 = uint64_t(x.cols) * 4;
+          Token loaded = e.copyRows(s, {x.codes, c0 * rowF32}, rowF32, *in,
+                                    rowF32, rows, rowF32, deps);
+          maia::VecQuantizeInst quant;
+          quant.rows = rows;
+          quant.len = x.cols;
+          quant.dst = out->operand;
+          quant.src = *in;
+          Token quantized = s.issue(std::move(quant), {loaded});
+          // Codes, then the scales in the matrix's layout (per-row parts of
+          // NVFP4 scales come before the block codes).
+          uint64_t codeRow = rowBytes(format, x.cols);
+          stores.push_back(e.copyRows(s, out->operand.data, codeRow,
+                                      {q.codes, c0 * codeRow}, codeRow, rows,
+                                      codeRow, {quantized}));
+          int64_t blocks = blocksPerRow(q, x.cols);
+          BufferRef sc = out->operand.scales;
+          auto f32 = [&](uint64_t off) {
+            return e.view(sc, FloatFormat::F32, off);
+          };
+          switch (mode) {
+          case ScaleMode::None:
+            break;
+          case ScaleMode::Rows:
+            stores.push_back(e.copyRows(s, f32(0), 4, {q.scales, c0 * 4ull}, 4,
+                                        rows, 4, {quantized}));
+            break;
+          case ScaleMode::MX:
+            stores.push_back(e.copyRows(s, sc, blocks,
+                                        {q.scales, uint64_t(c0) * blocks},
+                                        blocks, rows, blocks, {quantized}));
+            break;
+          case ScaleMode::NVFP4Rows:
+            stores.push_back(e.copyRows(s, f32(0), 4, {q.scales, c0 * 4ull}, 4,
+                                        rows, 4, {quantized}));
+            stores.push_back(e.copyRows(
+                s, e.view(sc, maia::getScaleBufferFormat(mode), rows * 4ull),
+                blocks, {q.scales, x.rows * 4ull + uint64_t(c0) * blocks},
+                blocks, rows, blocks, {quantized}));
+            break;
+          case ScaleMode::Tensor:
+          case ScaleMode::NVFP4:
+            llvm_unreachable("activations are scaled row by row");
+          }
+        }
+        return Error::success();
+      });
+  if (err)
+    return std::move(err);
+  e.endPhase();
+  return q;
+}
+
+namespace {
+
+/// The chunks of one tile's share of rows: buffers sized for `chunk` rows
+/// are reused, so each chunk's loads wait for the previous chunk's stores.
+template <typename Body>
+Error forEachChunk(TileStream &s, int64_t r0, int64_t n, int64_t chunk,
+                   Body body) {
+  llvm::SmallVector<Token, 4> previous;
+  for (int64_t c0 = r0; c0 < r0 + n; c0 += chunk) {
+    int64_t rows = std::min(chunk, r0 + n - c0);
+    Expected<llvm::SmallVector<Token, 4>> stores = body(c0, rows, previous);
+    if (!stores)
+      return stores.takeError();
+    previous = std::move(*stores);
+  }
+  (void)s;
+  return Error::success();
+}
+
+Token vecBinary(TileStream &s, maia::VecBinaryOp op, int64_t rows, int64_t len,
+                BufferRef dst, BufferRef a, BufferRef b,
+                maia::Broadcast broadcast, float scalar,
+                llvm::ArrayRef<Token> deps) {
+  maia::VecBinaryInst inst;
+  inst.op = op;
+  inst.rows = rows;
+  inst.len = len;
+  inst.dst = dst;
+  inst.a = a;
+  // A scalar operand has no buffer.
+  inst.b = broadcast == maia::Broadcast::Scalar ? BufferRef() : b;
+  inst.broadcast = broadcast;
+  inst.scalar = scalar;
+  return s.issue(std::move(inst), deps);
+}
+
+Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
+               BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
+  maia::VecUnaryInst inst;
+  inst.op = op;
+  inst.rows = rows;
+  inst.len = len;
+  inst.dst = dst;
+  inst.a = a;
+  return s.issue(std::move(inst), deps);
+}
+
+Token vecReduce(TileStream &s, maia::VecReduceOp op, int64_t rows, int64_t len,
+                BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
+  maia::VecReduceInst inst;
+  inst.op = op;
+  inst.rows = rows;
+  inst.len = len;
+  inst.dst = dst;
+  inst.a = a;
+  return s.issue(std::move(inst), deps);
+}
+
+/// Loads rows [c0, c0 + rows) of the f32 matrix m into `dst`.
+Token loadRowsF32(ProgramEmitter &e, TileStream &s, const HbmMatrix &m,
+                  int64_t c0, int64_t rows, BufferRef dst,
+                  llvm::ArrayRef<Token> deps) {
+  uint64_t row = uint64_t(m.cols) * 4;
+  return e.copyRows(s, {m.codes, c0 * row}, row, dst, row, rows, row, deps);
+}
+
+Token storeRowsF32(ProgramEmitter &e, TileStream &s, BufferRef src,
+                   const HbmMatrix &m, int64_t c0, int64_t rows,
+                   llvm::ArrayRef<Token> deps) {
+  uint64_t row = uint64_t(m.cols) * 4;
+  return e.copyRows(s, src, row, {m.codes, c0 * row}, row, rows, row, deps);
+}
+
+/// TSRAM buffers of one chunk.
+Expected<llvm::SmallVector<BufferRef, 6>>
+allocateF32Buffers(ProgramEmitter &e, unsigned i,
+                   llvm::ArrayRef<uint64_t> floats) {
+  llvm::SmallVector<BufferRef, 6> buffers;
+  for (uint64_t n : floats) {
+    Expected<BufferRef> b = e.allocateTsram(i, n * 4, FloatFormat::F32);
+    if (!b)
+      return b.takeError();
+    buffers.push_back(*b);
+  }
+  return buffers;
+}
+
+} // namespace
+
+Error maia_lowering::emitRMSNorm(ProgramEmitter &e, const HbmMatrix &x,
+                                 uint32_t weight, float epsilon,
+                                 const HbmMatrix &y) {
+  int64_t n = x.cols;
+  int64_t chunk = rowsThatFit(e.getTarget(), (2 * n + 1) * 4, n * 4 + 1024);
+  if (chunk == 0)
+    return tooLarge("rms_norm", n);
+  Error err =
+      forEachShare(e, x.rows, [&](unsigned i, int64_t r0, int64_t m) -> Error {
+        TileStream &s = e.stream(i);
+        int64_t c = std::min(chunk, m);
+        Expected<llvm::SmallVector<BufferRef, 6>> b = allocateF32Buffers(
+            e, i, {uint64_t(c * n), uint64_t(c * n), uint64_t(c), uint64_t(n)});
+        if (!b)
+          return b.takeError();
+        BufferRef in = (*b)[0], out = (*b)[1], r = (*b)[2], w = (*b)[3];
+        Token wLoaded =
+            e.copyRows(s, {weight, 0}, n * 4, w, n * 4, 1, n * 4, {});
+        return forEachChunk(
+            s, r0, m, c,
+            [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
+                -> Expected<llvm::SmallVector<Token, 4>> {
+              using maia::Broadcast;
+              using maia::VecBinaryOp;
+              Token t = loadRowsF32(e, s, x, c0, rows, in, previous);
+              // r = 1 / sqrt(sum(x^2) / n + eps), then w * (x * r).
+              t = vecReduce(s, maia::VecReduceOp::SumSquares, rows, n, r, in,
+                            {t});
+              t = vecBinary(s, VecBinaryOp::Div, rows, 1, r, r, r,
+                            Broadcast::Scalar, float(n), {t});
+              t = vecBinary(s, VecBinaryOp::Add, rows, 1, r, r, r,
+                            Broadcast::Scalar, epsilon, {t});
+              t = vecUnary(s, maia::VecUnaryOp::Rsqrt, rows, 1, r, r, {t});
+              t = vecBinary(s, VecBinaryOp::Mul, rows, n, out, in, r,
+                            Broadcast::Column, 0, {t});
+              t = vecBinary(s, VecBinaryOp::Mul, rows, n, out, out, w,
+                            Broadcast::Row, 0, {t, wLoaded});
+              return llvm::SmallVector<Token, 4>{
+                  storeRowsF32(e, s, out, y, c0, rows, {t})};
+            });
+      });
+  if (err)
+    return err;
+  e.endPhase();
+  return Error::success();
+}
+
+Error maia_lowering::emitElementwise(ProgramEmitter &e, Elementwise kind,
+                                     const HbmMatrix &a, const HbmMatrix *b,
+                                     const HbmMatrix &y) {
+  int64_t n = a.cols;
+  int64_t chunk = rowsThatFit(e.getTarget(), 2 * n * 4, 1024);
+  if (chunk == 0)
+    return tooLarge("elementwise", n);
+  Error err =
+      forEachShare(e, a.rows, [&](unsigned i, int64_t r0, int64_t m) -> Error {
+        TileStream &s = e.stream(i);
+        int64_t c = std::min(chunk, m);
+        Expected<llvm::SmallVector<BufferRef, 6>> bufs =
+            allocateF32Buffers(e, i, {uint64_t(c * n), uint64_t(c * n)});
+        if (!bufs)
+          return bufs.takeError();
+        BufferRef x = (*bufs)[0], z = (*bufs)[1];
+        return forEachChunk(
+            s, r0, m, c,
+            [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
+                -> Expected<llvm::SmallVector<Token, 4>> {
+              Token t0 = loadRowsF32(e, s, a, c0, rows, x, previous);
+              Token t;
+              if (kind == Elementwise::Silu) {
+                t = vecUnary(s, maia::VecUnaryOp::Silu, rows, n, x, x, {t0});
+              } else {
+                Token t1 = loadRowsF32(e, s, *b, c0, rows, z, previous);
+                t = vecBinary(s,
+                              kind == Elementwise::Add ? maia::VecBinaryOp::Add
+                                                       : maia::VecBinaryOp::Mul,
+                              rows, n, x, x, z, maia::Broadcast::None, 0,
+                              {t0, t1});
+              }
+              return llvm::SmallVector<Token, 4>{
+                  storeRowsF32(e, s, x, y, c0, rows, {t})};
+            });
+      });
+  if (err)
+    return err;
+  e.endPhase();
+  return Error::success();
+}
+
+Error maia_lowering::emitRope(ProgramEmitter &e, const HbmMatrix &x,
+                              uint32_t cos, uint32_t sin, int64_t headDim,
+                              bool interleaved, const HbmMatrix &y) {
+  int64_t f = x.cols, half = f / 2, heads = f / headDim;
+  // Per row: a, b, cos, sin, and two products.
+  int64_t chunk = rowsThatFit(e.getTarget(), 6 * half * 4, 1024);
+  if (chunk == 0)
+    return tooLarge("rope", f);
+  // Element (row, head, i) of a and b, as 3-D strides in bytes.
+  uint64_t rowStride = f * 4, headStride = headDim * 4;
+  uint64_t pairStride = interleaved ? 8 : 4;
+  uint64_t bOffset = interleaved ? 4 : (headDim / 2) * 4;
+  Error err =
+      forEachShare(e, x.rows, [&](unsigned i, int64_t r0, int64_t m) -> Error {
+        TileStream &s = e.stream(i);
+        int64_t c = std::min(chunk, m);
+        uint64_t part = c * half;
+        Expected<llvm::SmallVector<BufferRef, 6>> bufs =
+            allocateF32Buffers(e, i, {part, part, part, part, part, part});
+        if (!bufs)
+          return bufs.takeError();
+        BufferRef a = (*bufs)[0], b = (*bufs)[1], cs = (*bufs)[2],
+                  sn = (*bufs)[3], t1 = (*bufs)[4], t2 = (*bufs)[5];
+        return forEachChunk(
+            s, r0, m, c,
+            [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
+                -> Expected<llvm::SmallVector<Token, 4>> {
+              using maia::Broadcast;
+              using maia::VecBinaryOp;
+              std::array<uint64_t, 3> counts = {uint64_t(rows), uint64_t(heads),
+                                                uint64_t(headDim / 2)};
+              std::array<uint64_t, 3> hbm = {rowStride, headStride, pairStride};
+              std::array<uint64_t, 3> packed = {uint64_t(half) * 4,
+                                                uint64_t(headDim / 2) * 4, 4};
+              uint64_t base = c0 * rowStride;
+              Token la = e.copyF32(s, {x.codes, base}, a, counts, hbm, packed,
+                                   previous);
+              Token lb = e.copyF32(s, {x.codes, base + bOffset}, b, counts, hbm,
+                                   packed, previous);
+              uint64_t table = uint64_t(half) * 4;
+              Token lc = e.copyRows(s, {cos, c0 * table}, table, cs, table,
+                                    rows, table, previous);
+              Token ls = e.copyRows(s, {sin, c0 * table}, table, sn, table,
+                                    rows, table, previous);
+              int64_t len = half;
+              // a' = a cos - b sin; b' = a sin + b cos.
+              Token p1 = vecBinary(s, VecBinaryOp::Mul, rows, len, t1, a, cs,
+                                   Broadcast::None, 0, {la, lc});
+              Token p2 = vecBinary(s, VecBinaryOp::Mul, rows, len, t2, b, sn,
+                                   Broadcast::None, 0, {lb, ls});
+              Token p3 = vecBinary(s, VecBinaryOp::Sub, rows, len, t1, t1, t2,
+                                   Broadcast::None, 0, {p1, p2});
+              // a and b are read for the second pair after the first is done.
+              Token p4 = vecBinary(s, VecBinaryOp::Mul, rows, len, t2, a, sn,
+                                   Broadcast::None, 0, {p3});
+              Token p5 = vecBinary(s, VecBinaryOp::Mul, rows, len, a, b, cs,
+                                   Broadcast::None, 0, {p4});
+              Token p6 = vecBinary(s, VecBinaryOp::Add, rows, len, b, t2, a,
+                                   Broadcast::None, 0, {p5});
+              Token sa =
+                  e.copyF32(s, t1, {y.codes, base}, counts, packed, hbm, {p3});
+              Token sb = e.copyF32(s, b, {y.codes, base + bOffset}, counts,
+                                   packed, hbm, {p6});
+              return llvm::SmallVector<Token, 4>{sa, sb};
+            });
+      });
+  if (err)
+    return err;
+  e.endPhase();
+  return Error::success();
+}
+
+Error maia_lowering::emitGatherRows(ProgramEmitter &e, const HbmMatrix &table,
+                                    llvm::ArrayRef<int64_t> rows,
+                                    const HbmMatrix &y) {
+  int64_t n = table.cols;
+  uint64_t row = uint64_t(n) * 4;
+  Error err = forEachShare(
+      e, int64_t(rows.size()), [&](unsigned i, int64_t r0, int64_t m) -> Error {
+        TileStream &s = e.stream(i);
+        Expected<BufferRef> buf = e.allocateTsram(i, m * row, FloatFormat::F32);
+        if (!buf)
+          return buf.takeError();
+        llvm::SmallVector<Token, 8> loads;
+        for (int64_t r = 0; r < m; ++r)
+          loads.push_back(e.copyRows(s, {table.codes, rows[r0 + r] * row}, row,
+                                     e.view(*buf, FloatFormat::F32, r * row),
+                                     row, 1, row, {}));
+        storeRowsF32(e, s, *buf, y, r0, m, loads);
+        return Error::success();
+      });
+  if (err)
+    return err;
+  e.endPhase();
+  return Error::success();
+}
+
+Error maia_lowering::emitStoreRows(ProgramEmitter &e, const HbmMatrix &src,
+                                   const HbmMatrix &dst, int64_t dstRow) {
+  uint64_t row = uint64_t(src.cols) * 4;
+  int64_t chunk = rowsThatFit(e.getTarget(), row, 1024);
+  Error err = forEachShare(
+      e, src.rows, [&](unsigned i, int64_t r0, int64_t m) -> Error {
+        TileStream &s = e.stream(i);
+        int64_t c = std::min(chunk, m);
+        Expected<BufferRef> buf = e.allocateTsram(i, c * row, FloatFormat::F32);
+        if (!buf)
+          return buf.takeError();
+        return forEachChunk(
+            s, r0, m, c,
+            [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
+                -> Expected<llvm::SmallVector<Token, 4>> {
+              Token t = loadRowsF32(e, s, src, c0, rows, *buf, previous);
+              return llvm::SmallVector<Token, 4>{
+                  storeRowsF32(e, s, *buf, dst, dstRow + c0, rows, {t})};
+            });
+      });
+  if (err)
+    return err;
+  e.endPhase();
+  return Error::success();
+}
+
+Error maia_lowering::emitAttention(ProgramEmitter &e, const HbmMatrix &q,
+                                   const HbmMatrix &k, const HbmMatrix &v,
+                                   int64_t keys, int64_t start, int64_t heads,
+                                   int64_t kvHeads, int64_t headDim,
+                                   float scale, bool causal,
+                                   const HbmMatrix &out, uint32_t mask) {
+  int64_t seq = q.rows, hd = headDim, group = heads / kvHeads;
+  uint64_t qRow = q.cols * 4ull, kvRow = k.cols * 4ull, hdBytes = hd * 4ull;
+  // Per task (a head and a block of query rows): K_h [keys, hd], V_h^T
+  // [hd, keys], and per query row its q, scores and mask rows.
+  uint64_t fixed = 2ull * keys * hd * 4 + 1024;
+  int64_t block = rowsThatFit(e.getTarget(), (hd + 2 * keys + 2) * 4, fixed);
+  if (block == 0)
+    return llvm::createStringError("attention over " + llvm::Twine(keys) +
+                                   " keys does not fit in TSRAM");
+  bool masked = causal && seq > 1;
+  struct Task {
+    int64_t head, s0, rows;
+  };
+  std::vector<Task> tasks;
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t s0 = 0; s0 < seq; s0 += block)
+      tasks.push_back({h, s0, std::min(block, seq - s0)});
+  std::vector<std::vector<Task>> perTile(e.numTiles());
+  for (size_t t = 0; t < tasks.size(); ++t)
+    perTile[t % perTile.size()].push_back(tasks[t]);
+  for (unsigned i = 0; i < perTile.size(); ++i) {
+    if (perTile[i].empty())
+      continue;
+    TileStream &s = e.stream(i);
+    int64_t rowsMax = std::min(block, seq);
+    Expected<llvm::SmallVector<BufferRef, 6>> bufs =
+        allocateF32Buffers(e, i,
+                           {uint64_t(keys * hd), uint64_t(keys * hd),
+                            uint64_t(rowsMax * hd), uint64_t(rowsMax * keys),
+                            uint64_t(rowsMax * keys), uint64_t(rowsMax)});
+    if (!bufs)
+      return bufs.takeError();
+    BufferRef kh = (*bufs)[0], vt = (*bufs)[1], qh = (*bufs)[2],
+              scores = (*bufs)[3], maskRows = (*bufs)[4], stat = (*bufs)[5];
+    llvm::SmallVector<Token, 4> previous;
+    int64_t loadedKv = -1;
+    for (const Task &task : perTile[i]) {
+      using maia::Broadcast;
+      using maia::VecBinaryOp;
+      int64_t g = task.head / group, rows = task.rows;
+      llvm::SmallVector<Token, 4> ready;
+      if (g != loadedKv) {
+        // K_h rows [keys, hd]; V_h transposed to [hd, keys].
+        ready.push_back(e.copyRows(s, {k.codes, g * hdBytes}, kvRow, kh,
+                                   hdBytes, keys, hdBytes, previous));
+        ready.push_back(e.copyF32(
+            s, {v.codes, g * hdBytes}, vt, {uint64_t(hd), uint64_t(keys), 1},
+            {4, kvRow, 0}, {uint64_t(keys) * 4, 4, 0}, previous));
+        loadedKv = g;
+      }
+      ready.push_back(
+          e.copyRows(s, {q.codes, task.s0 * qRow + task.head * hdBytes}, qRow,
+                     qh, hdBytes, rows, hdBytes, previous));
+      if (masked)
+        ready.push_back(e.copyRows(s, {mask, uint64_t(task.s0) * keys * 4},
+                                   keys * 4ull, maskRows, keys * 4ull, rows,
+                                   keys * 4ull, previous));
+      maia::MatmulInst qk;
+      qk.m = rows;
+      qk.n = keys;
+      qk.k = hd;
+      qk.a.data = qh;
+      qk.b.data = kh;
+      qk.acc = scores;
+      Token t = s.issue(std::move(qk), ready);
+      t = vecBinary(s, VecBinaryOp::Mul, rows, keys, scores, scores, scores,
+                    Broadcast::Scalar, scale, {t});
+      if (masked)
+        t = vecBinary(s, VecBinaryOp::Add, rows, keys, scores, scores, maskRows,
+                      Broadcast::None, 0, {t});
+      // softmax: subtract the row max, exp, divide by the sum.
+      t = vecReduce(s, maia::VecReduceOp::Max, rows, keys, stat, scores, {t});
+      t = vecBinary(s, VecBinaryOp::Sub, rows, keys, scores, scores, stat,
+                    Broadcast::Column, 0, {t});
+      t = vecUnary(s, maia::VecUnaryOp::Exp, rows, keys, scores, scores, {t});
+      t = vecReduce(s, maia::VecReduceOp::Sum, rows, keys, stat, scores, {t});
+      t = vecBinary(s, VecBinaryOp::Div, rows, keys, scores, scores, stat,
+                    Broadcast::Column, 0, {t});
+      maia::MatmulInst pv;
+      pv.m = rows;
+      pv.n = hd;
+      pv.k = keys;
+      pv.a.data = scores;
+      pv.b.data = vt;
+      pv.acc = qh;
+      t = s.issue(std::move(pv), {t});
+      previous = {e.copyRows(s, qh, hdBytes,
+                             {out.codes, task.s0 * qRow + task.head * hdBytes},
+                             qRow, rows, hdBytes, {t})};
+    }
+  }
+  e.endPhase();
+  return Error::success();
+}

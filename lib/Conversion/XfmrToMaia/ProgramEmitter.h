@@ -1,0 +1,136 @@
+//===- ProgramEmitter.h - building Maia programs ----------------*- C++ -*-===//
+//
+// The machinery the xfmr-to-Maia lowering builds programs with: HBM buffers
+// and TSRAM arenas, per-tile command streams whose commands complete into
+// tokens (semaphores handed out and reclaimed automatically), phases that
+// end in a barrier, and the kernels every layer is made of.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_LIB_CONVERSION_XFMRTOMAIA_PROGRAMEMITTER_H
+#define MIXTILE_LIB_CONVERSION_XFMRTOMAIA_PROGRAMEMITTER_H
+
+#include "mixtile/Target/Maia/ISA.h"
+#include "mixtile/Target/TargetModel.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <vector>
+
+namespace mixtile::maia_lowering {
+
+using maia::BufferRef;
+using maia::FloatFormat;
+using maia::ScaleMode;
+
+/// The completion of one command: its stream and its serial number there.
+struct Token {
+  uint32_t tile = 0;
+  uint64_t serial = 0;
+};
+
+/// One tile's command stream. Every command signals a semaphore when it
+/// completes; a later command that depends on it waits on that semaphore
+/// once, after which the stream knows it completed (in-order issue) and
+/// the semaphore is free again.
+class TileStream {
+public:
+  TileStream(maia::TileProgram &program, unsigned numSemaphores,
+             unsigned numQueues);
+
+  /// Appends `inst` (an asynchronous command) after `deps` (tokens of this
+  /// stream) and returns its completion.
+  Token issue(maia::Instruction inst, llvm::ArrayRef<Token> deps);
+  /// Appends sem.wait for every command not yet known to be complete.
+  void drain();
+  /// DMA queues in turn.
+  maia::DmaQueue nextQueue();
+  uint32_t tile() const { return program.tile; }
+  bool empty() const { return program.instructions.empty(); }
+
+private:
+  void waitOldest();
+
+  maia::TileProgram &program;
+  unsigned numQueues, queue = 0;
+  uint64_t nextSerial = 0;
+  std::vector<uint32_t> freeSemaphores;
+  /// Serial -> semaphore of commands whose completion is not yet known, in
+  /// issue order.
+  std::map<uint64_t, uint32_t> pending;
+};
+
+/// A matrix in HBM: element codes (row-major, packed) and their scales in
+/// the layout maia::getScaleBytes describes.
+struct HbmMatrix {
+  uint32_t codes = 0;
+  FloatFormat format = FloatFormat::F32;
+  ScaleMode mode = ScaleMode::None;
+  uint32_t block = 0;
+  uint32_t scales = 0;
+  int64_t rows = 0, cols = 0;
+};
+
+class ProgramEmitter {
+public:
+  ProgramEmitter(const TargetModel &target, unsigned tiles);
+
+  const TargetModel &getTarget() const { return target; }
+  unsigned numTiles() const { return streams.size(); }
+  TileStream &stream(unsigned i) { return *streams[i]; }
+
+  /// A new HBM buffer of `bytes` (64-byte aligned).
+  llvm::Expected<uint32_t> allocateHbm(llvm::StringRef name, uint64_t bytes,
+                                       FloatFormat format);
+  /// An f32 [rows, cols] HBM matrix.
+  llvm::Expected<HbmMatrix> allocateF32(llvm::StringRef name, int64_t rows,
+                                        int64_t cols);
+  void addData(uint32_t buffer, std::vector<uint8_t> bytes);
+
+  /// TSRAM space of tile stream `i` for this phase, viewed as `format`.
+  llvm::Expected<BufferRef> allocateTsram(unsigned i, uint64_t bytes,
+                                          FloatFormat format);
+  /// Bytes of TSRAM tile stream `i` still has in this phase.
+  uint64_t freeTsram(unsigned i) const;
+  /// `ref` (a TSRAM or HBM position) viewed as `format`, `offset` bytes on.
+  BufferRef view(BufferRef ref, FloatFormat format, uint64_t offset = 0);
+
+  /// Ends a phase: every stream waits for its commands, then all meet at a
+  /// barrier; TSRAM is free again.
+  void endPhase();
+
+  /// dma of `rows` rows of `rowBytes` bytes.
+  Token copyRows(TileStream &s, BufferRef src, uint64_t srcStride,
+                 BufferRef dst, uint64_t dstStride, uint64_t rows,
+                 uint64_t rowBytes, llvm::ArrayRef<Token> deps);
+  /// dma of a 3-D block of 4-byte elements.
+  Token copyF32(TileStream &s, BufferRef src, BufferRef dst,
+                std::array<uint64_t, 3> counts,
+                std::array<uint64_t, 3> srcStrides,
+                std::array<uint64_t, 3> dstStrides, llvm::ArrayRef<Token> deps);
+
+  maia::Program takeProgram();
+  maia::Program &getProgram() { return program; }
+
+private:
+  const TargetModel &target;
+  maia::Program program;
+  std::vector<std::unique_ptr<TileStream>> streams;
+  uint64_t hbmNext = 0;
+  std::vector<uint64_t> tsramNext;
+  /// Per (tile, format): the view of the whole TSRAM in that format.
+  std::map<std::pair<uint32_t, FloatFormat>, uint32_t> tsramViews;
+  std::vector<uint32_t> barrierTiles;
+};
+
+/// Bytes of `cols` codes of `format` (packed), which must fill whole bytes.
+uint64_t rowBytes(FloatFormat format, int64_t cols);
+
+} // namespace mixtile::maia_lowering
+
+#endif // MIXTILE_LIB_CONVERSION_XFMRTOMAIA_PROGRAMEMITTER_H
