@@ -1,14 +1,18 @@
-//===- mixtile-run.cpp - run a model with the reference evaluator ---------===//
+//===- mixtile-run.cpp - run a model --------------------------------------===//
 //
 //   mixtile-run MODEL [--tokenizer T] --prompt "Once upon a time" -n 64
 //   mixtile-run MODEL --eval stories.txt
 //   mixtile-run MODEL --tokens ids.txt [--dump-logits out.f32]
+//   mixtile-run MODEL --backend=maia [--target=maia200] ...
 //
-// MODEL is an xfmr .mlir file or a model file the importers read.
+// MODEL is an xfmr .mlir file or a model file the importers read. The
+// reference evaluator runs it by default; --backend=maia compiles every
+// call for the Maia target and runs it in the simulator.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Analysis/Metrics.h"
+#include "mixtile/Conversion/XfmrToMaia/MaiaRunner.h"
 #include "mixtile/Evaluator/Evaluator.h"
 #include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/ModelLoader.h"
@@ -86,8 +90,64 @@ static cl::opt<std::string> referenceLogits(
 static cl::opt<unsigned> threads("num-threads",
                                  cl::desc("Worker threads (0: all cores)"),
                                  cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    backendName("backend",
+                cl::desc("reference (the evaluator, default) or maia (compile "
+                         "each call for the Maia target and simulate it)"),
+                cl::init("reference"), cl::cat(category));
+static cl::opt<std::string>
+    targetName("target",
+               cl::desc("--backend=maia: a built-in target or a target "
+                        "description file (default maia200)"),
+               cl::init("maia200"), cl::cat(category));
+static cl::opt<unsigned>
+    maiaTiles("maia-tiles",
+              cl::desc("--backend=maia: tiles to spread each layer over "
+                       "(0: all)"),
+              cl::init(0), cl::cat(category));
 
 namespace {
+
+/// What runs the model: the evaluator or the simulated Maia target, behind
+/// the evaluator's interface.
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual Expected<std::vector<float>>
+  forward(llvm::ArrayRef<int32_t> tokens) = 0;
+  virtual int64_t position() const = 0;
+  virtual void reset() = 0;
+  virtual int64_t vocabSize() const = 0;
+  virtual int64_t maxSeqLen() const = 0;
+  /// Called once the work is done (the simulator reports its time).
+  virtual void finish() {}
+};
+
+template <typename Impl> class BackendOf : public Backend {
+public:
+  explicit BackendOf(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+  Expected<std::vector<float>>
+  forward(llvm::ArrayRef<int32_t> tokens) override {
+    return impl->forward(tokens);
+  }
+  int64_t position() const override { return impl->position(); }
+  void reset() override { impl->reset(); }
+  int64_t vocabSize() const override { return impl->vocabSize(); }
+  int64_t maxSeqLen() const override { return impl->maxSeqLen(); }
+  void finish() override;
+
+private:
+  std::unique_ptr<Impl> impl;
+};
+
+template <typename Impl> void BackendOf<Impl>::finish() {}
+
+template <> void BackendOf<MaiaRunner>::finish() {
+  llvm::errs() << llvm::formatv("maia: {0} runs, {1} cycles, {2:F3} us "
+                                "simulated\n",
+                                impl->runs(), impl->simulatedCycles(),
+                                impl->simulatedSeconds() * 1e6);
+}
 
 /// Accumulates negative log-likelihood over predicted tokens.
 struct NLL {
@@ -111,8 +171,8 @@ std::string findTokenizer(int64_t vocab) {
   if (!tokenizerPath.empty())
     return tokenizerPath;
   llvm::StringRef dir = llvm::sys::path::parent_path(modelPath);
-  for (std::string name : {"tok" + std::to_string(vocab) + ".bin",
-                           std::string("tokenizer.bin")}) {
+  for (std::string name :
+       {"tok" + std::to_string(vocab) + ".bin", std::string("tokenizer.bin")}) {
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, name);
     if (llvm::sys::fs::exists(path))
@@ -153,7 +213,7 @@ Expected<std::string> promptText() {
   return (*buffer)->getBuffer().str();
 }
 
-Error generate(Evaluator &eval) {
+Error generate(Backend &eval) {
   Expected<Tokenizer> tok = loadTokenizer(eval.vocabSize());
   if (!tok)
     return tok.takeError();
@@ -172,8 +232,8 @@ Error generate(Evaluator &eval) {
   int32_t prev = tokens.back();
   llvm::outs() << tok->decode(ids);
   for (int step = 0; step < steps && logits; ++step) {
-    llvm::ArrayRef<float> last(logits->data() + logits->size() - eval.vocabSize(),
-                               eval.vocabSize());
+    llvm::ArrayRef<float> last(
+        logits->data() + logits->size() - eval.vocabSize(), eval.vocabSize());
     int32_t next = pickToken(last, rng);
     if (next == tok->bos() || next == tok->eos() ||
         eval.position() >= eval.maxSeqLen())
@@ -213,7 +273,7 @@ void printNLL(const NLL &nll) {
                                 nll.count(), nll.mean(), std::exp(nll.mean()));
 }
 
-Error evaluateStories(Evaluator &eval) {
+Error evaluateStories(Backend &eval) {
   Expected<Tokenizer> tok = loadTokenizer(eval.vocabSize());
   if (!tok)
     return tok.takeError();
@@ -293,7 +353,7 @@ Error compareWithReference(llvm::ArrayRef<float> logits, int64_t vocab) {
   return Error::success();
 }
 
-Error runTokens(Evaluator &eval) {
+Error runTokens(Backend &eval) {
   Expected<std::vector<int32_t>> tokens = readTokenFile(eval.vocabSize());
   if (!tokens)
     return tokens.takeError();
@@ -322,28 +382,56 @@ Error runTokens(Evaluator &eval) {
   });
 }
 
+Expected<std::unique_ptr<Backend>> createBackend(mlir::ModuleOp module,
+                                                 WeightStore &store) {
+  if (backendName == "maia") {
+    Expected<TargetModel> target = TargetModel::load(targetName);
+    if (!target)
+      return target.takeError();
+    Expected<std::unique_ptr<MaiaRunner>> runner =
+        MaiaRunner::create(module, store, std::move(*target), maiaTiles);
+    if (!runner)
+      return runner.takeError();
+    return std::make_unique<BackendOf<MaiaRunner>>(std::move(*runner));
+  }
+  if (backendName != "reference")
+    return llvm::createStringError("unknown backend '" + backendName +
+                                   "' (expected reference or maia)");
+  EvaluatorOptions options;
+  options.threads = threads;
+  Expected<std::unique_ptr<Evaluator>> eval =
+      Evaluator::create(module, store, options);
+  if (!eval)
+    return eval.takeError();
+  return std::make_unique<BackendOf<Evaluator>>(std::move(*eval));
+}
+
+Error dispatch(Backend &backend) {
+  if (!evalPath.empty())
+    return evaluateStories(backend);
+  if (!tokensPath.empty())
+    return runTokens(backend);
+  if (!dumpLogits.empty() || !referenceLogits.empty())
+    return llvm::createStringError(
+        "--dump-logits and --reference-logits need --tokens");
+  return generate(backend);
+}
+
 Error run() {
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext ctx(registry);
-  Expected<mlir::OwningOpRef<mlir::ModuleOp>> module = loadModel(&ctx, modelPath);
+  Expected<mlir::OwningOpRef<mlir::ModuleOp>> module =
+      loadModel(&ctx, modelPath);
   if (!module)
     return module.takeError();
   WeightStore store(llvm::sys::path::parent_path(modelPath).str());
-  EvaluatorOptions options;
-  options.threads = threads;
-  Expected<std::unique_ptr<Evaluator>> eval =
-      Evaluator::create(**module, store, options);
-  if (!eval)
-    return eval.takeError();
-  if (!evalPath.empty())
-    return evaluateStories(**eval);
-  if (!tokensPath.empty())
-    return runTokens(**eval);
-  if (!dumpLogits.empty() || !referenceLogits.empty())
-    return llvm::createStringError(
-        "--dump-logits and --reference-logits need --tokens");
-  return generate(**eval);
+  Expected<std::unique_ptr<Backend>> backend = createBackend(**module, store);
+  if (!backend)
+    return backend.takeError();
+  Error result = dispatch(**backend);
+  (*backend)->finish();
+  return result;
 }
 
 } // namespace
@@ -351,8 +439,10 @@ Error run() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "Run a model with Mixtile's reference evaluator\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Run a model with Mixtile's reference evaluator or on the simulated Maia "
+      "target\n");
   if (Error error = run()) {
     llvm::WithColor::error(llvm::errs(), "mixtile-run")
         << llvm::toString(std::move(error)) << "\n";
