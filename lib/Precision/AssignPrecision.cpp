@@ -61,6 +61,10 @@ struct Budget {
     return metric == "top1" || metric == "rel-l2" ? 0.5 : 1.0;
   }
 
+  /// What a calibration run must measure to be accepted: the bound shrunk
+  /// by the held-out margin.
+  double target = 0;
+
   /// The bound in the metric's own terms (top1=0.99, ppl-ratio=1.01).
   double stated(double error) const {
     if (metric == "top1")
@@ -423,8 +427,9 @@ private:
   FailureOr<std::vector<std::vector<int32_t>>> loadSequences(StringRef path,
                                                              StringRef what);
   FailureOr<std::vector<std::vector<double>>>
-  readTestSensitivities(const std::vector<LayerGroup> &groups,
-                        const std::vector<Candidate> &candidates);
+  readSensitivities(StringRef path, const std::vector<LayerGroup> &groups,
+                    const std::vector<Candidate> &candidates, StringRef metric);
+  LogicalResult writeSensitivities(const Search &search);
   FailureOr<std::vector<std::vector<double>>>
   exactSensitivities(const Search &search);
   FailureOr<std::vector<std::vector<double>>>
@@ -463,6 +468,9 @@ FailureOr<Budget> AssignPrecisionPass::parseBudget() {
   result.bound = result.metric == "top1"        ? 1 - value
                  : result.metric == "ppl-ratio" ? std::log(value)
                                                 : value;
+  if (!(margin >= 0))
+    return fail("margin must be non-negative");
+  result.target = result.bound / (1 + margin);
   return result;
 }
 
@@ -600,35 +608,65 @@ AssignPrecisionPass::loadSequences(StringRef path, StringRef what) {
 }
 
 FailureOr<std::vector<std::vector<double>>>
-AssignPrecisionPass::readTestSensitivities(
-    const std::vector<LayerGroup> &groups,
-    const std::vector<Candidate> &candidates) {
-  auto buffer = llvm::MemoryBuffer::getFile(testSensitivities, true);
+AssignPrecisionPass::readSensitivities(StringRef path,
+                                       const std::vector<LayerGroup> &groups,
+                                       const std::vector<Candidate> &candidates,
+                                       StringRef metric) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, true);
   if (!buffer)
-    return fail("cannot read '" + testSensitivities + "'");
+    return fail("cannot read '" + path + "'");
   Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
   const llvm::json::Object *root = json ? json->getAsObject() : nullptr;
   if (!root) {
     if (!json)
       llvm::consumeError(json.takeError());
-    return fail("'" + testSensitivities + "' is not a JSON object");
+    return fail("'" + path + "' is not a JSON object");
   }
+  // Files written by sensitivities-out say which metric they measured; the
+  // test hook's are the bare table.
+  if (std::optional<StringRef> saved = root->getString("metric"))
+    if (!metric.empty() && *saved != metric)
+      return fail("'" + path + "' holds " + *saved +
+                  " sensitivities, but the budget is " + metric);
+  if (const llvm::json::Object *table = root->getObject("groups"))
+    root = table;
   std::vector<std::vector<double>> errors;
   for (const LayerGroup &group : groups) {
     const llvm::json::Object *row = root->getObject(group.name);
     if (!row)
-      return fail("'" + testSensitivities + "' has no entry for group '" +
-                  group.name + "'");
+      return fail("'" + path + "' has no entry for group '" + group.name + "'");
     errors.emplace_back();
     for (const Candidate &c : candidates) {
       std::optional<double> value = row->getNumber(c.name);
       if (!value)
-        return fail("'" + testSensitivities + "' has no value for '" +
-                    group.name + "' / '" + c.name + "'");
+        return fail("'" + path + "' has no value for '" + group.name + "' / '" +
+                    c.name + "'");
       errors.back().push_back(*value);
     }
   }
   return errors;
+}
+
+LogicalResult AssignPrecisionPass::writeSensitivities(const Search &search) {
+  llvm::json::Object table;
+  for (auto [group, row] : llvm::zip_equal(search.groups, search.errors)) {
+    llvm::json::Object entry;
+    for (auto [c, error] : llvm::zip_equal(search.menu, row))
+      entry[c.name] = error;
+    table[group.name] = std::move(entry);
+  }
+  llvm::json::Object root{{"metric", search.budget.metric},
+                          {"mode", sensitivity},
+                          {"calibration", calibration},
+                          {"groups", std::move(table)}};
+  if (llvm::Error error =
+          llvm::writeToOutput(sensitivitiesOut, [&](llvm::raw_ostream &os) {
+            os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+               << "\n";
+            return llvm::Error::success();
+          }))
+    return fail(llvm::toString(std::move(error)));
+  return success();
 }
 
 FailureOr<std::vector<LogitComparison>>
@@ -890,10 +928,18 @@ LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
 
   FailureOr<std::vector<std::vector<double>>> errors = failure();
   if (!testSensitivities.empty()) {
-    errors = readTestSensitivities(search.groups, search.menu);
+    errors =
+        readSensitivities(testSensitivities, search.groups, search.menu, "");
   } else {
     if (calibration.empty())
       return fail("needs calibration tokens (calibration=FILE)");
+    // Saved sensitivities are checked before anything runs.
+    if (!sensitivitiesIn.empty()) {
+      errors = readSensitivities(sensitivitiesIn, search.groups, search.menu,
+                                 search.budget.metric);
+      if (failed(errors))
+        return failure();
+    }
     FailureOr<std::vector<std::vector<int32_t>>> sequences =
         loadSequences(calibration, "calibration");
     if (failed(sequences))
@@ -903,11 +949,12 @@ LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
     if (!created)
       return fail(llvm::toString(created.takeError()));
     search.measurer = std::move(*created);
-    if (sensitivity == "local")
-      errors = localSensitivities(search, store, *sequences);
-    else
-      errors = exactSensitivities(search);
-    if (succeeded(errors) && sensitivity == "compare") {
+    if (sensitivitiesIn.empty())
+      errors = sensitivity == "local"
+                   ? localSensitivities(search, store, *sequences)
+                   : exactSensitivities(search);
+    if (succeeded(errors) && sensitivity == "compare" &&
+        sensitivitiesIn.empty()) {
       search.errors = *errors;
       FailureOr<std::vector<std::vector<double>>> local =
           localSensitivities(search, store, *sequences);
@@ -931,6 +978,8 @@ LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
   if (failed(errors))
     return failure();
   search.errors = std::move(*errors);
+  if (!sensitivitiesOut.empty() && failed(writeSensitivities(search)))
+    return failure();
 
   search.instance.clear();
   search.leastError = 0;
@@ -986,7 +1035,7 @@ AssignPrecisionPass::cheaperUniform(const Search &search, const Budget &bound,
                                     double cost) const {
   const UniformBaseline *best = nullptr;
   for (const UniformBaseline &u : search.uniform)
-    if (u.allowed && verifiedError(bound, u) <= bound.bound && u.cost < cost &&
+    if (u.allowed && verifiedError(bound, u) <= bound.target && u.cost < cost &&
         (!best || u.cost < best->cost))
       best = &u;
   if (!best)
@@ -1009,7 +1058,7 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
   // error is over the bound. Predicted errors only add approximately, so a
   // uniform plan measured within the bound may beat the solver's choice; the
   // cheapest verified plan wins.
-  double predictedBudget = bound.bound;
+  double predictedBudget = bound.target;
   for (unsigned round = 0; round < maxRounds; ++round) {
     std::optional<KnapsackSolution> plan =
         solveMultipleChoiceKnapsack(search.instance, predictedBudget);
@@ -1030,7 +1079,7 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
       verified.measured = bound.errorOf(*result);
       verified.calibration = *result;
     }
-    if (verified.measured <= bound.bound) {
+    if (verified.measured <= bound.target) {
       if (std::optional<VerifiedPlan> uniform =
               cheaperUniform(search, bound, plan->cost))
         return *uniform;
@@ -1047,7 +1096,7 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
       break;
     predictedBudget =
         std::max(search.leastError,
-                 predictedBudget * 0.9 * (bound.bound / verified.measured));
+                 predictedBudget * 0.9 * (bound.target / verified.measured));
   }
   if (std::optional<VerifiedPlan> uniform =
           cheaperUniform(search, bound, INFINITY))
@@ -1096,6 +1145,7 @@ LogicalResult AssignPrecisionPass::writeSweep(const Search &search) {
     bound.bound = base.metric == "top1"        ? 1 - number
                   : base.metric == "ppl-ratio" ? std::log(number)
                                                : number;
+    bound.target = bound.bound / (1 + margin);
     FailureOr<VerifiedPlan> verified = solveAndVerify(search, bound);
     if (failed(verified))
       return failure();
@@ -1116,7 +1166,7 @@ LogicalResult AssignPrecisionPass::writeSweep(const Search &search) {
     // The cheapest uniform plan verified within this bound, for comparison.
     const UniformBaseline *best = nullptr;
     for (const UniformBaseline &u : search.uniform)
-      if (verifiedError(bound, u) <= bound.bound &&
+      if (verifiedError(bound, u) <= bound.target &&
           (!best || u.cost < best->cost))
         best = &u;
     if (best)
@@ -1188,9 +1238,12 @@ LogicalResult AssignPrecisionPass::writePlan(const Search &search,
   }
   auto [totalBytes, totalSeconds] = planTotals(search, solution);
   llvm::json::Object root{
-      {"budget", llvm::json::Object{{"metric", search.budget.metric},
-                                    {"option", std::string(this->budget)},
-                                    {"error_bound", search.budget.bound}}},
+      {"budget",
+       llvm::json::Object{{"metric", search.budget.metric},
+                          {"option", std::string(this->budget)},
+                          {"error_bound", search.budget.bound},
+                          {"margin", double(margin)},
+                          {"calibration_target", search.budget.target}}},
       {"objective", objective},
       {"workload_tokens", int64_t(workloadTokens)},
       {"sensitivity_mode", sensitivity},

@@ -38,6 +38,8 @@
 // RUN: mixtile-opt %t.PINREGEX.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 pins=(=bf16 objective=bytes test-sensitivities=%S/Inputs/two-layers.json" -verify-diagnostics -o /dev/null
 // RUN: sed -n 's|^// SWEEP: |// expected-error @below |p' %s > %t.SWEEP.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.SWEEP.mlir
 // RUN: mixtile-opt %t.SWEEP.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 objective=bytes sweep=0.01,1.5 test-sensitivities=%S/Inputs/two-layers.json budget=top1=0.9" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// SENSMETRIC: |// expected-error-re @below |p' %s > %t.SENSMETRIC.mlir && cat %S/Inputs/two-linear-model.mlir >> %t.SENSMETRIC.mlir
+// RUN: mixtile-opt %t.SENSMETRIC.mlir --xfmr-assign-precision="candidates=bf16,mxfp4 objective=bytes calibration=%s sensitivities-in=%S/Inputs/top1-sensitivities.json" -verify-diagnostics -o /dev/null
 
 // BOUND: {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
 // PPLBOUND: {{xfmr-assign-precision: budget 'ppl-ratio=0.9' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
@@ -57,3 +59,5 @@
 // PINNONE: {{xfmr-assign-precision: pin 'zzz=bf16' matches no layer group}}
 // PINREGEX: {{xfmr-assign-precision: pin '(=bf16': invalid regex: {{.*}}}}
 // SWEEP: {{xfmr-assign-precision: sweep value '1.5' is not a valid top1 bound}}
+
+// SENSMETRIC: {{xfmr-assign-precision: '{{.*}}top1-sensitivities.json' holds top1 sensitivities, but the budget is kl}}

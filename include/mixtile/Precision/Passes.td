@@ -98,8 +98,20 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     Option<"printTable", "print-table", "bool", /*default=*/"false",
            "Print the chosen plan as a table on stdout (write the IR with "
            "-o then)">,
+    Option<"margin", "margin", "double", /*default=*/"0.15",
+           "Held-out margin: a plan is accepted when its calibration error "
+           "is at most bound / (1 + margin), so that text unlike the "
+           "calibration set stays within the bound (0: the bound itself)">,
     Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"4",
            "Solve-and-verify rounds before giving up">,
+    Option<"sensitivitiesOut", "sensitivities-out", "std::string",
+           /*default=*/"\"\"",
+           "Write the measured per-group sensitivities (JSON) to this file">,
+    Option<"sensitivitiesIn", "sensitivities-in", "std::string",
+           /*default=*/"\"\"",
+           "Read per-group sensitivities written by sensitivities-out "
+           "instead of measuring them (same menu and metric); plans are "
+           "still verified on the calibration set">,
     Option<"testSensitivities", "test-sensitivities", "std::string",
            /*default=*/"\"\"",
            "Testing only: read per-group sensitivities from this JSON file "
