@@ -6,6 +6,7 @@
 
 #include "mixtile/InitAll.h"
 
+#include "mixtile/Dialect/Maia/IR/MaiaOps.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
 #include "mixtile/Precision/Passes.h"
@@ -21,10 +22,10 @@
 #include "mlir/Transforms/Passes.h"
 
 void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<xfmr::XfmrDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
-                  mlir::math::MathDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect>();
+  registry.insert<maia::MaiaDialect, xfmr::XfmrDialect,
+                  mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   mlir::func::registerInlinerExtension(registry);
 }
 

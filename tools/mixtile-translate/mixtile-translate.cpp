@@ -1,9 +1,11 @@
 //===- mixtile-translate.cpp - Mixtile's translation driver ---------------===//
 //
-// mlirTranslateMain with Mixtile's importers (model files -> xfmr IR).
+// mlirTranslateMain with Mixtile's importers (model files -> xfmr IR) and
+// the Maia program translations (maia dialect <-> assembly and binary).
 //
 //===----------------------------------------------------------------------===//
 
+#include "mixtile/Dialect/Maia/IR/MaiaProgram.h"
 #include "mixtile/Import/Llama2C.h"
 #include "mixtile/Import/ModelFormats.h"
 #include "mixtile/Import/Synthetic.h"
@@ -15,6 +17,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
@@ -97,6 +100,123 @@ synthesize(MLIRContext *ctx, llvm::StringRef source, ArrayRef<char> bytes) {
   return mixtile::buildSyntheticModel(ctx, *request);
 }
 
+//===----------------------------------------------------------------------===//
+// Maia programs
+//===----------------------------------------------------------------------===//
+
+static llvm::cl::opt<std::string> maiaDataDir(
+    "maia-data-dir",
+    llvm::cl::desc("--maia-to-asm/--maia-to-bin: directory of the relative "
+                   "files of maia.data (default: the input's directory)"),
+    llvm::cl::init(""));
+
+/// The maia.program `op` is or holds at its top level.
+static FailureOr<mixtile::maia::ProgramOp> getMaiaProgram(Operation *op) {
+  if (auto program = dyn_cast<mixtile::maia::ProgramOp>(op))
+    return program;
+  SmallVector<mixtile::maia::ProgramOp> programs;
+  for (Region &region : op->getRegions())
+    llvm::append_range(programs, region.getOps<mixtile::maia::ProgramOp>());
+  if (programs.size() != 1)
+    return op->emitError("expected one maia.program, found ")
+           << programs.size();
+  return programs.front();
+}
+
+/// Exports the program of `op`; relative data files are looked up in
+/// --maia-data-dir, or else next to the input file.
+static FailureOr<mixtile::maia::Program> exportMaiaProgram(Operation *op) {
+  FailureOr<mixtile::maia::ProgramOp> programOp = getMaiaProgram(op);
+  if (failed(programOp))
+    return failure();
+  mixtile::maia::ExportOptions options;
+  options.baseDir = maiaDataDir;
+  if (options.baseDir.empty())
+    if (auto file = (*programOp)->getLoc()->findInstanceOf<FileLineColLoc>())
+      options.baseDir = llvm::sys::path::parent_path(file.getFilename());
+  auto program = mixtile::maia::exportProgram(*programOp, options);
+  if (!program)
+    return mixtile::maia::emitExportError(program.takeError(), *programOp);
+  // Verified IR always passes; encodeBinary requires it.
+  if (llvm::Error error = mixtile::maia::verifyStructure(*program))
+    return programOp->emitOpError(llvm::toString(std::move(error)));
+  return std::move(*program);
+}
+
+/// Registers `--<flag>`, writing the program of the input with `write`.
+static void registerMaiaExporter(llvm::StringRef flag, llvm::StringRef summary,
+                                 void (*write)(const mixtile::maia::Program &,
+                                               llvm::raw_ostream &)) {
+  TranslateFromMLIRRegistration(
+      flag, summary,
+      [write](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
+        FailureOr<mixtile::maia::Program> program = exportMaiaProgram(op);
+        if (failed(program))
+          return failure();
+        write(*program, os);
+        return success();
+      },
+      [](DialectRegistry &registry) {
+        mixtile::registerAllDialects(registry);
+      });
+}
+
+using MaiaReadFn = llvm::Expected<mixtile::maia::Program> (*)(
+    const llvm::MemoryBuffer &buffer);
+
+/// Registers `--<flag>`, reading the input with `read` into a module that
+/// holds its maia.program.
+static void registerMaiaImporter(llvm::StringRef flag, llvm::StringRef summary,
+                                 MaiaReadFn read) {
+  TranslateToMLIRRegistration(
+      flag, summary,
+      [read](llvm::SourceMgr &sourceMgr,
+             MLIRContext *ctx) -> OwningOpRef<Operation *> {
+        const llvm::MemoryBuffer *buffer =
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+        llvm::Expected<mixtile::maia::Program> program = read(*buffer);
+        if (!program)
+          return reportImportError(ctx, program.takeError());
+        Location loc =
+            FileLineColLoc::get(ctx, buffer->getBufferIdentifier(), 0, 0);
+        OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+        OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
+        mixtile::maia::importProgram(builder, loc, *program);
+        return OwningOpRef<Operation *>(module.release());
+      },
+      [](DialectRegistry &registry) {
+        mixtile::registerAllDialects(registry);
+      });
+}
+
+static void registerMaiaTranslations() {
+  registerMaiaExporter(
+      "maia-to-asm", "Print a maia.program as Maia assembly (.masm)",
+      [](const mixtile::maia::Program &program, llvm::raw_ostream &os) {
+        mixtile::maia::printAssembly(program, os);
+      });
+  registerMaiaExporter(
+      "maia-to-bin", "Encode a maia.program as a Maia binary (.mbin)",
+      [](const mixtile::maia::Program &program, llvm::raw_ostream &os) {
+        std::vector<uint8_t> bytes = mixtile::maia::encodeBinary(program);
+        os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+      });
+  registerMaiaImporter("import-maia-asm",
+                       "Import Maia assembly (.masm) as a maia.program",
+                       [](const llvm::MemoryBuffer &buffer) {
+                         return mixtile::maia::parseAssembly(
+                             buffer.getBuffer(), buffer.getBufferIdentifier());
+                       });
+  registerMaiaImporter(
+      "import-maia-bin", "Import a Maia binary (.mbin) as a maia.program",
+      [](const llvm::MemoryBuffer &buffer) {
+        ArrayRef<uint8_t> bytes(
+            reinterpret_cast<const uint8_t *>(buffer.getBufferStart()),
+            buffer.getBufferSize());
+        return mixtile::maia::decodeBinary(bytes, buffer.getBufferIdentifier());
+      });
+}
+
 static void registerTranslations() {
   registerImporter("import-llama2c",
                    "Import a llama2.c legacy checkpoint as xfmr IR",
@@ -133,6 +253,7 @@ static void registerTranslations() {
           return tokenizer.takeError();
         return mixtile::exportGGUF(module, store, os, &*tokenizer);
       });
+  registerMaiaTranslations();
 }
 
 int main(int argc, char **argv) {
