@@ -6,6 +6,7 @@
 
 #include "mixtile/InitAll.h"
 
+#include "mixtile/Conversion/Passes.h"
 #include "mixtile/Dialect/Maia/IR/MaiaOps.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
@@ -32,6 +33,7 @@ void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
 void mixtile::registerAllPasses() {
   xfmr::registerXfmrPasses();
   precision::registerPrecisionPasses();
+  conversion::registerConversionPasses();
   // Generic upstream passes users combine with ours.
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -35,9 +35,10 @@ using llvm::Expected;
 namespace {
 
 Error opError(Operation *op, const llvm::Twine &message) {
-  return llvm::createStringError("convert-xfmr-to-maia: '" +
-                                 op->getName().getStringRef() + "' (" +
-                                 xfmr::getLayerName(op) + "): " + message);
+  std::string layer = xfmr::getLayerName(op);
+  return llvm::createStringError(
+      "convert-xfmr-to-maia: '" + op->getName().getStringRef() + "'" +
+      (layer.empty() ? "" : " (" + layer + ")") + ": " + message);
 }
 
 std::vector<uint8_t> floatBytes(llvm::ArrayRef<float> values) {

@@ -1,0 +1,79 @@
+//===- ConvertXfmrToMaia.cpp - the convert-xfmr-to-maia pass --------------===//
+//
+// Runs lowerToMaia on the module and replaces @forward by the program, as a
+// maia.program op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Conversion/Passes.h"
+#include "mixtile/Conversion/XfmrToMaia/Lowering.h"
+#include "mixtile/Dialect/Maia/IR/MaiaProgram.h"
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/Target/TargetAttr.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/Path.h"
+
+namespace mixtile::conversion {
+#define GEN_PASS_DEF_CONVERTXFMRTOMAIA
+#include "mixtile/Conversion/Passes.h.inc"
+} // namespace mixtile::conversion
+
+using namespace mlir;
+using namespace mixtile;
+
+namespace {
+
+class ConvertXfmrToMaiaPass
+    : public conversion::impl::ConvertXfmrToMaiaBase<ConvertXfmrToMaiaPass> {
+public:
+  using ConvertXfmrToMaiaBase::ConvertXfmrToMaiaBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&](const llvm::Twine &message) {
+      module.emitError("convert-xfmr-to-maia: ") << message;
+      signalPassFailure();
+    };
+    llvm::Expected<TargetModel> target = getAttachedTarget(module);
+    if (!target)
+      return fail(llvm::toString(target.takeError()));
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward)
+      return fail("the module has no @forward");
+    MaiaLoweringOptions options;
+    options.tokens.assign(tokens.begin(), tokens.end());
+    options.numTokens = numTokens;
+    options.start = start;
+    options.tiles = tiles;
+    // A shapes-only model has nothing to place; it gets a timing program.
+    options.withWeights = options.tokens.size() > 0;
+    if (!options.withWeights && numTokens <= 0)
+      return fail("needs tokens=ID,... (or num-tokens=N for a program "
+                  "without weights)");
+    if (options.withWeights && numTokens > 0)
+      return fail("give tokens= or num-tokens=, not both");
+    WeightStore store(baseDirectory(module));
+    llvm::Expected<MaiaLoweredProgram> lowered =
+        lowerToMaia(module, store, *target, options);
+    if (!lowered) {
+      // Errors of lowerToMaia already read "convert-xfmr-to-maia: ...".
+      module.emitError(llvm::toString(lowered.takeError()));
+      return signalPassFailure();
+    }
+    OpBuilder builder(forward);
+    maia::importProgram(builder, forward.getLoc(), lowered->program);
+    forward.erase();
+  }
+
+private:
+  /// Relative weight files are looked up next to the IR file.
+  static std::string baseDirectory(ModuleOp module) {
+    if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
+      return llvm::sys::path::parent_path(loc.getFilename().getValue()).str();
+    return "";
+  }
+};
+
+} // namespace
