@@ -35,3 +35,8 @@ if os.path.exists(os.path.join(shared, "models", "stories260K.bin")):
     config.available_features.add("shared-models")
 config.substitutions.append(("%shared", shared))
 config.substitutions.append(("%mixtile_src", config.mixtile_src_root))
+
+# Upstream mlir-opt of the LLVM we build against, and our plugin for it.
+config.substitutions.append(
+    ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+config.substitutions.append(("%mixtile_plugin", config.mixtile_plugin))

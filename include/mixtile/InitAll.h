@@ -16,6 +16,10 @@ namespace mixtile {
 /// Adds the Mixtile dialects and the upstream dialects our IR mixes with.
 void registerAllDialects(mlir::DialectRegistry &registry);
 
+/// Registers the Mixtile passes only: what a host that already has the
+/// upstream passes (mlir-opt loading our plugin) adds.
+void registerMixtilePasses();
+
 /// Registers the Mixtile passes and the chosen upstream generic passes.
 void registerAllPasses();
 

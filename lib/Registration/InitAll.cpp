@@ -30,10 +30,14 @@ void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::func::registerInlinerExtension(registry);
 }
 
-void mixtile::registerAllPasses() {
+void mixtile::registerMixtilePasses() {
   xfmr::registerXfmrPasses();
   precision::registerPrecisionPasses();
   conversion::registerConversionPasses();
+}
+
+void mixtile::registerAllPasses() {
+  registerMixtilePasses();
   // Generic upstream passes users combine with ours.
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
