@@ -6,6 +6,9 @@
 # Pareto table and writes plans, frontiers and plots to $OUT.
 #
 #   scripts/precision-pareto.sh [max-calibration-stories]   (default: all)
+#
+# SENSITIVITIES=FILE reuses a table an earlier run wrote (OUT/sensitivities.json)
+# instead of measuring it again.
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mixtile_build mixtile-opt mixtile-translate >/dev/null
@@ -19,6 +22,7 @@ mkdir -p "$out"
 
 # The first sweep measures the sensitivities; the second reuses them.
 sens="sensitivities-out=$out/sensitivities.json"
+[ -n "${SENSITIVITIES:-}" ] && sens="sensitivities-in=$SENSITIVITIES"
 for objective in latency bytes; do
   echo "== objective=$objective (budgets: mean KL, nats/token) =="
   start=$(date +%s)

@@ -98,7 +98,7 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     Option<"printTable", "print-table", "bool", /*default=*/"false",
            "Print the chosen plan as a table on stdout (write the IR with "
            "-o then)">,
-    Option<"margin", "margin", "double", /*default=*/"0.15",
+    Option<"margin", "margin", "double", /*default=*/"0.25",
            "Held-out margin: a plan is accepted when its calibration error "
            "is at most bound / (1 + margin), so that text unlike the "
            "calibration set stays within the bound (0: the bound itself)">,
