@@ -2,6 +2,8 @@
 
 #include "Kernels.h"
 
+#include "mixtile/Target/CostModel.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 
@@ -15,16 +17,10 @@ using llvm::Expected;
 namespace {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
 /// Bytes of the scales of a [rows, cols] part of `m`.
 uint64_t scaleBytes(const HbmMatrix &m, int64_t rows, int64_t cols) {
   return *maia::getScaleBytes(m.mode, m.block, rows, cols);
-}
-
-/// TSRAM bytes of a [rows, cols] part of `m`: codes, then scales.
-uint64_t partBytes(const HbmMatrix &m, int64_t rows, int64_t cols) {
-  return rows * rowBytes(m.format, cols) + scaleBytes(m, rows, cols) + 128;
 }
 
 /// Blocks per row of `m` (0 without block scales).
@@ -122,24 +118,13 @@ llvm::SmallVector<Token, 4> loadPart(ProgramEmitter &e, TileStream &s,
 /// each tile's share (n > 0).
 template <typename Fn>
 Error forEachShare(ProgramEmitter &e, int64_t rows, Fn fn) {
-  int64_t tiles = e.numTiles();
-  for (int64_t i = 0; i < tiles; ++i) {
-    int64_t r0 = rows * i / tiles, r1 = rows * (i + 1) / tiles;
-    if (r1 > r0)
-      if (Error err = fn(unsigned(i), r0, r1 - r0))
+  for (unsigned i = 0; i < e.numTiles(); ++i) {
+    RowShare share = rowShare(rows, e.numTiles(), i);
+    if (share.n > 0)
+      if (Error err = fn(i, share.r0, share.n))
         return err;
   }
   return Error::success();
-}
-
-/// The rows of one chunk that fit when each row needs `bytesPerRow` of the
-/// TSRAM left after `reserved` bytes.
-int64_t rowsThatFit(const TargetModel &target, uint64_t bytesPerRow,
-                    uint64_t reserved) {
-  uint64_t capacity = target.tsramBytesPerTile;
-  if (reserved + bytesPerRow > capacity)
-    return 0;
-  return int64_t((capacity - reserved) / bytesPerRow);
 }
 
 Error tooLarge(llvm::StringRef kernel, int64_t cols) {
@@ -153,41 +138,50 @@ Error tooLarge(llvm::StringRef kernel, int64_t cols) {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
-Expected<MatmulTiling>
-maia_lowering::chooseMatmulTiling(const TargetModel &target, unsigned tiles,
-                                  const HbmMatrix &x, const HbmMatrix &w) {
-  int64_t m = x.rows, n = w.rows, k = x.cols;
-  MatmulTiling t;
-  t.mt = std::min<int64_t>(m, 256);
-  t.nt = std::min<int64_t>(n, 256);
-  // Too few C tiles to occupy every tile: cut N finer.
-  int64_t itemsM = ceilDiv(m, t.mt);
-  if (itemsM * ceilDiv(n, t.nt) < tiles) {
-    int64_t split = ceilDiv(tiles, itemsM);
-    t.nt = std::min(n, std::max<int64_t>(16, roundUp(ceilDiv(n, split), 16)));
+OperandStorage maia_lowering::storageOf(const HbmMatrix &m) {
+  OperandStorage s;
+  s.elementBits = numerics::getFormatInfo(m.format).bits;
+  if (maia::hasBlockScales(m.mode)) {
+    s.block = m.block;
+    s.scaleBits =
+        numerics::getFormatInfo(maia::getScaleBufferFormat(m.mode)).bits;
   }
-  uint64_t capacity = target.tsramBytesPerTile;
-  auto need = [&](int64_t kb, bool doubleC) {
-    uint64_t c = uint64_t(t.mt) * t.nt * 4 * (doubleC ? 2 : 1);
-    return c + 2 * (partBytes(x, t.mt, kb) + partBytes(w, t.nt, kb)) +
-           t.nt * 4 + 1024;
-  };
-  // K chunks: all of K when it fits, else a multiple of 64 (whole MX and
-  // NVFP4 blocks, whole bytes of packed codes).
-  int64_t kb = k <= 2048 ? k : 2048;
-  while (kb > 64 && need(kb, false) > capacity)
-    kb = std::max<int64_t>(64, (kb / 2) / 64 * 64);
-  while (need(kb, false) > capacity && t.mt > 1) {
-    t.mt = std::max<int64_t>(1, t.mt / 2);
-    t.nt = std::max<int64_t>(std::min<int64_t>(n, 16), t.nt / 2);
+  switch (m.mode) {
+  case ScaleMode::Tensor:
+  case ScaleMode::NVFP4:
+    s.wholeScale = OperandStorage::WholeScale::Tensor;
+    break;
+  case ScaleMode::Rows:
+  case ScaleMode::NVFP4Rows:
+    s.wholeScale = OperandStorage::WholeScale::Row;
+    break;
+  case ScaleMode::None:
+  case ScaleMode::MX:
+    break;
   }
-  if (need(kb, false) > capacity)
-    return llvm::createStringError(
-        "linear [" + llvm::Twine(m) + ", " + llvm::Twine(k) + "] x [" +
-        llvm::Twine(n) + ", " + llvm::Twine(k) + "]^T: no tiling fits TSRAM");
-  t.kb = kb;
-  t.doubleAccumulator = need(kb, true) <= capacity;
-  return t;
+  return s;
+}
+
+MatmulProblem maia_lowering::matmulProblem(const HbmMatrix &x,
+                                           const HbmMatrix &w, bool bias,
+                                           const HbmMatrix &y) {
+  MatmulProblem p;
+  p.m = x.rows;
+  p.n = w.rows;
+  p.k = x.cols;
+  p.x = storageOf(x);
+  p.w = storageOf(w);
+  p.outputBits = numerics::getFormatInfo(y.format).bits;
+  p.bias = bias;
+  return p;
+}
+
+Expected<MatmulPlan> maia_lowering::chooseMatmulPlan(
+    const TargetModel &target, unsigned streams, const HbmMatrix &x,
+    const HbmMatrix &w, bool bias, const HbmMatrix &y, MatmulKernel kernel,
+    const ClusterMatmulLimits &limits) {
+  return mixtile::chooseMatmulPlan(
+      target, streams, matmulProblem(x, w, bias, y), kernel, limits);
 }
 
 namespace {
@@ -203,7 +197,7 @@ class TileMatmul {
 public:
   TileMatmul(ProgramEmitter &e, unsigned i, const HbmMatrix &x,
              const HbmMatrix &w, std::optional<uint32_t> bias,
-             const HbmMatrix &y, const MatmulTiling &t)
+             const HbmMatrix &y, const PerTileMatmulPlan &t)
       : e(e), i(i), s(e.stream(i)), x(x), w(w), bias(bias), y(y), t(t) {}
 
   Error run(llvm::ArrayRef<CTile> items) {
@@ -311,10 +305,24 @@ private:
       last = s.issue(std::move(add), {product, loaded});
       biasUser = last;
     }
-    return e.copyRows(s, accumulators[acc], uint64_t(item.cols) * 4,
-                      {y.codes, (uint64_t(item.m0) * y.cols + item.n0) * 4},
-                      uint64_t(y.cols) * 4, item.rows, uint64_t(item.cols) * 4,
-                      {last});
+    uint64_t elem = 4;
+    BufferRef out = accumulators[acc];
+    if (y.format == FloatFormat::BF16) {
+      // In place: a command reads its input before it writes.
+      elem = 2;
+      out = e.view(out, FloatFormat::BF16);
+      maia::VecQuantizeInst quant;
+      quant.rows = item.rows;
+      quant.len = item.cols;
+      quant.dst.data = out;
+      quant.dst.format = FloatFormat::BF16;
+      quant.src = accumulators[acc];
+      last = s.issue(std::move(quant), {last});
+    }
+    return e.copyRows(s, out, uint64_t(item.cols) * elem,
+                      {y.codes, (uint64_t(item.m0) * y.cols + item.n0) * elem},
+                      uint64_t(y.cols) * elem, item.rows,
+                      uint64_t(item.cols) * elem, {last});
   }
 
   ProgramEmitter &e;
@@ -323,7 +331,7 @@ private:
   const HbmMatrix &x, &w;
   std::optional<uint32_t> bias;
   const HbmMatrix &y;
-  MatmulTiling t;
+  PerTileMatmulPlan t;
   std::vector<BufferRef> accumulators;
   std::vector<std::optional<Token>> accumulatorFree;
   std::array<std::pair<StagedPart, StagedPart>, 2> slots;
@@ -335,25 +343,39 @@ private:
 
 } // namespace
 
+Error maia_lowering::emitPerTileMatmul(ProgramEmitter &e,
+                                       const PerTileMatmulPlan &plan,
+                                       const HbmMatrix &x, const HbmMatrix &w,
+                                       std::optional<uint32_t> bias,
+                                       const HbmMatrix &y) {
+  std::vector<std::vector<CTile>> perTile(e.numTiles());
+  size_t next = 0;
+  for (int64_t m0 = 0; m0 < x.rows; m0 += plan.mt)
+    for (int64_t n0 = 0; n0 < w.rows; n0 += plan.nt)
+      perTile[next++ % perTile.size()].push_back(
+          {m0, std::min(plan.mt, x.rows - m0), n0,
+           std::min(plan.nt, w.rows - n0)});
+  for (unsigned i = 0; i < perTile.size(); ++i)
+    if (!perTile[i].empty())
+      if (Error err = TileMatmul(e, i, x, w, bias, y, plan).run(perTile[i]))
+        return err;
+  return Error::success();
+}
+
 Error maia_lowering::emitLinear(ProgramEmitter &e, const HbmMatrix &x,
                                 const HbmMatrix &w,
                                 std::optional<uint32_t> bias,
-                                const HbmMatrix &y) {
-  Expected<MatmulTiling> tiling =
-      chooseMatmulTiling(e.getTarget(), e.numTiles(), x, w);
-  if (!tiling)
-    return tiling.takeError();
-  std::vector<std::vector<CTile>> perTile(e.numTiles());
-  size_t next = 0;
-  for (int64_t m0 = 0; m0 < x.rows; m0 += tiling->mt)
-    for (int64_t n0 = 0; n0 < w.rows; n0 += tiling->nt)
-      perTile[next++ % perTile.size()].push_back(
-          {m0, std::min(tiling->mt, x.rows - m0), n0,
-           std::min(tiling->nt, w.rows - n0)});
-  for (unsigned i = 0; i < perTile.size(); ++i)
-    if (!perTile[i].empty())
-      if (Error err = TileMatmul(e, i, x, w, bias, y, *tiling).run(perTile[i]))
-        return err;
+                                const HbmMatrix &y, MatmulKernel kernel,
+                                const ClusterMatmulLimits &limits) {
+  Expected<MatmulPlan> plan = chooseMatmulPlan(
+      e.getTarget(), e.numTiles(), x, w, bias.has_value(), y, kernel, limits);
+  if (!plan)
+    return plan.takeError();
+  Error err = plan->kernel == MatmulKernel::Cluster
+                  ? emitClusterMatmul(e, plan->cluster, x, w, bias, y)
+                  : emitPerTileMatmul(e, plan->perTile, x, w, bias, y);
+  if (err)
+    return err;
   e.endPhase();
   return Error::success();
 }
@@ -385,8 +407,7 @@ maia_lowering::emitQuantizeRows(ProgramEmitter &e, const HbmMatrix &x,
       return scales.takeError();
     q.scales = *scales;
   }
-  uint64_t perRow = x.cols * 4 + partBytes(q, 1, x.cols);
-  int64_t chunkRows = rowsThatFit(e.getTarget(), perRow, 1024);
+  int64_t chunkRows = quantizeChunkRows(e.getTarget(), x.cols, storageOf(q));
   if (chunkRows == 0)
     return tooLarge("quantize", x.cols);
   Error err =
@@ -552,7 +573,7 @@ Error maia_lowering::emitRMSNorm(ProgramEmitter &e, const HbmMatrix &x,
                                  uint32_t weight, float epsilon,
                                  const HbmMatrix &y) {
   int64_t n = x.cols;
-  int64_t chunk = rowsThatFit(e.getTarget(), (2 * n + 1) * 4, n * 4 + 1024);
+  int64_t chunk = rmsNormChunkRows(e.getTarget(), n);
   if (chunk == 0)
     return tooLarge("rms_norm", n);
   Error err =
@@ -599,7 +620,7 @@ Error maia_lowering::emitElementwise(ProgramEmitter &e, Elementwise kind,
                                      const HbmMatrix &a, const HbmMatrix *b,
                                      const HbmMatrix &y) {
   int64_t n = a.cols;
-  int64_t chunk = rowsThatFit(e.getTarget(), 2 * n * 4, 1024);
+  int64_t chunk = elementwiseChunkRows(e.getTarget(), n);
   if (chunk == 0)
     return tooLarge("elementwise", n);
   Error err =
@@ -641,8 +662,7 @@ Error maia_lowering::emitRope(ProgramEmitter &e, const HbmMatrix &x,
                               uint32_t cos, uint32_t sin, int64_t headDim,
                               bool interleaved, const HbmMatrix &y) {
   int64_t f = x.cols, half = f / 2, heads = f / headDim;
-  // Per row: a, b, cos, sin, and two products.
-  int64_t chunk = rowsThatFit(e.getTarget(), 6 * half * 4, 1024);
+  int64_t chunk = ropeChunkRows(e.getTarget(), f);
   if (chunk == 0)
     return tooLarge("rope", f);
   // Element (row, head, i) of a and b, as 3-D strides in bytes.
@@ -737,7 +757,7 @@ Error maia_lowering::emitGatherRows(ProgramEmitter &e, const HbmMatrix &table,
 Error maia_lowering::emitStoreRows(ProgramEmitter &e, const HbmMatrix &src,
                                    const HbmMatrix &dst, int64_t dstRow) {
   uint64_t row = uint64_t(src.cols) * 4;
-  int64_t chunk = rowsThatFit(e.getTarget(), row, 1024);
+  int64_t chunk = storeRowsChunkRows(e.getTarget(), src.cols);
   Error err = forEachShare(
       e, src.rows, [&](unsigned i, int64_t r0, int64_t m) -> Error {
         TileStream &s = e.stream(i);
@@ -770,8 +790,7 @@ Error maia_lowering::emitAttention(ProgramEmitter &e, const HbmMatrix &q,
   uint64_t qRow = q.cols * 4ull, kvRow = k.cols * 4ull, hdBytes = hd * 4ull;
   // Per task (a head and a block of query rows): K_h [keys, hd], V_h^T
   // [hd, keys], and per query row its q, scores and mask rows.
-  uint64_t fixed = 2ull * keys * hd * 4 + 1024;
-  int64_t block = rowsThatFit(e.getTarget(), (hd + 2 * keys + 2) * 4, fixed);
+  int64_t block = attentionBlockRows(e.getTarget(), keys, hd);
   if (block == 0)
     return llvm::createStringError("attention over " + llvm::Twine(keys) +
                                    " keys does not fit in TSRAM");

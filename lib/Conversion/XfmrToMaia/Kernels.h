@@ -12,30 +12,49 @@
 
 #include "ProgramEmitter.h"
 
+#include "mixtile/Target/KernelPlans.h"
+
 #include <optional>
 
 namespace mixtile::maia_lowering {
 
-/// How a matrix product is cut: C tiles of [mt, nt], K in chunks of kb.
-struct MatmulTiling {
-  int64_t mt = 0, nt = 0, kb = 0;
-  /// Two accumulators per tile, so that writing one C tile out overlaps
-  /// the next one's products.
-  bool doubleAccumulator = false;
-};
+/// The storage sizes of an HBM matrix, as the kernel plans see them.
+OperandStorage storageOf(const HbmMatrix &m);
 
-/// The tiling emitLinear uses for x[M, K] * w[N, K]^T on `tiles` tiles.
-llvm::Expected<MatmulTiling> chooseMatmulTiling(const TargetModel &target,
-                                                unsigned tiles,
-                                                const HbmMatrix &x,
-                                                const HbmMatrix &w);
+/// The product y = x * w^T as the kernel plans see it.
+MatmulProblem matmulProblem(const HbmMatrix &x, const HbmMatrix &w, bool bias,
+                            const HbmMatrix &y);
+
+/// The plan emitLinear uses for x[M, K] * w[N, K]^T on the emitter's
+/// streams: the kernel the cost model times fastest, unless `kernel` names
+/// one.
+llvm::Expected<MatmulPlan>
+chooseMatmulPlan(const TargetModel &target, unsigned streams,
+                 const HbmMatrix &x, const HbmMatrix &w, bool bias,
+                 const HbmMatrix &y, MatmulKernel kernel,
+                 const ClusterMatmulLimits &limits);
 
 /// y[M, N] = x[M, K] * w[N, K]^T, then + bias[N] (f32 HBM buffer) if given:
 /// each output starts at 0 and adds x[m][k] * w[n][k] for k ascending, one
-/// FMA per term, on the decoded (scaled) operands.
+/// FMA per term, on the decoded (scaled) operands. y is f32, or bf16 (each
+/// f32 result rounded once) when y.format is BF16.
 llvm::Error emitLinear(ProgramEmitter &e, const HbmMatrix &x,
                        const HbmMatrix &w, std::optional<uint32_t> bias,
-                       const HbmMatrix &y);
+                       const HbmMatrix &y,
+                       MatmulKernel kernel = MatmulKernel::Auto,
+                       const ClusterMatmulLimits &limits = {});
+
+/// The per-tile kernel of emitLinear with `plan`.
+llvm::Error emitPerTileMatmul(ProgramEmitter &e, const PerTileMatmulPlan &plan,
+                              const HbmMatrix &x, const HbmMatrix &w,
+                              std::optional<uint32_t> bias, const HbmMatrix &y);
+
+/// The cluster-cooperative kernel of emitLinear with `plan`
+/// (ClusterMatmul.cpp, docs/MaiaKernels.md). The same results as the
+/// per-tile kernel bit for bit: every output is one k-ascending FMA chain.
+llvm::Error emitClusterMatmul(ProgramEmitter &e, const ClusterMatmulPlan &plan,
+                              const HbmMatrix &x, const HbmMatrix &w,
+                              std::optional<uint32_t> bias, const HbmMatrix &y);
 
 /// Quantizes the f32 rows of x into a new HBM matrix of `format` with
 /// `mode` scales (per-row modes scale each row on its own).
@@ -47,7 +66,7 @@ emitQuantizeRows(ProgramEmitter &e, const HbmMatrix &x, FloatFormat format,
 llvm::Error emitRMSNorm(ProgramEmitter &e, const HbmMatrix &x, uint32_t weight,
                         float epsilon, const HbmMatrix &y);
 
-enum class Elementwise { Add, Mul, Silu };
+using Elementwise = ElementwiseKind;
 /// y = a + b, a * b or silu(a), element by element.
 llvm::Error emitElementwise(ProgramEmitter &e, Elementwise kind,
                             const HbmMatrix &a, const HbmMatrix *b,

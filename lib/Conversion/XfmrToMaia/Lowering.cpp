@@ -498,50 +498,183 @@ mixtile::lowerToMaia(ModuleOp module, WeightStore &store,
   return ForwardLowering(module, store, target, options).run();
 }
 
+namespace {
+
+/// An HBM matrix [rows, cols] of `f` named `name` (`name`.codes and
+/// `name`.scales).
+Expected<HbmMatrix> placeCoded(ProgramEmitter &emitter, llvm::StringRef name,
+                               int64_t rows, int64_t cols,
+                               const MaiaOperandFormat &f) {
+  HbmMatrix mat;
+  mat.format = f.format;
+  mat.mode = f.mode;
+  mat.block = f.block;
+  mat.rows = rows;
+  mat.cols = cols;
+  std::optional<uint64_t> bytes = maia::getTensorBytes(f.format, rows, cols);
+  std::optional<uint64_t> scales =
+      maia::getScaleBytes(f.mode, f.block, rows, cols);
+  if (!bytes || !scales)
+    return llvm::createStringError("matmul: " + name +
+                                   " rows do not fill whole bytes");
+  Expected<uint32_t> codes =
+      emitter.allocateHbm((name + ".codes").str(), *bytes, f.format);
+  if (!codes)
+    return codes.takeError();
+  mat.codes = *codes;
+  if (f.mode != ScaleMode::None) {
+    Expected<uint32_t> s = emitter.allocateHbm(
+        (name + ".scales").str(), *scales, maia::getScaleBufferFormat(f.mode));
+    if (!s)
+      return s.takeError();
+    mat.scales = *s;
+  }
+  return mat;
+}
+
+/// f32 HBM matrices [rows, cols] named `names`, in order.
+Expected<std::vector<HbmMatrix>>
+placeF32(ProgramEmitter &emitter,
+         llvm::ArrayRef<std::tuple<const char *, int64_t, int64_t>> names) {
+  std::vector<HbmMatrix> result;
+  for (auto [name, rows, cols] : names) {
+    Expected<HbmMatrix> m = emitter.allocateF32(name, rows, cols);
+    if (!m)
+      return m.takeError();
+    result.push_back(*m);
+  }
+  return result;
+}
+
+/// A standalone program: `emit` places the operands and emits the kernel.
+template <typename Emit>
+Expected<maia::Program> buildKernelProgram(const TargetModel &target,
+                                           const MaiaKernelOptions &options,
+                                           Emit emit) {
+  ProgramEmitter emitter(target, options.tiles);
+  if (Error err = emit(emitter))
+    return std::move(err);
+  return emitter.takeProgram();
+}
+
+} // namespace
+
+Expected<maia::Program>
+mixtile::buildMatmulProgram(const TargetModel &target, int64_t m, int64_t n,
+                            int64_t k, const MaiaOperandFormat &x,
+                            const MaiaOperandFormat &w,
+                            const MaiaKernelOptions &options) {
+  if (options.output != FloatFormat::F32 && options.output != FloatFormat::BF16)
+    return llvm::createStringError("matmul: outputs are f32 or bf16");
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    Expected<HbmMatrix> xm = placeCoded(e, "x", m, k, x);
+    if (!xm)
+      return xm.takeError();
+    Expected<HbmMatrix> wm = placeCoded(e, "w", n, k, w);
+    if (!wm)
+      return wm.takeError();
+    std::optional<uint32_t> bias;
+    if (options.bias) {
+      Expected<uint32_t> b = e.allocateHbm("bias", n * 4, FloatFormat::F32);
+      if (!b)
+        return b.takeError();
+      bias = *b;
+    }
+    Expected<uint32_t> yBuffer =
+        e.allocateHbm("y", m * rowBytes(options.output, n), options.output);
+    if (!yBuffer)
+      return yBuffer.takeError();
+    HbmMatrix y;
+    y.codes = *yBuffer;
+    y.format = options.output;
+    y.rows = m;
+    y.cols = n;
+    return emitLinear(e, *xm, *wm, bias, y, options.kernel, options.cluster);
+  });
+}
+
 Expected<maia::Program>
 mixtile::buildMatmulProgram(const TargetModel &target, int64_t m, int64_t n,
                             int64_t k, const MaiaOperandFormat &x,
                             const MaiaOperandFormat &w, unsigned tiles) {
-  ProgramEmitter emitter(target, tiles);
-  auto place = [&](llvm::StringRef name, int64_t rows,
-                   const MaiaOperandFormat &f) -> Expected<HbmMatrix> {
-    HbmMatrix mat;
-    mat.format = f.format;
-    mat.mode = f.mode;
-    mat.block = f.block;
-    mat.rows = rows;
-    mat.cols = k;
-    std::optional<uint64_t> bytes = maia::getTensorBytes(f.format, rows, k);
-    std::optional<uint64_t> scales =
-        maia::getScaleBytes(f.mode, f.block, rows, k);
-    if (!bytes || !scales)
-      return llvm::createStringError("matmul: " + name +
-                                     " rows do not fill whole bytes");
-    Expected<uint32_t> codes =
-        emitter.allocateHbm((name + ".codes").str(), *bytes, f.format);
-    if (!codes)
-      return codes.takeError();
-    mat.codes = *codes;
-    if (f.mode != ScaleMode::None) {
-      Expected<uint32_t> s =
-          emitter.allocateHbm((name + ".scales").str(), *scales,
-                              maia::getScaleBufferFormat(f.mode));
-      if (!s)
-        return s.takeError();
-      mat.scales = *s;
-    }
-    return mat;
-  };
-  Expected<HbmMatrix> xm = place("x", m, x);
-  if (!xm)
-    return xm.takeError();
-  Expected<HbmMatrix> wm = place("w", n, w);
-  if (!wm)
-    return wm.takeError();
-  Expected<HbmMatrix> y = emitter.allocateF32("y", m, n);
-  if (!y)
-    return y.takeError();
-  if (Error err = emitLinear(emitter, *xm, *wm, std::nullopt, *y))
-    return std::move(err);
-  return emitter.takeProgram();
+  MaiaKernelOptions options;
+  options.tiles = tiles;
+  return buildMatmulProgram(target, m, n, k, x, w, options);
+}
+
+Expected<maia::Program>
+mixtile::buildRMSNormProgram(const TargetModel &target, int64_t rows,
+                             int64_t cols, const MaiaKernelOptions &options) {
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    auto m = placeF32(
+        e, {{"x", rows, cols}, {"weight", 1, cols}, {"y", rows, cols}});
+    if (!m)
+      return m.takeError();
+    return emitRMSNorm(e, (*m)[0], (*m)[1].codes, 1e-5f, (*m)[2]);
+  });
+}
+
+Expected<maia::Program> mixtile::buildElementwiseProgram(
+    const TargetModel &target, ElementwiseKind kind, int64_t rows, int64_t cols,
+    const MaiaKernelOptions &options) {
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    auto m =
+        placeF32(e, {{"a", rows, cols}, {"b", rows, cols}, {"y", rows, cols}});
+    if (!m)
+      return m.takeError();
+    bool unary = kind == ElementwiseKind::Silu;
+    return emitElementwise(e, kind, (*m)[0], unary ? nullptr : &(*m)[1],
+                           (*m)[2]);
+  });
+}
+
+Expected<maia::Program>
+mixtile::buildRopeProgram(const TargetModel &target, int64_t rows, int64_t cols,
+                          int64_t headDim, bool interleaved,
+                          const MaiaKernelOptions &options) {
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    auto m = placeF32(e, {{"x", rows, cols},
+                          {"cos", rows, cols / 2},
+                          {"sin", rows, cols / 2},
+                          {"y", rows, cols}});
+    if (!m)
+      return m.takeError();
+    return emitRope(e, (*m)[0], (*m)[1].codes, (*m)[2].codes, headDim,
+                    interleaved, (*m)[3]);
+  });
+}
+
+Expected<maia::Program>
+mixtile::buildQuantizeProgram(const TargetModel &target, int64_t rows,
+                              int64_t cols, const MaiaOperandFormat &format,
+                              const MaiaKernelOptions &options) {
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    Expected<HbmMatrix> x = e.allocateF32("x", rows, cols);
+    if (!x)
+      return x.takeError();
+    Expected<HbmMatrix> q =
+        emitQuantizeRows(e, *x, format.format, format.mode, format.block, "q");
+    return q ? Error::success() : q.takeError();
+  });
+}
+
+Expected<maia::Program>
+mixtile::buildAttentionProgram(const TargetModel &target,
+                               const AttentionShape &shape,
+                               const MaiaKernelOptions &options) {
+  return buildKernelProgram(target, options, [&](ProgramEmitter &e) -> Error {
+    int64_t features = shape.heads * shape.headDim,
+            kvFeatures = shape.kvHeads * shape.headDim;
+    auto m = placeF32(e, {{"q", shape.queries, features},
+                          {"k_cache", shape.keys, kvFeatures},
+                          {"v_cache", shape.keys, kvFeatures},
+                          {"mask", shape.queries, shape.keys},
+                          {"out", shape.queries, features}});
+    if (!m)
+      return m.takeError();
+    float scale = 1.0f / std::sqrt(float(shape.headDim));
+    return emitAttention(e, (*m)[0], (*m)[1], (*m)[2], shape.keys, shape.start,
+                         shape.heads, shape.kvHeads, shape.headDim, scale,
+                         shape.causal, (*m)[4], (*m)[3].codes);
+  });
 }

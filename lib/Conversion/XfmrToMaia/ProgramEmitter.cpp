@@ -2,7 +2,11 @@
 
 #include "ProgramEmitter.h"
 
+#include "mixtile/Target/KernelPlans.h"
+
 #include "llvm/ADT/Twine.h"
+
+#include <algorithm>
 
 using namespace mixtile;
 using namespace mixtile::maia_lowering;
@@ -26,15 +30,53 @@ uint64_t maia_lowering::rowBytes(FloatFormat format, int64_t cols) {
 
 TileStream::TileStream(maia::TileProgram &program, unsigned numSemaphores,
                        unsigned numQueues)
-    : program(program), numQueues(numQueues) {
+    : program(program) {
   for (unsigned s = numSemaphores; s-- > 0;)
     freeSemaphores.push_back(s);
+  for (unsigned q = 0; q < numQueues; ++q)
+    queues.push_back({maia::DmaQueue::Kind::Tile, q});
 }
 
 maia::DmaQueue TileStream::nextQueue() {
-  maia::DmaQueue q{maia::DmaQueue::Kind::Tile, queue};
-  queue = (queue + 1) % numQueues;
+  maia::DmaQueue q = queues[queue];
+  queue = (queue + 1) % queues.size();
   return q;
+}
+
+void TileStream::setQueues(std::vector<maia::DmaQueue> newQueues) {
+  assert(!newQueues.empty() && "a stream needs a DMA queue");
+  queues = std::move(newQueues);
+  queue = 0;
+}
+
+void TileStream::waitFor(Token token) {
+  assert(token.tile == program.tile && "tokens belong to their stream");
+  auto it = pending.find(token.serial);
+  if (it == pending.end())
+    return;
+  program.instructions.push_back(
+      maia::SemWaitInst{{program.tile, it->second}, 1});
+  freeSemaphores.push_back(it->second);
+  pending.erase(it);
+}
+
+void TileStream::append(maia::Instruction inst) {
+  assert(!maia::getSync(inst) && "commands go through issue()");
+  program.instructions.push_back(std::move(inst));
+}
+
+uint32_t TileStream::reserveSemaphore() {
+  if (freeSemaphores.empty())
+    waitOldest();
+  // The highest free id, so that the automatic ones stay low and stable.
+  auto it = std::max_element(freeSemaphores.begin(), freeSemaphores.end());
+  uint32_t id = *it;
+  freeSemaphores.erase(it);
+  return id;
+}
+
+void TileStream::releaseSemaphore(uint32_t id) {
+  freeSemaphores.insert(freeSemaphores.begin(), id);
 }
 
 void TileStream::waitOldest() {
@@ -85,15 +127,10 @@ void TileStream::drain() {
 
 ProgramEmitter::ProgramEmitter(const TargetModel &target, unsigned tiles)
     : target(target) {
-  unsigned available = target.numTiles();
-  if (tiles == 0 || tiles > available)
-    tiles = available;
-  // Spread the streams over the clusters first: each cluster has its own
-  // link to HBM.
+  tiles = resolveStreams(target, tiles);
   program.tiles.resize(tiles);
   for (unsigned i = 0; i < tiles; ++i) {
-    uint32_t cluster = i % target.clusters, slot = i / target.clusters;
-    program.tiles[i].tile = cluster * target.tilesPerCluster + slot;
+    program.tiles[i].tile = streamTile(target, i);
     barrierTiles.push_back(program.tiles[i].tile);
   }
   llvm::sort(barrierTiles);
@@ -163,6 +200,27 @@ Expected<BufferRef> ProgramEmitter::allocateTsram(unsigned i, uint64_t bytes,
   return BufferRef{it->second, offset};
 }
 
+Expected<BufferRef> ProgramEmitter::allocateCsram(uint32_t cluster,
+                                                  uint64_t bytes) {
+  auto [it, inserted] = csram.try_emplace(cluster, 0, 0);
+  if (inserted) {
+    maia::Buffer buffer;
+    buffer.name = ("csram" + llvm::Twine(cluster)).str();
+    buffer.level = maia::MemoryLevel::CSRAM;
+    buffer.unit = cluster;
+    buffer.size = target.csramBytesPerCluster;
+    buffer.format = FloatFormat::F32;
+    it->second.first = program.addBuffer(std::move(buffer));
+  }
+  uint64_t offset = alignTo(it->second.second, kAlignment);
+  if (offset + bytes > uint64_t(target.csramBytesPerCluster))
+    return llvm::createStringError("CSRAM of cluster " + llvm::Twine(cluster) +
+                                   " is full: " + llvm::Twine(bytes) +
+                                   " bytes needed at " + llvm::Twine(offset));
+  it->second.second = offset + bytes;
+  return BufferRef{it->second.first, offset};
+}
+
 uint64_t ProgramEmitter::freeTsram(unsigned i) const {
   uint64_t used = alignTo(tsramNext[i], kAlignment);
   return used >= uint64_t(target.tsramBytesPerTile)
@@ -196,6 +254,8 @@ void ProgramEmitter::endPhase() {
     for (maia::TileProgram &t : program.tiles)
       t.instructions.push_back(maia::BarrierInst{barrierTiles});
   llvm::fill(tsramNext, 0);
+  for (auto &[cluster, arena] : csram)
+    arena.second = 0;
 }
 
 Token ProgramEmitter::copyRows(TileStream &s, BufferRef src, uint64_t srcStride,

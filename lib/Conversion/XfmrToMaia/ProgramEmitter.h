@@ -48,8 +48,18 @@ public:
   Token issue(maia::Instruction inst, llvm::ArrayRef<Token> deps);
   /// Appends sem.wait for every command not yet known to be complete.
   void drain();
+  /// Appends sem.wait for `token` unless it is known to be complete.
+  void waitFor(Token token);
+  /// Appends a control instruction (sem.signal, sem.wait, barrier).
+  void append(maia::Instruction inst);
+  /// Takes a semaphore out of the automatic pool, for signals between
+  /// tiles; release it (with count 0) when done.
+  uint32_t reserveSemaphore();
+  void releaseSemaphore(uint32_t id);
   /// DMA queues in turn.
   maia::DmaQueue nextQueue();
+  /// The queues nextQueue() cycles over (initially the tile's own).
+  void setQueues(std::vector<maia::DmaQueue> queues);
   uint32_t tile() const { return program.tile; }
   bool empty() const { return program.instructions.empty(); }
 
@@ -57,7 +67,8 @@ private:
   void waitOldest();
 
   maia::TileProgram &program;
-  unsigned numQueues, queue = 0;
+  std::vector<maia::DmaQueue> queues;
+  unsigned queue = 0;
   uint64_t nextSerial = 0;
   std::vector<uint32_t> freeSemaphores;
   /// Serial -> semaphore of commands whose completion is not yet known, in
@@ -92,6 +103,9 @@ public:
                                         int64_t cols);
   void addData(uint32_t buffer, std::vector<uint8_t> bytes);
 
+  /// CSRAM space of `cluster` for this phase (DMA copies bytes, so CSRAM
+  /// has one view).
+  llvm::Expected<BufferRef> allocateCsram(uint32_t cluster, uint64_t bytes);
   /// TSRAM space of tile stream `i` for this phase, viewed as `format`.
   llvm::Expected<BufferRef> allocateTsram(unsigned i, uint64_t bytes,
                                           FloatFormat format);
@@ -123,6 +137,8 @@ private:
   std::vector<std::unique_ptr<TileStream>> streams;
   uint64_t hbmNext = 0;
   std::vector<uint64_t> tsramNext;
+  /// Per cluster: the CSRAM buffer and the next free byte of this phase.
+  std::map<uint32_t, std::pair<uint32_t, uint64_t>> csram;
   /// Per (tile, format): the view of the whole TSRAM in that format.
   std::map<std::pair<uint32_t, FloatFormat>, uint32_t> tsramViews;
   std::vector<uint32_t> barrierTiles;

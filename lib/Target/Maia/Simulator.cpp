@@ -10,7 +10,7 @@
 #include "mixtile/Target/Maia/Simulator.h"
 #include "Functional.h"
 
-#include "mixtile/Target/CostModel.h"
+#include "mixtile/Target/UnitTiming.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
@@ -171,7 +171,7 @@ uint64_t ceilDiv(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
 /// Cycles to move `bytes` at `bytesPerCycle` (a fractional rate).
 uint64_t transferCycles(uint64_t bytes, double bytesPerCycle) {
-  return uint64_t(std::ceil(double(bytes) / bytesPerCycle));
+  return channelCycles(bytes, bytesPerCycle);
 }
 
 /// A resource that runs one command at a time (TTU, TVP, DMA queue).
@@ -274,10 +274,6 @@ private:
   uint64_t issueDma(uint32_t tile, uint32_t index, const DmaInst &i);
   uint64_t matmulCycles(const MatmulInst &i);
   uint64_t vectorCycles(const Instruction &inst);
-  uint64_t tsramBound(uint64_t readBytes, uint64_t writeBytes) const {
-    return std::max(ceilDiv(readBytes, target.tsramReadBytesPerCycle),
-                    ceilDiv(writeBytes, target.tsramWriteBytesPerCycle));
-  }
   void record(const UnitId &unit, uint32_t tile, uint32_t index, StringRef name,
               uint64_t start, uint64_t end);
 
@@ -325,8 +321,7 @@ Engine::Engine(const Program &program, const TargetModel &target,
   }
   llvm::sort(activeTiles);
   semaphores.assign(target.numTiles() * target.semaphoresPerTile, 0);
-  hbmLatencyCycles =
-      uint64_t(std::llround(target.hbmLatencySeconds * target.clockHz));
+  hbmLatencyCycles = mixtile::hbmLatencyCycles(target);
   createUnits();
 }
 
@@ -345,13 +340,12 @@ void Engine::createUnits() {
     for (uint32_t q = 0; q < target.dmaQueuesPerCluster; ++q)
       units.push_back({UnitId{UnitKind::ClusterQueue, c, q}});
   for (uint32_t t = 0; t < numTiles; ++t)
-    tileLinks.push_back({UnitId{UnitKind::TileLink, t, 0},
-                         double(target.csramToTsramBytesPerCycle)});
+    tileLinks.push_back(
+        {UnitId{UnitKind::TileLink, t, 0}, tileLinkBytesPerCycle(target)});
   for (uint32_t c = 0; c < clusters; ++c)
     clusterLinks.push_back({UnitId{UnitKind::ClusterLink, c, 0},
-                            target.clusterDmaBytesPerSecond / target.clockHz});
-  hbm = {UnitId{UnitKind::HBM, 0, 0},
-         target.sustainedHbmBytesPerSecond() / target.clockHz};
+                            clusterLinkBytesPerCycle(target)});
+  hbm = {UnitId{UnitKind::HBM, 0, 0}, hbmBytesPerCycle(target)};
 }
 
 Error Engine::loadData() {
@@ -571,15 +565,10 @@ uint64_t operandBytes(const TensorOperand &t, uint64_t rows, uint64_t cols) {
 }
 
 uint64_t Engine::matmulCycles(const MatmulInst &i) {
-  // The rate class follows the cost model: both operands 4-bit at FP4, an
-  // operand of at most 8 bits at FP8, wider ones at BF16.
-  ProductFormats formats;
-  formats.activations.elementBits = numerics::getFormatInfo(i.a.format).bits;
-  formats.weights.elementBits = numerics::getFormatInfo(i.b.format).bits;
-  ComputeClass cls = formats.computeClass();
-  int64_t macsPerCycle = cls == ComputeClass::FP4   ? target.macsPerCycleFP4
-                         : cls == ComputeClass::FP8 ? target.macsPerCycleFP8
-                                                    : target.macsPerCycleBF16;
+  // Both operands 4-bit at FP4, an operand of at most 8 bits at FP8, wider
+  // ones at BF16 (UnitTiming.h, shared with the cost model).
+  ComputeClass cls = computeClassOf(numerics::getFormatInfo(i.a.format).bits,
+                                    numerics::getFormatInfo(i.b.format).bits);
   uint64_t macs = uint64_t(i.m) * i.n * i.k;
   uint64_t outputs = uint64_t(i.m) * i.n;
   SimReport &report = result.report;
@@ -596,9 +585,7 @@ uint64_t Engine::matmulCycles(const MatmulInst &i) {
   uint64_t writeBytes = 4 * outputs;
   report.bytes.tsramRead += readBytes;
   report.bytes.tsramWrite += writeBytes;
-  uint64_t computeCycles = ceilDiv(macs, macsPerCycle);
-  return std::max(
-      {computeCycles, tsramBound(readBytes, writeBytes), uint64_t(1)});
+  return ttuCycles(target, cls, macs, readBytes, writeBytes);
 }
 
 uint64_t Engine::vectorCycles(const Instruction &inst) {
@@ -633,10 +620,7 @@ uint64_t Engine::vectorCycles(const Instruction &inst) {
   result.report.bytes.tsramWrite += writeBytes;
   // exp, rsqrt and silu run at the transcendental rate, everything else at
   // one element per f32 lane per cycle.
-  uint64_t rate =
-      transcendental ? target.tvpTranscendentalsPerCycle : target.tvpLanesF32;
-  return std::max({ceilDiv(elements, rate), tsramBound(readBytes, writeBytes),
-                   uint64_t(1)});
+  return tvpCycles(target, elements, readBytes, writeBytes, transcendental);
 }
 
 Error Engine::handle(const Event &event) {

@@ -19,6 +19,7 @@
 #ifndef MIXTILE_CONVERSION_XFMRTOMAIA_LOWERING_H
 #define MIXTILE_CONVERSION_XFMRTOMAIA_LOWERING_H
 
+#include "mixtile/Target/KernelPlans.h"
 #include "mixtile/Target/Maia/ISA.h"
 #include "mixtile/Target/TargetModel.h"
 
@@ -71,13 +72,65 @@ struct MaiaOperandFormat {
   uint32_t block = 0;
 };
 
-/// A program computing y[m, n] = x[m, k] * w[n, k]^T from HBM to HBM with
-/// the kernel the lowering uses for linear layers, without data (for timing
-/// studies and for checking the cost model against the simulator).
+/// Options of the standalone kernel programs below.
+struct MaiaKernelOptions {
+  /// Tiles to spread the work over (0: every tile of the target).
+  unsigned tiles = 0;
+  /// Products: the output format (f32, as the model lowering writes, or
+  /// bf16), a bias row, the kernel (Auto: the one the cost model times
+  /// fastest) and overrides of the cluster kernel's tiling.
+  numerics::FloatFormat output = numerics::FloatFormat::F32;
+  bool bias = false;
+  MatmulKernel kernel = MatmulKernel::Auto;
+  ClusterMatmulLimits cluster;
+};
+
+// Standalone programs of one kernel each, from HBM to HBM, with the
+// kernels the lowering uses and without data (for timing studies, for
+// checking the cost model against the simulator, and, with buffer inputs,
+// for testing the kernels). Their HBM buffers are named after the
+// operands: "x.codes"/"x.scales", "w.codes"/"w.scales", "bias", "y" for
+// products; "x", "weight", "y" for rms_norm; "a", "b", "y" for element-wise
+// ops; "x", "cos", "sin", "y" for rope; "x", "q.codes"/"q.scales" for
+// quantize; "q", "k_cache", "v_cache", "mask", "out" for attention.
+
+/// y[m, n] = x[m, k] * w[n, k]^T (+ bias[n]).
+llvm::Expected<maia::Program>
+buildMatmulProgram(const TargetModel &target, int64_t m, int64_t n, int64_t k,
+                   const MaiaOperandFormat &x, const MaiaOperandFormat &w,
+                   const MaiaKernelOptions &options);
 llvm::Expected<maia::Program>
 buildMatmulProgram(const TargetModel &target, int64_t m, int64_t n, int64_t k,
                    const MaiaOperandFormat &x, const MaiaOperandFormat &w,
                    unsigned tiles = 0);
+
+/// y = RMSNorm(x) * weight over rows of `cols` values.
+llvm::Expected<maia::Program>
+buildRMSNormProgram(const TargetModel &target, int64_t rows, int64_t cols,
+                    const MaiaKernelOptions &options = {});
+
+/// y = a + b, a * b or silu(a) over [rows, cols].
+llvm::Expected<maia::Program>
+buildElementwiseProgram(const TargetModel &target, ElementwiseKind kind,
+                        int64_t rows, int64_t cols,
+                        const MaiaKernelOptions &options = {});
+
+/// Rotary embedding of [rows, cols] with heads of `headDim` features.
+llvm::Expected<maia::Program>
+buildRopeProgram(const TargetModel &target, int64_t rows, int64_t cols,
+                 int64_t headDim, bool interleaved,
+                 const MaiaKernelOptions &options = {});
+
+/// Quantizes f32 [rows, cols] row by row into `format`.
+llvm::Expected<maia::Program>
+buildQuantizeProgram(const TargetModel &target, int64_t rows, int64_t cols,
+                     const MaiaOperandFormat &format,
+                     const MaiaKernelOptions &options = {});
+
+/// Attention of `shape` (caches of exactly `keys` rows).
+llvm::Expected<maia::Program>
+buildAttentionProgram(const TargetModel &target, const AttentionShape &shape,
+                      const MaiaKernelOptions &options = {});
 
 } // namespace mixtile
 
