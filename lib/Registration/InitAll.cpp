@@ -10,6 +10,7 @@
 #include "mixtile/Dialect/Maia/IR/MaiaOps.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
+#include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Precision/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,12 +29,14 @@ void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   mlir::func::registerInlinerExtension(registry);
+  cpu::registerCpuPipelineDialects(registry);
 }
 
 void mixtile::registerMixtilePasses() {
   xfmr::registerXfmrPasses();
   precision::registerPrecisionPasses();
   conversion::registerConversionPasses();
+  cpu::registerCpuPipeline();
 }
 
 void mixtile::registerAllPasses() {

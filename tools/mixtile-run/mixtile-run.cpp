@@ -4,10 +4,12 @@
 //   mixtile-run MODEL --eval stories.txt
 //   mixtile-run MODEL --tokens ids.txt [--dump-logits out.f32]
 //   mixtile-run MODEL --backend=maia [--target=maia200] ...
+//   mixtile-run MODEL --backend=cpu [--cpu-library-dir=DIR] ...
 //
 // MODEL is an xfmr .mlir file or a model file the importers read. The
 // reference evaluator runs it by default; --backend=maia compiles every
-// call for the Maia target and runs it in the simulator.
+// call for the Maia target and runs it in the simulator; --backend=cpu
+// compiles the model into a native shared library and runs that.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +21,7 @@
 #include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/InitAll.h"
+#include "mixtile/Runtime/CpuLibrary.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -92,8 +95,9 @@ static cl::opt<unsigned> threads("num-threads",
                                  cl::init(0), cl::cat(category));
 static cl::opt<std::string>
     backendName("backend",
-                cl::desc("reference (the evaluator, default) or maia (compile "
-                         "each call for the Maia target and simulate it)"),
+                cl::desc("reference (the evaluator, default), maia (compile "
+                         "each call for the Maia target and simulate it) or "
+                         "cpu (compile a native library and run it)"),
                 cl::init("reference"), cl::cat(category));
 static cl::opt<std::string>
     targetName("target",
@@ -105,6 +109,12 @@ static cl::opt<unsigned>
               cl::desc("--backend=maia: tiles to spread each layer over "
                        "(0: all)"),
               cl::init(0), cl::cat(category));
+
+static cl::opt<std::string> cpuLibraryDir(
+    "cpu-library-dir",
+    cl::desc("--backend=cpu: keep the model library, its weight pack and "
+             "LLVM IR in this directory (default: a temporary one, removed)"),
+    cl::cat(category));
 
 namespace {
 
@@ -382,6 +392,33 @@ Error runTokens(Backend &eval) {
   });
 }
 
+/// Compiles the model into a library (in --cpu-library-dir, or a temporary
+/// directory removed once the library is loaded) and loads it.
+Expected<std::unique_ptr<Backend>> createCpuBackend(mlir::ModuleOp module,
+                                                    WeightStore &store) {
+  cpu::CpuLibraryOptions options;
+  options.outputDir = cpuLibraryDir;
+  llvm::SmallString<128> temporary;
+  if (options.outputDir.empty()) {
+    if (std::error_code code =
+            llvm::sys::fs::createUniqueDirectory("mixtile-cpu", temporary))
+      return llvm::createStringError(code, "cannot create a temporary "
+                                           "directory");
+    options.outputDir = std::string(temporary);
+  }
+  Expected<cpu::CpuLibraryFiles> files =
+      cpu::buildCpuLibrary(module, store, options);
+  Expected<std::unique_ptr<cpu::CpuModel>> model =
+      files ? cpu::CpuModel::load(files->library, files->weights)
+            : Expected<std::unique_ptr<cpu::CpuModel>>(files.takeError());
+  // A loaded library and a mapped weight pack outlive their files.
+  if (!temporary.empty())
+    llvm::sys::fs::remove_directories(temporary);
+  if (!model)
+    return model.takeError();
+  return std::make_unique<BackendOf<cpu::CpuModel>>(std::move(*model));
+}
+
 Expected<std::unique_ptr<Backend>> createBackend(mlir::ModuleOp module,
                                                  WeightStore &store) {
   if (backendName == "maia") {
@@ -394,9 +431,11 @@ Expected<std::unique_ptr<Backend>> createBackend(mlir::ModuleOp module,
       return runner.takeError();
     return std::make_unique<BackendOf<MaiaRunner>>(std::move(*runner));
   }
+  if (backendName == "cpu")
+    return createCpuBackend(module, store);
   if (backendName != "reference")
     return llvm::createStringError("unknown backend '" + backendName +
-                                   "' (expected reference or maia)");
+                                   "' (expected reference, maia or cpu)");
   EvaluatorOptions options;
   options.threads = threads;
   Expected<std::unique_ptr<Evaluator>> eval =

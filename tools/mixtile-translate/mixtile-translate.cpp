@@ -1,7 +1,8 @@
 //===- mixtile-translate.cpp - Mixtile's translation driver ---------------===//
 //
-// mlirTranslateMain with Mixtile's importers (model files -> xfmr IR) and
-// the Maia program translations (maia dialect <-> assembly and binary).
+// mlirTranslateMain with Mixtile's importers (model files -> xfmr IR), the
+// Maia program translations (maia dialect <-> assembly and binary) and the
+// CPU back end (xfmr IR -> a native model library).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,11 +13,14 @@
 #include "mixtile/Import/Tokenizer.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/InitAll.h"
+#include "mixtile/Runtime/CpuLibrary.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -217,6 +221,59 @@ static void registerMaiaTranslations() {
       });
 }
 
+//===----------------------------------------------------------------------===//
+// CPU back end
+//===----------------------------------------------------------------------===//
+
+static llvm::cl::opt<std::string> cpuWeights(
+    "cpu-weights",
+    llvm::cl::desc("--xfmr-to-cpu-library: where to write the library's "
+                   "weight pack (required)"),
+    llvm::cl::init(""));
+
+/// Builds the library in a temporary directory, writes it to `os` and moves
+/// its weight pack to --cpu-weights. Relative weight files are looked up
+/// next to the input.
+static LogicalResult writeCpuLibrary(Operation *op, llvm::raw_ostream &os) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    return op->emitError("expected a builtin.module");
+  if (cpuWeights.empty())
+    return op->emitError("--xfmr-to-cpu-library needs --cpu-weights=PATH "
+                         "for the weight pack");
+  std::string baseDir;
+  if (auto file = op->getLoc()->findInstanceOf<FileLineColLoc>())
+    baseDir = llvm::sys::path::parent_path(file.getFilename()).str();
+  mixtile::WeightStore store(baseDir);
+  llvm::SmallString<128> directory;
+  if (std::error_code code =
+          llvm::sys::fs::createUniqueDirectory("mixtile-cpu", directory))
+    return op->emitError("cannot create a temporary directory: ")
+           << code.message();
+  mixtile::cpu::CpuLibraryOptions options;
+  options.outputDir = std::string(directory);
+  auto fail = [&](llvm::Error error) {
+    llvm::sys::fs::remove_directories(directory);
+    return op->emitError(llvm::toString(std::move(error)));
+  };
+  llvm::Expected<mixtile::cpu::CpuLibraryFiles> files =
+      mixtile::cpu::buildCpuLibrary(module, store, options);
+  if (!files)
+    return fail(files.takeError());
+  auto library = llvm::MemoryBuffer::getFile(files->library, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+  if (!library)
+    return fail(llvm::createFileError(files->library, library.getError()));
+  // A rename fails across file systems; copy then.
+  if (llvm::sys::fs::rename(files->weights, cpuWeights))
+    if (std::error_code code =
+            llvm::sys::fs::copy_file(files->weights, cpuWeights))
+      return fail(llvm::createFileError(cpuWeights, code));
+  os << (*library)->getBuffer();
+  llvm::sys::fs::remove_directories(directory);
+  return success();
+}
+
 static void registerTranslations() {
   registerImporter("import-llama2c",
                    "Import a llama2.c legacy checkpoint as xfmr IR",
@@ -254,6 +311,14 @@ static void registerTranslations() {
         return mixtile::exportGGUF(module, store, os, &*tokenizer);
       });
   registerMaiaTranslations();
+  TranslateFromMLIRRegistration(
+      "xfmr-to-cpu-library",
+      "Compile xfmr IR into a native shared library with the C interface of "
+      "mixtile_cpu.h (the CPU back end; the weight pack goes to "
+      "--cpu-weights)",
+      writeCpuLibrary, [](DialectRegistry &registry) {
+        mixtile::registerAllDialects(registry);
+      });
 }
 
 int main(int argc, char **argv) {

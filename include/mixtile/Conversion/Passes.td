@@ -36,4 +36,33 @@ def ConvertXfmrToMaia : Pass<"convert-xfmr-to-maia", "mlir::ModuleOp"> {
   let dependentDialects = ["mixtile::maia::MaiaDialect"];
 }
 
+def ConvertXfmrToLinalg : Pass<"convert-xfmr-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower precision-annotated xfmr to linalg on tensors (CPU)";
+  let description = [{
+    Replaces @forward by @mixtile_forward, the CPU back end's calling
+    convention (docs/CpuBackend.md): the tokens, positions and start of the
+    call, the weight pack, the KV-cache state and the logits are buffers,
+    and the body is linalg.generic / tensor / arith / math on tensors with
+    f32 arithmetic in the reference evaluator's order (explicit math.fma),
+    so that the compiled model gives the evaluator's results bit for bit.
+
+    Weights stay in a weight pack (WeightPack.h) in the form their
+    #xfmr.precision record names: element codes and scales are decoded in
+    the body of the kernel that multiplies them. Activations are quantized
+    row by row (per-token scales) and KV-cache rows rounded with arith ops
+    that follow the Numerics library. Functions `() -> i64` named
+    `mixtile_info_*` describe the model to the runtime.
+
+    Example: `--convert-xfmr-to-linalg`, or the whole way to the LLVM
+    dialect with `--mixtile-cpu-pipeline`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 #endif // MIXTILE_CONVERSION_PASSES_TD

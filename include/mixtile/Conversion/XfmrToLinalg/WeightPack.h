@@ -1,0 +1,153 @@
+//===- WeightPack.h - the weight file of the CPU back end -------*- C++ -*-===//
+//
+// The CPU back end reads its weights from one file, the weight pack, which
+// holds every weight of @forward in the form its kernel consumes: f32
+// values, or the element codes and scales of the weight's precision
+// record, quantized once with the Numerics library (along K, as the
+// evaluator does). Kernels decode codes as they multiply; no dequantized
+// copy exists anywhere.
+//
+// Layout: a 64-byte header (WeightPackHeader) and a payload of arrays, each
+// starting at a multiple of 64 bytes from the payload start:
+// - f32 values, row-major in the weight's shape;
+// - bf16 / f16 codes: one little-endian 16-bit code per element;
+// - fp8 and fp6 codes: one byte per element;
+// - fp4 codes: two per byte, each row packed on its own (Packing.h order:
+//   column 2i in the low nibble), rows of ceil(cols / 2) bytes;
+// - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
+// - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32.
+//
+// The pass (convert-xfmr-to-linalg) and the writer both derive the layout
+// from the xfmr IR with WeightPack::plan, so they agree by construction;
+// the fingerprint of the layout, stored in the header and compiled into the
+// library, catches a pack that belongs to another model or plan.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_CONVERSION_XFMRTOLINALG_WEIGHTPACK_H
+#define MIXTILE_CONVERSION_XFMRTOLINALG_WEIGHTPACK_H
+
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
+#include "mixtile/Numerics/BlockQuant.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <vector>
+
+namespace mixtile {
+class WeightStore;
+} // namespace mixtile
+
+namespace mixtile::cpu {
+
+/// Alignment of every array of the payload, and of the payload itself.
+inline constexpr uint64_t kWeightPackAlignment = 64;
+/// The first eight bytes of a weight pack.
+inline constexpr char kWeightPackMagic[8] = {'M', 'X', 'T', 'L',
+                                             'W', 'P', 'K', '1'};
+
+/// The 64-byte header of a weight pack (little-endian fields).
+struct WeightPackHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t headerBytes;
+  uint64_t payloadBytes;
+  uint64_t fingerprint;
+  uint8_t reserved[32];
+};
+static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
+              "the payload starts 64 bytes into the file");
+inline constexpr uint32_t kWeightPackVersion = 1;
+
+/// One array of the payload.
+struct PackedArray {
+  /// f32 (values, tensor scale), i16 (bf16/f16 codes) or i8 (other codes,
+  /// block scales).
+  mlir::Type elementType;
+  llvm::SmallVector<int64_t, 2> shape;
+  /// Bytes from the start of the payload.
+  uint64_t offset = 0;
+
+  uint64_t getByteSize() const;
+};
+
+/// How one weight is stored for the kernels that read it under one scheme.
+struct WeightEncoding {
+  /// The weight format; nullopt stores f32 values.
+  std::optional<numerics::QuantScheme> scheme;
+  /// f32 values, or element codes.
+  PackedArray data;
+  std::optional<PackedArray> blockScales;
+  std::optional<PackedArray> tensorScale;
+
+  /// Whether the codes are fp4, two to a byte.
+  bool isPackedFP4() const {
+    return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;
+  }
+};
+
+/// The arrays (at offset 0) a weight of `shape` gets under `scheme`.
+/// Quantized weights must be 2-D: [rows, cols], quantized along cols.
+WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
+                                 llvm::ArrayRef<int64_t> shape,
+                                 const std::optional<numerics::QuantScheme> &s);
+
+/// The element codes of `q` in the pack's layout: fp4 codes two to a byte,
+/// row by row; other codes as numerics::quantize stores them.
+std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q);
+
+/// The weight format `user` applies to its operand `operandNumber`: the
+/// record's weight scheme for the weight of a linear and the table of an
+/// embedding, nullopt (f32) for every other use. Fails for records the
+/// back end cannot follow (f16 accumulation).
+llvm::Expected<std::optional<numerics::QuantScheme>>
+getWeightScheme(mlir::Operation *user, unsigned operandNumber);
+
+/// Whether two schemes quantize identically.
+bool isSameScheme(const std::optional<numerics::QuantScheme> &a,
+                  const std::optional<numerics::QuantScheme> &b);
+
+/// A weight of the pack.
+struct PackedWeight {
+  xfmr::WeightOp op;
+  WeightEncoding encoding;
+};
+
+/// The layout of the weight pack of one @forward.
+class WeightPack {
+public:
+  /// Lists, in program order, one entry per (xfmr.weight, scheme) pair the
+  /// users of the weights of `forward` need, and assigns offsets. Emits an
+  /// error on the offending op and fails for uses that cannot be packed.
+  static mlir::FailureOr<WeightPack> plan(mlir::func::FuncOp forward);
+
+  /// The entry of `weight` (an xfmr.weight result) under `scheme`, or null.
+  const PackedWeight *
+  find(mlir::Value weight,
+       const std::optional<numerics::QuantScheme> &scheme) const;
+
+  llvm::ArrayRef<PackedWeight> getWeights() const { return weights; }
+  uint64_t getPayloadBytes() const { return payloadBytes; }
+  uint64_t getFingerprint() const { return fingerprint; }
+
+  /// Writes the pack (header and payload), reading and quantizing every
+  /// weight from `store`.
+  llvm::Error write(WeightStore &store, llvm::raw_ostream &os) const;
+
+private:
+  std::vector<PackedWeight> weights;
+  uint64_t payloadBytes = 0;
+  uint64_t fingerprint = 0;
+};
+
+/// Plans the pack of the @forward of `module` and writes it to `path`.
+llvm::Error writeWeightPack(mlir::ModuleOp module, WeightStore &store,
+                            llvm::StringRef path);
+
+} // namespace mixtile::cpu
+
+#endif // MIXTILE_CONVERSION_XFMRTOLINALG_WEIGHTPACK_H

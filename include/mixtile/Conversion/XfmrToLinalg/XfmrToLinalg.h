@@ -1,0 +1,61 @@
+//===- XfmrToLinalg.h - xfmr to linalg for the CPU back end -----*- C++ -*-===//
+//
+// The lowering behind convert-xfmr-to-linalg. It replaces the importers'
+// @forward by @mixtile_forward, the CPU calling convention, whose body is
+// linalg / tensor / arith / math on tensors and reproduces the reference
+// evaluator bit for bit (docs/CpuBackend.md):
+//
+//   func.func @mixtile_forward(%tokens: memref<?xi32>,
+//                              %positions: memref<?xi32>, %start: index,
+//                              %weights: memref<?xi8>, %state: memref<?xi8>,
+//                              %logits: memref<?xVOCABxf32>)
+//
+// `weights` is the payload of the weight pack (WeightPack.h), `state` holds
+// the KV caches (each cache argument of @forward at a 64-byte aligned
+// offset), `logits` receives one row per token. Functions returning i64
+// describe the model to the runtime (the kInfo* symbols).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H
+#define MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace mixtile::cpu {
+
+/// The entry point of the CPU calling convention.
+inline constexpr llvm::StringLiteral kForwardFunction = "mixtile_forward";
+
+/// `() -> i64` functions describing the compiled model.
+inline constexpr llvm::StringLiteral kInfoAbiVersion =
+    "mixtile_info_abi_version";
+inline constexpr llvm::StringLiteral kInfoVocabSize = "mixtile_info_vocab_size";
+inline constexpr llvm::StringLiteral kInfoMaxSeqLen =
+    "mixtile_info_max_seq_len";
+inline constexpr llvm::StringLiteral kInfoStateBytes =
+    "mixtile_info_state_bytes";
+inline constexpr llvm::StringLiteral kInfoWeightBytes =
+    "mixtile_info_weight_bytes";
+inline constexpr llvm::StringLiteral kInfoWeightFingerprint =
+    "mixtile_info_weight_fingerprint";
+/// Token ids must be below this (the rows of the tables they index).
+inline constexpr llvm::StringLiteral kInfoTokenLimit =
+    "mixtile_info_token_limit";
+/// Positions must be below this (the rows of tables positions index, e.g.
+/// GPT-2's learned position embedding).
+inline constexpr llvm::StringLiteral kInfoPositionLimit =
+    "mixtile_info_position_limit";
+
+/// Version of the calling convention (mixtile_info_abi_version).
+inline constexpr int64_t kCpuAbiVersion = 1;
+
+/// Lowers the @forward of `module` as described above. Emits an error on
+/// the offending op and fails for IR the back end does not support; the
+/// module is then left unchanged.
+mlir::LogicalResult lowerXfmrToLinalg(mlir::ModuleOp module);
+
+} // namespace mixtile::cpu
+
+#endif // MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H

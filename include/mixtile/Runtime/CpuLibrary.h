@@ -1,0 +1,108 @@
+//===- CpuLibrary.h - build and load CPU model libraries --------*- C++ -*-===//
+//
+// The CPU back end's driver. buildCpuLibrary compiles an xfmr module into a
+// shared library with the C interface of mixtile_cpu.h and writes its
+// weight pack:
+//
+//   1. WeightPack::write quantizes the weights into <name>.weights;
+//   2. mixtile-cpu-pipeline lowers a copy of the module to the LLVM
+//      dialect, which is translated to LLVM IR (<name>.ll);
+//   3. clang compiles that IR with the C runtime (CpuRuntime.c, embedded in
+//      this library) into <name>.so, exporting only the C interface.
+//
+// CpuModel loads such a library and runs it behind the evaluator's
+// interface (mixtile-run --backend=cpu).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_RUNTIME_CPULIBRARY_H
+#define MIXTILE_RUNTIME_CPULIBRARY_H
+
+#include "mixtile/Runtime/mixtile_cpu.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mixtile {
+class WeightStore;
+} // namespace mixtile
+
+namespace mixtile::cpu {
+
+struct CpuLibraryOptions {
+  /// Directory the files are written to (created if missing).
+  std::string outputDir;
+  /// Base name of the files: <name>.so, <name>.weights, <name>.ll.
+  std::string name = "model";
+  /// Target CPU and features, as the options of mixtile-cpu-pipeline
+  /// ("native": the host).
+  std::string cpu = "native";
+  std::string features;
+  /// The clang used to compile and link; empty: the clang of the LLVM
+  /// Mixtile was built against, else clang-22 or clang on PATH.
+  std::string clang;
+  /// Optimization level of the LLVM IR (clang -O<n>).
+  unsigned optLevel = 2;
+};
+
+/// The files buildCpuLibrary wrote.
+struct CpuLibraryFiles {
+  std::string library, weights, llvmIR;
+};
+
+/// Compiles the @forward of `module` (which is not modified) as described
+/// above, reading weights from `store`.
+llvm::Expected<CpuLibraryFiles>
+buildCpuLibrary(mlir::ModuleOp module, WeightStore &store,
+                const CpuLibraryOptions &options);
+
+/// Compiles `module`, already linalg on tensors (hand-built kernels, as the
+/// unit tests of the quantization builders use), into <outputDir>/<name>.so
+/// without the runtime, exporting every function (and its C interface where
+/// it asks for one with llvm.emit_c_interface). Returns the library's path.
+llvm::Expected<std::string>
+compileKernelLibrary(mlir::ModuleOp module, const CpuLibraryOptions &options);
+
+/// A loaded model library with its weights and KV caches.
+class CpuModel {
+public:
+  /// dlopens `library` (privately: several models may be loaded at once)
+  /// and creates the model on the weight pack `weights`.
+  static llvm::Expected<std::unique_ptr<CpuModel>>
+  load(llvm::StringRef library, llvm::StringRef weights);
+  ~CpuModel();
+
+  /// Runs `tokens` at positions [position(), position() + tokens.size())
+  /// and returns their logits, row-major [tokens.size(), vocabSize()].
+  llvm::Expected<std::vector<float>> forward(llvm::ArrayRef<int32_t> tokens);
+
+  int64_t position() const;
+  /// Forgets the KV caches.
+  void reset();
+  int64_t vocabSize() const;
+  int64_t maxSeqLen() const;
+
+private:
+  CpuModel() = default;
+  llvm::Error resolve(llvm::StringRef library);
+
+  void *handle = nullptr;
+  mixtile_model *model = nullptr;
+  decltype(&mixtile_model_create) create = nullptr;
+  decltype(&mixtile_model_free) freeFn = nullptr;
+  decltype(&mixtile_model_prefill) prefill = nullptr;
+  decltype(&mixtile_model_reset) resetFn = nullptr;
+  decltype(&mixtile_model_position) positionFn = nullptr;
+  decltype(&mixtile_model_vocab_size) vocabFn = nullptr;
+  decltype(&mixtile_model_max_seq_len) maxSeqFn = nullptr;
+  decltype(&mixtile_last_error) lastError = nullptr;
+};
+
+} // namespace mixtile::cpu
+
+#endif // MIXTILE_RUNTIME_CPULIBRARY_H

@@ -1,0 +1,598 @@
+//===- Kernels.cpp - xfmr ops as linalg on tensors ------------------------===//
+//
+// The order of every reduction is the evaluator's: a linalg.generic lowers
+// to one loop per iteration dimension, outermost first, each ascending from
+// 0, so the updates of an output element run in increasing order of its
+// reduction dimensions. Kernels put the reduced dimension where the
+// evaluator's loop is and write out each f32 operation of its expression
+// (no contraction happens later: the generated code has no fast-math flags).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+#include "Builders.h"
+
+#include "mixtile/Evaluator/Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mixtile;
+using namespace mixtile::cpu;
+namespace nx = mixtile::numerics;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+/// A constant 1-D f32 tensor.
+static Value f32Table(OpBuilder &b, Location loc, ArrayRef<float> values) {
+  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                    b.getF32Type());
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+/// The value of every code of `format` (`count` codes), from the Numerics
+/// library's decoder.
+static Value decodeTable(OpBuilder &b, Location loc, nx::FloatFormat format,
+                         unsigned count) {
+  SmallVector<float> values;
+  for (unsigned code = 0; code < count; ++code)
+    values.push_back(nx::decode(code, format));
+  return f32Table(b, loc, values);
+}
+
+void mixtile::cpu::addDecodeTables(OpBuilder &b, Location loc,
+                                   WeightTensors &weight) {
+  if (!weight.scheme)
+    return;
+  const nx::QuantScheme &scheme = *weight.scheme;
+  if (nx::getCodeBytes(scheme.element) == 1)
+    weight.elementTable =
+        decodeTable(b, loc, scheme.element, weight.isPackedFP4() ? 16 : 256);
+  if (nx::hasBlockScales(scheme))
+    weight.scaleTable =
+        decodeTable(b, loc, nx::getBlockScaleFormat(scheme), 256);
+}
+
+/// The f32 value of an element code (before scaling).
+static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
+                           Value data, Value col) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  switch (weight.scheme->element) {
+  case nx::FloatFormat::BF16: {
+    // A bf16 code is the top half of the f32 it stands for.
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), data);
+    return s.fromBits(arith::ShLIOp::create(b, loc, wide, s.u32(16)));
+  }
+  case nx::FloatFormat::F16: {
+    // f16 -> f32 is exact, NaN codes included (quantize() writes canonical
+    // quiet NaNs, which widen to the canonical f32 NaN).
+    Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), data);
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  }
+  case nx::FloatFormat::F4E2M1FN: {
+    // Column 2i is the low nibble of byte i, column 2i + 1 the high one.
+    Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
+    Value shift = arith::IndexCastOp::create(
+        b, loc, b.getI8Type(), arith::MulIOp::create(b, loc, odd, s.index(4)));
+    Value nibble = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, data, shift),
+        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0xf)));
+    return tensor::ExtractOp::create(b, loc, weight.elementTable,
+                                     s.codeToIndex(nibble));
+  }
+  default:
+    return tensor::ExtractOp::create(b, loc, weight.elementTable,
+                                     s.codeToIndex(data));
+  }
+}
+
+Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
+                                 const WeightTensors &weight, Value data,
+                                 Value scaleCode, Value col) {
+  if (!weight.scheme)
+    return data;
+  ScalarBuilder s(b, loc);
+  Value element = decodeElement(s, weight, data, col);
+  // The products of numerics::dequantize, in its order.
+  switch (weight.scheme->scale) {
+  case nx::ScaleKind::None:
+    return element;
+  case nx::ScaleKind::TensorF32:
+    return arith::MulFOp::create(b, loc, element, weight.tensorScale);
+  case nx::ScaleKind::BlockE8M0: {
+    Value scale = tensor::ExtractOp::create(b, loc, weight.scaleTable,
+                                            s.codeToIndex(scaleCode));
+    return arith::MulFOp::create(b, loc, element, scale);
+  }
+  case nx::ScaleKind::BlockE4M3WithTensorF32: {
+    Value scale = tensor::ExtractOp::create(b, loc, weight.scaleTable,
+                                            s.codeToIndex(scaleCode));
+    Value scaledByBlock = arith::MulFOp::create(b, loc, element, scale);
+    return arith::MulFOp::create(b, loc, scaledByBlock, weight.tensorScale);
+  }
+  }
+  llvm_unreachable("unknown scale kind");
+}
+
+/// The map from (row, col) loop dimensions `rowDim`, `colDim` of a
+/// `numDims`-dimensional iteration space to the element of `weight.data`
+/// holding weight (row, col), and to its block scale.
+static AffineMap dataMap(MLIRContext *ctx, const WeightTensors &weight,
+                         unsigned numDims, unsigned rowDim, unsigned colDim) {
+  AffineExpr row = getAffineDimExpr(rowDim, ctx);
+  AffineExpr col = getAffineDimExpr(colDim, ctx);
+  if (weight.isPackedFP4())
+    col = col.floorDiv(2);
+  return AffineMap::get(numDims, 0, {row, col}, ctx);
+}
+
+static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight,
+                          unsigned numDims, unsigned rowDim, unsigned colDim) {
+  AffineExpr row = getAffineDimExpr(rowDim, ctx);
+  AffineExpr col = getAffineDimExpr(colDim, ctx);
+  return AffineMap::get(numDims, 0,
+                        {row, col.floorDiv(weight.scheme->blockSize)}, ctx);
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
+                                const WeightTensors &weight, Value bias) {
+  MLIRContext *ctx = b.getContext();
+  ScalarBuilder s(b, loc);
+  auto dataType = cast<RankedTensorType>(weight.data.getType());
+  OpFoldResult rows = getSizes(b, loc, x)[0];
+  Value init = filledTensor(
+      b, loc, {rows, b.getIndexAttr(dataType.getDimSize(0))}, s.f32(0.0f));
+  // (m, n, k): k innermost and ascending, as kernels::linear.
+  SmallVector<Value> inputs = {x, weight.data};
+  SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
+                                 dataMap(ctx, weight, 3, 1, 2)};
+  if (weight.blockScales) {
+    inputs.push_back(weight.blockScales);
+    maps.push_back(scaleMap(ctx, weight, 3, 1, 2));
+  }
+  maps.push_back(projection(ctx, 3, {0, 1}));
+  Value y = buildGeneric(
+      b, loc, inputs, init, maps, iteratorTypes(2, 1),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder ns(nb, nl);
+        Value scaleCode = weight.blockScales ? args[2] : Value();
+        // Only fp4 codes need their column (to pick the nibble).
+        Value col = weight.isPackedFP4() ? ns.loopIndex(2) : Value();
+        Value w = decodeWeight(nb, nl, weight, args[1], scaleCode, col);
+        return math::FmaOp::create(nb, nl, args[0], w, args.back()).getResult();
+      });
+  if (!bias)
+    return y;
+  // The bias is added once the sum is complete.
+  Value biased = emptyTensor(b, loc, getSizes(b, loc, y), b.getF32Type());
+  return buildGeneric(
+      b, loc, {y, bias}, biased,
+      {b.getMultiDimIdentityMap(2), projection(ctx, 2, {1}),
+       b.getMultiDimIdentityMap(2)},
+      iteratorTypes(2), [](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::AddFOp::create(nb, nl, args[0], args[1]).getResult();
+      });
+}
+
+Value mixtile::cpu::buildMatmul(OpBuilder &b, Location loc, Value lhs,
+                                Value rhs, bool transposeRhs) {
+  MLIRContext *ctx = b.getContext();
+  ScalarBuilder s(b, loc);
+  SmallVector<OpFoldResult> lhsSizes = getSizes(b, loc, lhs);
+  SmallVector<OpFoldResult> rhsSizes = getSizes(b, loc, rhs);
+  OpFoldResult cols = transposeRhs ? rhsSizes[1] : rhsSizes[2];
+  Value init =
+      filledTensor(b, loc, {lhsSizes[0], lhsSizes[1], cols}, s.f32(0.0f));
+  // (batch, m, n, k) with k innermost: FMAs over k ascending.
+  AffineMap rhsMap = transposeRhs ? projection(ctx, 4, {0, 2, 3})
+                                  : projection(ctx, 4, {0, 3, 2});
+  return buildGeneric(
+      b, loc, {lhs, rhs}, init,
+      {projection(ctx, 4, {0, 1, 3}), rhsMap, projection(ctx, 4, {0, 1, 2})},
+      iteratorTypes(3, 1), [](OpBuilder &nb, Location nl, ValueRange args) {
+        return math::FmaOp::create(nb, nl, args[0], args[1], args[2])
+            .getResult();
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding and normalisation
+//===----------------------------------------------------------------------===//
+
+Value mixtile::cpu::buildEmbedding(OpBuilder &b, Location loc, Value tokens,
+                                   const WeightTensors &table, int64_t dim) {
+  MLIRContext *ctx = b.getContext();
+  Value init =
+      emptyTensor(b, loc, {getSizes(b, loc, tokens)[0], b.getIndexAttr(dim)},
+                  b.getF32Type());
+  return buildGeneric(
+      b, loc, tokens, init,
+      {projection(ctx, 2, {0}), b.getMultiDimIdentityMap(2)}, iteratorTypes(2),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder ns(nb, nl);
+        // Token ids are checked against the table by the runtime.
+        Value row = ns.toIndex(args[0]);
+        Value col = ns.loopIndex(1);
+        Value dataCol =
+            table.isPackedFP4()
+                ? arith::DivUIOp::create(nb, nl, col, ns.index(2)).getResult()
+                : col;
+        Value data =
+            tensor::ExtractOp::create(nb, nl, table.data, {row, dataCol});
+        Value scaleCode;
+        if (table.blockScales) {
+          Value block = arith::DivUIOp::create(
+              nb, nl, col, ns.index(table.scheme->blockSize));
+          scaleCode = tensor::ExtractOp::create(nb, nl, table.blockScales,
+                                                {row, block});
+        }
+        return decodeWeight(nb, nl, table, data, scaleCode, col);
+      });
+}
+
+/// `1 / sqrt(sum / n + epsilon)` of every element of the 1-D `sums`.
+static Value reciprocalRoot(OpBuilder &b, Location loc, Value sums, int64_t n,
+                            float epsilon) {
+  return buildMap(
+      b, loc, sums, b.getF32Type(),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder s(nb, nl);
+        Value mean = arith::DivFOp::create(nb, nl, args[0],
+                                           s.f32(static_cast<float>(n)));
+        Value root = math::SqrtOp::create(
+            nb, nl, arith::AddFOp::create(nb, nl, mean, s.f32(epsilon)));
+        return arith::DivFOp::create(nb, nl, s.f32(1.0f), root).getResult();
+      });
+}
+
+/// A per-row sum over the [rows, cols] `x` from 0 in increasing column
+/// order: `term(x, row inputs..., acc)` gives the new partial sum.
+static Value rowReduction(OpBuilder &b, Location loc, ValueRange inputs,
+                          GenericBody term) {
+  MLIRContext *ctx = b.getContext();
+  ScalarBuilder s(b, loc);
+  Value init =
+      filledTensor(b, loc, {getSizes(b, loc, inputs[0])[0]}, s.f32(0.0f));
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
+  for (size_t i = 1; i < inputs.size(); ++i)
+    maps.push_back(projection(ctx, 2, {0}));
+  maps.push_back(projection(ctx, 2, {0}));
+  return buildGeneric(b, loc, inputs, init, maps, iteratorTypes(1, 1), term);
+}
+
+Value mixtile::cpu::buildRMSNorm(OpBuilder &b, Location loc, Value x,
+                                 Value weight, float epsilon) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  Value squares =
+      rowReduction(b, loc, x, [](OpBuilder &nb, Location nl, ValueRange args) {
+        return math::FmaOp::create(nb, nl, args[0], args[0], args[1])
+            .getResult();
+      });
+  Value r = reciprocalRoot(b, loc, squares, n, epsilon);
+  Value init = emptyTensor(b, loc, getSizes(b, loc, x), b.getF32Type());
+  return buildGeneric(
+      b, loc, {x, weight, r}, init,
+      {b.getMultiDimIdentityMap(2), projection(ctx, 2, {1}),
+       projection(ctx, 2, {0}), b.getMultiDimIdentityMap(2)},
+      iteratorTypes(2), [](OpBuilder &nb, Location nl, ValueRange args) {
+        Value normalized = arith::MulFOp::create(nb, nl, args[0], args[2]);
+        return arith::MulFOp::create(nb, nl, args[1], normalized).getResult();
+      });
+}
+
+Value mixtile::cpu::buildLayerNorm(OpBuilder &b, Location loc, Value x,
+                                   Value weight, Value bias, float epsilon) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  Value sums =
+      rowReduction(b, loc, x, [](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::AddFOp::create(nb, nl, args[1], args[0]).getResult();
+      });
+  Value means =
+      buildMap(b, loc, sums, b.getF32Type(),
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 ScalarBuilder s(nb, nl);
+                 return arith::DivFOp::create(nb, nl, args[0],
+                                              s.f32(static_cast<float>(n)))
+                     .getResult();
+               });
+  Value variances = rowReduction(
+      b, loc, {x, means}, [](OpBuilder &nb, Location nl, ValueRange args) {
+        Value d = arith::SubFOp::create(nb, nl, args[0], args[1]);
+        return math::FmaOp::create(nb, nl, d, d, args[2]).getResult();
+      });
+  Value r = reciprocalRoot(b, loc, variances, n, epsilon);
+  Value init = emptyTensor(b, loc, getSizes(b, loc, x), b.getF32Type());
+  AffineMap identity = b.getMultiDimIdentityMap(2);
+  AffineMap perRow = projection(ctx, 2, {0});
+  AffineMap perCol = projection(ctx, 2, {1});
+  return buildGeneric(
+      b, loc, {x, means, r, weight, bias}, init,
+      {identity, perRow, perRow, perCol, perCol, identity}, iteratorTypes(2),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        // (x - mean) * r * w + b, left to right.
+        Value centered = arith::SubFOp::create(nb, nl, args[0], args[1]);
+        Value normalized = arith::MulFOp::create(nb, nl, centered, args[2]);
+        Value scaled = arith::MulFOp::create(nb, nl, normalized, args[3]);
+        return arith::AddFOp::create(nb, nl, scaled, args[4]).getResult();
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary embedding
+//===----------------------------------------------------------------------===//
+
+Value mixtile::cpu::buildRope(OpBuilder &b, Location loc, Value x,
+                              Value positions, int64_t headDim, float theta,
+                              xfmr::RopeStyle style) {
+  MLIRContext *ctx = b.getContext();
+  int64_t features = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  int64_t heads = features / headDim, half = headDim / 2;
+  // The frequencies do not depend on the position: computed here with the
+  // evaluator's own function (ropeAngle at position 1 is the frequency),
+  // the angle is then position * frequency at run time, as there.
+  SmallVector<float> frequencies;
+  for (int64_t pair = 0; pair < half; ++pair)
+    frequencies.push_back(kernels::ropeAngle(1, pair, headDim, theta));
+  Value frequencyTable = f32Table(b, loc, frequencies);
+  // Interleaved pairs are (2i, 2i + 1): [seq, heads, half, 2]; half-split
+  // pairs are (i, i + half): [seq, heads, 2, half]. Dimension `member`
+  // tells the first element of a pair from the second.
+  bool interleaved = style == xfmr::RopeStyle::interleaved;
+  OpFoldResult seq = getSizes(b, loc, x)[0];
+  SmallVector<OpFoldResult> shape = {seq, b.getIndexAttr(heads)};
+  if (interleaved)
+    shape.append({b.getIndexAttr(half), b.getIndexAttr(2)});
+  else
+    shape.append({b.getIndexAttr(2), b.getIndexAttr(half)});
+  Value pairs = expandShape(b, loc, x, {{0}, {1, 2, 3}}, shape);
+  unsigned member = interleaved ? 3 : 2, pair = interleaved ? 2 : 3;
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  AffineExpr i = getAffineDimExpr(pair, ctx);
+  auto elementOfPair = [&](int64_t which) {
+    AffineExpr w = getAffineConstantExpr(which, ctx);
+    SmallVector<AffineExpr> exprs = {d0, d1, i, w};
+    if (!interleaved)
+      std::swap(exprs[2], exprs[3]);
+    return AffineMap::get(4, 0, exprs, ctx);
+  };
+  Value init = emptyTensor(b, loc, shape, b.getF32Type());
+  Value rotated = buildGeneric(
+      b, loc, {pairs, pairs, positions, frequencyTable}, init,
+      {elementOfPair(0), elementOfPair(1), projection(ctx, 4, {0}),
+       projection(ctx, 4, {pair}), b.getMultiDimIdentityMap(4)},
+      iteratorTypes(4), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder s(nb, nl);
+        Value a = args[0], bb = args[1];
+        Value angle = arith::MulFOp::create(nb, nl, s.toF32(args[2]), args[3]);
+        Value c = math::CosOp::create(nb, nl, angle);
+        Value sn = math::SinOp::create(nb, nl, angle);
+        // (a cos - b sin, a sin + b cos).
+        Value first =
+            arith::SubFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a, c),
+                                  arith::MulFOp::create(nb, nl, bb, sn));
+        Value second =
+            arith::AddFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a, sn),
+                                  arith::MulFOp::create(nb, nl, bb, c));
+        Value isFirst =
+            s.cmpi(CmpIPredicate::eq, s.loopIndex(member), s.index(0));
+        return s.select(isFirst, first, second);
+      });
+  return collapseShape(b, loc, rotated, {{0}, {1, 2, 3}});
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax and attention
+//===----------------------------------------------------------------------===//
+
+/// std::max(a, b) as the evaluator computes it: (a < b) ? b : a.
+static Value stdMax(ScalarBuilder &s, Value a, Value other) {
+  return s.select(s.cmpf(CmpFPredicate::OLT, a, other), other, a);
+}
+
+Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
+                                 int64_t axis, VisibilityFn visible) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, x);
+  SmallVector<OpFoldResult> reducedSizes(sizes);
+  reducedSizes.erase(reducedSizes.begin() + axis);
+  SmallVector<unsigned> kept;
+  SmallVector<int64_t> reducedShape;
+  for (unsigned d = 0; d < rank; ++d)
+    if (d != axis) {
+      kept.push_back(d);
+      reducedShape.push_back(type.getDimSize(d));
+    }
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  AffineMap reduced = projection(ctx, rank, kept);
+  SmallVector<utils::IteratorType> reduction = iteratorTypes(rank);
+  reduction[axis] = utils::IteratorType::reduction;
+  // With a visibility mask the reduced dimension is the key and the row is
+  // dimension 0.
+  auto masked = [&](OpBuilder &nb, Location nl, Value updated, Value acc) {
+    if (!visible)
+      return updated;
+    ScalarBuilder s(nb, nl);
+    return s.select(visible(nb, nl, 0, axis), updated, acc);
+  };
+
+  // The max starts from element 0, as kernels::softmax does (max(x0, x0)
+  // is x0, also for NaN, so element 0 may be visited again).
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> firstSizes(sizes);
+  firstSizes[axis] = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  Value first = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get(reducedShape, b.getF32Type()), x, offsets,
+      firstSizes, strides);
+  Value max = buildGeneric(b, loc, x, first, {identity, reduced}, reduction,
+                           [&](OpBuilder &nb, Location nl, ValueRange args) {
+                             ScalarBuilder s(nb, nl);
+                             return masked(nb, nl, stdMax(s, args[1], args[0]),
+                                           args[1]);
+                           });
+  Value exps =
+      buildGeneric(b, loc, {x, max}, emptyTensor(b, loc, sizes, b.getF32Type()),
+                   {identity, reduced, identity}, iteratorTypes(rank),
+                   [](OpBuilder &nb, Location nl, ValueRange args) {
+                     Value shifted =
+                         arith::SubFOp::create(nb, nl, args[0], args[1]);
+                     return math::ExpOp::create(nb, nl, shifted).getResult();
+                   });
+  ScalarBuilder s(b, loc);
+  Value sums = buildGeneric(
+      b, loc, exps, filledTensor(b, loc, reducedSizes, s.f32(0.0f)),
+      {identity, reduced}, reduction,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value sum = arith::AddFOp::create(nb, nl, args[1], args[0]);
+        return masked(nb, nl, sum, args[1]);
+      });
+  return buildGeneric(
+      b, loc, {exps, sums}, emptyTensor(b, loc, sizes, b.getF32Type()),
+      {identity, reduced, identity}, iteratorTypes(rank),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::DivFOp::create(nb, nl, args[0], args[1]).getResult();
+      });
+}
+
+Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
+                                   Value keys, Value values, Value start,
+                                   const AttentionParams &p) {
+  MLIRContext *ctx = b.getContext();
+  ScalarBuilder s(b, loc);
+  int64_t group = p.heads / p.kvHeads;
+  OpFoldResult seq = getSizes(b, loc, queries)[0];
+  OpFoldResult numKeys = getSizes(b, loc, keys)[0];
+  // Query head h reads KV head h / group: split heads into (kv, g) so that
+  // every indexing map is a projection. q: [seq, kv, g, d]; k, v: [key,
+  // kv, d].
+  Value q = expandShape(b, loc, queries, {{0}, {1, 2, 3}},
+                        {seq, b.getIndexAttr(p.kvHeads), b.getIndexAttr(group),
+                         b.getIndexAttr(p.headDim)});
+  SmallVector<OpFoldResult> kvShape = {numKeys, b.getIndexAttr(p.kvHeads),
+                                       b.getIndexAttr(p.headDim)};
+  Value k = expandShape(b, loc, keys, {{0}, {1, 2}}, kvShape);
+  Value v = expandShape(b, loc, values, {{0}, {1, 2}}, kvShape);
+  SmallVector<OpFoldResult> scoreShape = {seq, b.getIndexAttr(p.kvHeads),
+                                          b.getIndexAttr(group), numKeys};
+
+  // Scores: (s, kv, g, t, d), an FMA dot over d ascending, then * scale.
+  Value dots = buildGeneric(
+      b, loc, {q, k}, filledTensor(b, loc, scoreShape, s.f32(0.0f)),
+      {projection(ctx, 5, {0, 1, 2, 4}), projection(ctx, 5, {3, 1, 4}),
+       projection(ctx, 5, {0, 1, 2, 3})},
+      iteratorTypes(4, 1), [](OpBuilder &nb, Location nl, ValueRange args) {
+        return math::FmaOp::create(nb, nl, args[0], args[1], args[2])
+            .getResult();
+      });
+  Value scale = s.f32(p.scale);
+  Value scores = buildMap(
+      b, loc, dots, b.getF32Type(),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::MulFOp::create(nb, nl, args[0], scale).getResult();
+      });
+
+  // Causal: row s (position start + s) sees keys t <= start + s.
+  auto visible = [&](OpBuilder &nb, Location nl, int64_t rowDim,
+                     int64_t keyDim) {
+    ScalarBuilder ns(nb, nl);
+    Value last = arith::AddIOp::create(nb, nl, start, ns.loopIndex(rowDim));
+    return ns.cmpi(CmpIPredicate::ule, ns.loopIndex(keyDim), last);
+  };
+  VisibilityFn mask = p.causal ? VisibilityFn(visible) : VisibilityFn();
+  Value probabilities = buildSoftmax(b, loc, scores, 3, mask);
+
+  // Output: (s, kv, g, d, t), FMAs of probability * value over visible keys
+  // ascending.
+  SmallVector<OpFoldResult> outShape = {seq, b.getIndexAttr(p.kvHeads),
+                                        b.getIndexAttr(group),
+                                        b.getIndexAttr(p.headDim)};
+  Value out = buildGeneric(
+      b, loc, {probabilities, v}, filledTensor(b, loc, outShape, s.f32(0.0f)),
+      {projection(ctx, 5, {0, 1, 2, 4}), projection(ctx, 5, {4, 1, 3}),
+       projection(ctx, 5, {0, 1, 2, 3})},
+      iteratorTypes(4, 1), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value sum = math::FmaOp::create(nb, nl, args[0], args[1], args[2]);
+        if (!p.causal)
+          return sum;
+        ScalarBuilder ns(nb, nl);
+        return ns.select(visible(nb, nl, 0, 4), sum, args[2]);
+      });
+  return collapseShape(b, loc, out, {{0}, {1, 2, 3}});
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise ops
+//===----------------------------------------------------------------------===//
+
+Value mixtile::cpu::buildSilu(OpBuilder &b, Location loc, Value x) {
+  return buildMap(
+      b, loc, x, b.getF32Type(),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder s(nb, nl);
+        // x * (1 / (1 + exp(-x))).
+        Value e =
+            math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, args[0]));
+        Value d = arith::AddFOp::create(nb, nl, s.f32(1.0f), e);
+        Value sigmoid = arith::DivFOp::create(nb, nl, s.f32(1.0f), d);
+        return arith::MulFOp::create(nb, nl, args[0], sigmoid).getResult();
+      });
+}
+
+Value mixtile::cpu::buildGelu(OpBuilder &b, Location loc, Value x,
+                              xfmr::GeluApproximation approximation) {
+  bool useTanh = approximation == xfmr::GeluApproximation::tanh;
+  return buildMap(
+      b, loc, x, b.getF32Type(),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder s(nb, nl);
+        Value x = args[0];
+        auto mul = [&](Value a, Value c) {
+          return arith::MulFOp::create(nb, nl, a, c).getResult();
+        };
+        Value gate;
+        if (useTanh) {
+          // tanh(k * (x + 0.044715 * x * x * x)), products left to right.
+          Value cube = mul(mul(mul(s.f32(0.044715f), x), x), x);
+          Value inner = arith::AddFOp::create(nb, nl, x, cube);
+          gate = math::TanhOp::create(nb, nl,
+                                      mul(s.f32(0.7978845608028654f), inner));
+        } else {
+          gate =
+              math::ErfOp::create(nb, nl, mul(x, s.f32(0.7071067811865476f)));
+        }
+        Value onePlus = arith::AddFOp::create(nb, nl, s.f32(1.0f), gate);
+        return mul(mul(s.f32(0.5f), x), onePlus);
+      });
+}
+
+Value mixtile::cpu::buildAdd(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return buildMap(
+      b, loc, {lhs, rhs}, b.getF32Type(),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::AddFOp::create(nb, nl, args[0], args[1]).getResult();
+      });
+}
+
+Value mixtile::cpu::buildMul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return buildMap(
+      b, loc, {lhs, rhs}, b.getF32Type(),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return arith::MulFOp::create(nb, nl, args[0], args[1]).getResult();
+      });
+}

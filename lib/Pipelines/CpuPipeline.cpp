@@ -1,0 +1,212 @@
+//===- CpuPipeline.cpp - xfmr to the LLVM dialect for the CPU -------------===//
+//
+// The pipeline is upstream passes in a fixed order plus two small passes of
+// our own: one keeps the library free of MLIR's runtime (memref.copy of
+// strided memrefs would call memrefCopy from the C runner utilities), the
+// other tags every function with the target CPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Pipelines/CpuPipeline.h"
+#include "mixtile/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mixtile;
+using namespace mixtile::cpu;
+
+namespace {
+
+/// Rewrites memref.copy as linalg.copy, which lowers to loops: the
+/// LLVM lowering of a copy between strided memrefs calls `memrefCopy` from
+/// MLIR's C runner utilities, which the compiled library does not link.
+class CopiesToLinalgPass
+    : public PassWrapper<CopiesToLinalgPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopiesToLinalgPass)
+
+  StringRef getArgument() const final { return "mixtile-cpu-copies-to-linalg"; }
+  StringRef getDescription() const final {
+    return "Rewrite memref.copy as linalg.copy (no runtime library calls)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect>();
+  }
+
+  void runOnOperation() override {
+    getOperation().walk([](memref::CopyOp copy) {
+      OpBuilder b(copy);
+      linalg::CopyOp::create(b, copy.getLoc(), ValueRange{copy.getSource()},
+                             ValueRange{copy.getTarget()});
+      copy.erase();
+    });
+  }
+};
+
+/// Sets the module's target triple and every defined llvm.func's target
+/// CPU and features, which the translation to LLVM IR turns into the
+/// "target-cpu" / "target-features" attributes the code generator obeys.
+class SetCpuTargetPass
+    : public PassWrapper<SetCpuTargetPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SetCpuTargetPass)
+
+  SetCpuTargetPass() = default;
+  SetCpuTargetPass(const SetCpuTargetPass &other) : PassWrapper(other) {}
+  SetCpuTargetPass(StringRef cpuName, StringRef featureList) {
+    cpu = cpuName.str();
+    features = featureList.str();
+  }
+
+  StringRef getArgument() const final { return "mixtile-set-cpu-target"; }
+  StringRef getDescription() const final {
+    return "Tag the module and its LLVM functions with a target CPU";
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = module.getContext();
+    CpuTarget target = resolveCpuTarget(cpu, features);
+    module->setAttr(LLVM::LLVMDialect::getTargetTripleAttrName(),
+                    StringAttr::get(ctx, target.triple));
+    auto featureAttr = LLVM::TargetFeaturesAttr::get(ctx, target.features);
+    module.walk([&](LLVM::LLVMFuncOp func) {
+      if (func.isExternal())
+        return;
+      if (!target.cpu.empty())
+        func.setTargetCpuAttr(StringAttr::get(ctx, target.cpu));
+      if (!target.features.empty())
+        func.setTargetFeaturesAttr(featureAttr);
+    });
+  }
+
+private:
+  Option<std::string> cpu{*this, "cpu",
+                          llvm::cl::desc("LLVM CPU name ('native': the host)"),
+                          llvm::cl::init("native")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("LLVM target features (default: the host's with "
+                     "cpu=native)"),
+      llvm::cl::init("")};
+};
+
+} // namespace
+
+CpuTarget mixtile::cpu::resolveCpuTarget(StringRef cpu, StringRef features) {
+  CpuTarget target;
+  target.triple = llvm::sys::getProcessTriple();
+  if (cpu != "native") {
+    target.cpu = cpu.str();
+    target.features = features.str();
+    return target;
+  }
+  target.cpu = llvm::sys::getHostCPUName().str();
+  if (!features.empty()) {
+    target.features = features.str();
+    return target;
+  }
+  // Sorted, so that the same host always gives the same IR.
+  SmallVector<std::string> list;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    list.push_back((feature.second ? "+" : "-") + feature.first().str());
+  llvm::sort(list);
+  target.features = llvm::join(list, ",");
+  return target;
+}
+
+void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
+                                    const CpuPipelineOptions &options) {
+  if (options.convertXfmr)
+    pm.addPass(conversion::createConvertXfmrToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Tensors to buffers. @mixtile_forward takes buffers already; its caches
+  // are written in place.
+  bufferization::OneShotBufferizePassOptions bufferization;
+  bufferization.bufferAlignment = 64;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(std::make_unique<CopiesToLinalgPass>());
+
+  // Every linalg op becomes a loop nest in iteration-space order, so each
+  // reduction runs in the order the lowering chose.
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  // To the LLVM dialect. Math ops without an LLVM intrinsic (erf) become
+  // libm calls, the same functions the evaluator calls.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(std::make_unique<SetCpuTargetPass>(options.cpu.getValue(),
+                                                options.features.getValue()));
+}
+
+void mixtile::cpu::registerCpuPipelineDialects(DialectRegistry &registry) {
+  registry
+      .insert<arith::ArithDialect, bufferization::BufferizationDialect,
+              cf::ControlFlowDialect, func::FuncDialect, linalg::LinalgDialect,
+              LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
+              scf::SCFDialect, tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  arith::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  cf::registerBufferizableOpInterfaceExternalModels(registry);
+  cf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  memref::registerAllocationOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+void mixtile::cpu::registerCpuPipeline() {
+  PassRegistration<CopiesToLinalgPass>();
+  PassRegistration<SetCpuTargetPass>();
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "mixtile-cpu-pipeline",
+      "Compile xfmr IR for the CPU down to the LLVM dialect (bit-exact with "
+      "the reference evaluator)",
+      buildCpuPipeline);
+}

@@ -1,0 +1,344 @@
+// RUN: mixtile-opt %s --split-input-file --convert-xfmr-to-linalg | FileCheck %s
+
+// The calling convention: buffers in, tensors inside. Caches are writable
+// views of the state buffer, weights read-only views of the weight pack
+// (64-byte aligned, in program order), and the results leave through
+// materialize_in_destination. An f32 linear is an FMA reduction over k
+// (the last, innermost dimension); the bias is added after the sum.
+
+// CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG:   #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK-SAME:      %[[TOKENS:.*]]: memref<?xi32>, %[[POSITIONS:.*]]: memref<?xi32>, %[[START:.*]]: index,
+// CHECK-SAME:      %[[WEIGHTS:.*]]: memref<?xi8>, %[[STATE:.*]]: memref<?xi8>, %[[LOGITS:.*]]: memref<?x16xf32>)
+// CHECK-SAME:      attributes {llvm.emit_c_interface}
+// CHECK:         bufferization.to_tensor %[[TOKENS]] restrict : memref<?xi32> to tensor<?xi32>
+// CHECK:         %[[KV:.*]] = memref.view %[[STATE]][%{{.*}}][] : memref<?xi8> to memref<8x16xf32>
+// CHECK:         %[[K:.*]] = bufferization.to_tensor %[[KV]] restrict writable
+// CHECK:         %[[C512:.*]] = arith.constant 512 : index
+// CHECK:         %[[VV:.*]] = memref.view %[[STATE]][%[[C512]]][] : memref<?xi8> to memref<8x16xf32>
+// CHECK:         %[[V:.*]] = bufferization.to_tensor %[[VV]] restrict writable
+// CHECK:         memref.view %[[WEIGHTS]][%{{.*}}][] : memref<?xi8> to memref<16x32xf32>
+// CHECK:         %[[C2048:.*]] = arith.constant 2048 : index
+// CHECK:         %[[WV:.*]] = memref.view %[[WEIGHTS]][%[[C2048]]][] : memref<?xi8> to memref<16x32xf32>
+// CHECK:         %[[WT:.*]] = bufferization.to_tensor %[[WV]] restrict
+// CHECK:         %[[C4096:.*]] = arith.constant 4096 : index
+// CHECK:         memref.view %[[WEIGHTS]][%[[C4096]]][] : memref<?xi8> to memref<16xf32>
+// CHECK:         %[[ZERO:.*]] = linalg.fill
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%{{.*}}, %[[WT]] : tensor<?x32xf32>, tensor<16x32xf32>) outs(%[[ZERO]] : tensor<?x16xf32>)
+// CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[WE:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[FMA:.*]] = math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
+// CHECK-NEXT:      linalg.yield %[[FMA]] : f32
+// CHECK:         %[[BIASED:.*]] = linalg.generic
+// CHECK-SAME:        ins(%[[SUM]], %{{.*}} : tensor<?x16xf32>, tensor<16xf32>)
+// CHECK:           arith.addf
+// CHECK:         bufferization.materialize_in_destination %[[BIASED]] in restrict writable %[[LOGITS]]
+// CHECK:         bufferization.materialize_in_destination %[[K]] in restrict writable %[[KV]]
+// CHECK:         bufferization.materialize_in_destination %[[V]] in restrict writable %[[VV]]
+// CHECK:         return
+
+// The model's description for the runtime.
+// CHECK-LABEL: func.func @mixtile_info_abi_version() -> i64
+// CHECK:         arith.constant 1 : i64
+// CHECK-LABEL: func.func @mixtile_info_vocab_size() -> i64
+// CHECK:         arith.constant 16 : i64
+// CHECK-LABEL: func.func @mixtile_info_max_seq_len() -> i64
+// CHECK:         arith.constant 8 : i64
+// CHECK-LABEL: func.func @mixtile_info_state_bytes() -> i64
+// CHECK:         arith.constant 1024 : i64
+// CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
+// CHECK:         arith.constant 4160 : i64
+// CHECK-LABEL: func.func @mixtile_info_weight_fingerprint() -> i64
+// CHECK-LABEL: func.func @mixtile_info_token_limit() -> i64
+// CHECK:         arith.constant 16 : i64
+// CHECK-LABEL: func.func @mixtile_info_position_limit() -> i64
+// CHECK:         arith.constant 9223372036854775807 : i64
+// CHECK-NOT:   func.func @forward
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index, %kc: tensor<8x16xf32>, %vc: tensor<8x16xf32>) -> (tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>) {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %w = xfmr.weight "output" from "model.bin" {offset = 2048 : i64} : tensor<16x32xf32>
+  %b = xfmr.weight "output.bias" from "model.bin" {offset = 4096 : i64} : tensor<16xf32>
+  %y = xfmr.linear %x, %w, %b : (tensor<?x32xf32>, tensor<16x32xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return %y, %kc, %vc : tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+// W4A8 (MXFP4 weights, MXFP8 activations) and a BF16 embedding. The pack
+// holds the weight as fp4 codes two to a byte ([8, 24] bytes) and E8M0
+// scales ([8, 2]); the linear decodes them as it multiplies: the nibble of
+// column k, its value from the FP4 table, times the block scale from the
+// E8M0 table. The activations are quantized row by row: the 48 columns
+// are padded to two blocks of 32 for the block maxima.
+
+// CHECK-DAG:   #[[CODES:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 2)>
+// CHECK-DAG:   #[[SCALES:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<16x48xi16>
+// CHECK:         linalg.generic
+// CHECK:           %[[CODE:.*]] = tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<16x48xi16>
+// CHECK:           %[[WIDE:.*]] = arith.extui %[[CODE]] : i16 to i32
+// CHECK:           %[[BITS:.*]] = arith.shli %[[WIDE]], %{{.*}} : i32
+// CHECK:           arith.bitcast %[[BITS]] : i32 to f32
+// CHECK:         %[[C1536:.*]] = arith.constant 1536 : index
+// CHECK:         %[[CV:.*]] = memref.view %{{.*}}[%[[C1536]]][] : memref<?xi8> to memref<8x24xi8>
+// CHECK:         %[[CT:.*]] = bufferization.to_tensor %[[CV]] restrict
+// CHECK:         %[[C1728:.*]] = arith.constant 1728 : index
+// CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C1728]]][] : memref<?xi8> to memref<8x2xi8>
+// CHECK:         %[[ST:.*]] = bufferization.to_tensor %[[SV]] restrict
+// CHECK:         %[[FP4:.*]] = arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00]> : tensor<16xf32>
+// CHECK:         %[[E8M0:.*]] = arith.constant dense<"0x0000400000008000{{.*}}0000C07F"> : tensor<256xf32>
+// CHECK:         tensor.pad %{{.*}} low[0, 0, 0] high[0, 0, 16]
+// CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 1, 2, 32] : tensor<?x1x64xf32> into tensor<?x1x2x32xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK:           arith.maxui
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[CODES]], #[[SCALES]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<8x24xi8>, tensor<8x2xi8>)
+// CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[BYTE:.*]]: i8, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
+// CHECK:           %[[K:.*]] = linalg.index 2 : index
+// CHECK:           arith.remui %[[K]]
+// CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[BYTE]], %{{.*}} : i8
+// CHECK:           %[[NIBBLE:.*]] = arith.andi %[[SHIFTED]], %{{.*}} : i8
+// CHECK:           %[[NI:.*]] = arith.index_castui %[[NIBBLE]] : i8 to index
+// CHECK:           %[[ELEMENT:.*]] = tensor.extract %[[FP4]][%[[NI]]] : tensor<16xf32>
+// CHECK:           %[[SI:.*]] = arith.index_castui %[[SCODE]] : i8 to index
+// CHECK:           %[[SCALE:.*]] = tensor.extract %[[E8M0]][%[[SI]]] : tensor<256xf32>
+// CHECK:           %[[WE:.*]] = arith.mulf %[[ELEMENT]], %[[SCALE]] : f32
+// CHECK:           math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
+// CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
+// CHECK:         arith.constant 1792 : i64
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x48xf32>
+  %x = xfmr.embedding %table[%tokens] {precision = #xfmr.precision<weights = bf16, activations = bf16, accumulator = f32>} : tensor<16x48xf32>, tensor<?xi32> -> tensor<?x48xf32>
+  %w = xfmr.weight "w1" from "model.bin" {offset = 3072 : i64} : tensor<8x48xf32>
+  %y = xfmr.linear %x, %w {precision = #xfmr.precision<weights = f4E2M1FN, activations = f8E4M3FN, scale = f8E8M0FNU, block = 32, accumulator = f32>} : (tensor<?x48xf32>, tensor<8x48xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// NVFP4 and per-tensor FP8 weights: the FP32 tensor scale is one f32 of
+// the pack, read once, and the products follow numerics::dequantize:
+// (element * block scale) * tensor scale.
+
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x16xi8>
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x2xi8>
+// CHECK:         %[[TSV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
+// CHECK:         %[[TST:.*]] = bufferization.to_tensor %[[TSV]] restrict
+// CHECK:         %[[TS:.*]] = tensor.extract %[[TST]][%{{.*}}] : tensor<1xf32>
+// CHECK:         linalg.generic
+// CHECK:           %[[E:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<16xf32>
+// CHECK:           %[[S:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<256xf32>
+// CHECK:           %[[BLOCK:.*]] = arith.mulf %[[E]], %[[S]] : f32
+// CHECK:           %[[W:.*]] = arith.mulf %[[BLOCK]], %[[TS]] : f32
+// CHECK:           math.fma %{{.*}}, %[[W]], %{{.*}} : f32
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x8xi8>
+// CHECK:         %[[TSV2:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
+// CHECK:         %[[TST2:.*]] = bufferization.to_tensor %[[TSV2]] restrict
+// CHECK:         %[[TS2:.*]] = tensor.extract %[[TST2]]
+// CHECK:         linalg.generic
+// CHECK:           %[[E2:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<256xf32>
+// CHECK:           %[[W2:.*]] = arith.mulf %[[E2]], %[[TS2]] : f32
+// CHECK:           math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %w1 = xfmr.weight "w1" from "model.bin" {offset = 2048 : i64} : tensor<8x32xf32>
+  %h = xfmr.linear %x, %w1 {precision = #xfmr.precision<weights = f4E2M1FN, activations = bf16, scale = f8E4M3FN, block = 16, accumulator = f32>} : (tensor<?x32xf32>, tensor<8x32xf32>) -> tensor<?x8xf32>
+  %w2 = xfmr.weight "w2" from "model.bin" {offset = 3072 : i64} : tensor<8x8xf32>
+  %y = xfmr.linear %h, %w2 {precision = #xfmr.precision<weights = f8E4M3FN, activations = f8E4M3FN, scale = f32, accumulator = f32>} : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// RMSNorm: the sum of squares by FMA over the row, 1 / sqrt(ss / n + eps)
+// per row, then w * (x * r). Rope: pairs (2i, 2i + 1) as [seq, heads,
+// half, 2] with the frequencies a constant table; the angle is position *
+// frequency, and each element is a cos - b sin or a sin + b cos.
+
+// CHECK-DAG:   #[[FIRST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
+// CHECK-DAG:   #[[SECOND:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 1)>
+// CHECK-DAG:   #[[HALF_FIRST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, d3)>
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-NEXT:    ^bb0(%[[X:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      math.fma %[[X]], %[[X]], %[[ACC]] : f32
+// CHECK:         linalg.generic
+// CHECK:           %[[MEAN:.*]] = arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK:           %[[EPS:.*]] = arith.addf %[[MEAN]], %{{.*}} : f32
+// CHECK:           %[[ROOT:.*]] = math.sqrt %[[EPS]] : f32
+// CHECK:           arith.divf %{{.*}}, %[[ROOT]] : f32
+// CHECK:         linalg.generic
+// CHECK-NEXT:    ^bb0(%[[XN:.*]]: f32, %[[G:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[XN]], %[[R]] : f32
+// CHECK-NEXT:      arith.mulf %[[G]], %[[XR]] : f32
+// CHECK:         %[[FREQ:.*]] = arith.constant dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]> : tensor<4xf32>
+// CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 4, 4, 2] : tensor<?x32xf32> into tensor<?x4x4x2xf32>
+// CHECK:         linalg.generic {indexing_maps = [#[[FIRST]], #[[SECOND]], #{{.*}}, #{{.*}}, #{{.*}}]
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[POS:.*]]: i32, %[[F:.*]]: f32, %{{.*}}: f32):
+// CHECK:           %[[P64:.*]] = arith.extsi %[[POS]] : i32 to i64
+// CHECK:           %[[PF:.*]] = arith.sitofp %[[P64]] : i64 to f32
+// CHECK:           %[[ANGLE:.*]] = arith.mulf %[[PF]], %[[F]] : f32
+// CHECK:           %[[COS:.*]] = math.cos %[[ANGLE]] : f32
+// CHECK:           %[[SIN:.*]] = math.sin %[[ANGLE]] : f32
+// CHECK:           %[[AC:.*]] = arith.mulf %[[A]], %[[COS]] : f32
+// CHECK:           %[[BS:.*]] = arith.mulf %[[B]], %[[SIN]] : f32
+// CHECK:           %[[ROT0:.*]] = arith.subf %[[AC]], %[[BS]] : f32
+// CHECK:           %[[AS:.*]] = arith.mulf %[[A]], %[[SIN]] : f32
+// CHECK:           %[[BC:.*]] = arith.mulf %[[B]], %[[COS]] : f32
+// CHECK:           %[[ROT1:.*]] = arith.addf %[[AS]], %[[BC]] : f32
+// CHECK:           %[[MEMBER:.*]] = linalg.index 3 : index
+// CHECK:           %[[IS0:.*]] = arith.cmpi eq, %[[MEMBER]], %{{.*}} : index
+// CHECK:           arith.select %[[IS0]], %[[ROT0]], %[[ROT1]] : f32
+// CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 4, 2, 4] : tensor<?x32xf32> into tensor<?x4x2x4xf32>
+// CHECK:         linalg.generic {indexing_maps = [#[[HALF_FIRST]],
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x32xf32> {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %g = xfmr.weight "norm" from "model.bin" {offset = 2048 : i64} : tensor<32xf32>
+  %n = xfmr.rms_norm %x, %g {epsilon = 1.0e-05 : f32} : tensor<?x32xf32>, tensor<32xf32>
+  %r = xfmr.rope %n, %positions {head_dim = 8 : i64} : tensor<?x32xf32>, tensor<?xi32>
+  %h = xfmr.rope %r, %positions {head_dim = 8 : i64, style = #xfmr.rope_style<half>} : tensor<?x32xf32>, tensor<?xi32>
+  return %h : tensor<?x32xf32>
+}
+
+// -----
+
+// Attention with a KV cache, 4 query heads over 2 KV heads: the new rows,
+// rounded to the cache format (bf16, saturating), are inserted into the
+// writable cache tensors at `start`, and the queries see rows [0, start +
+// n). Queries split as [seq, kv, group, d]; scores are FMA dots over d
+// times the scale; the softmax and the value sum skip keys t > start + s.
+
+// CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG:   #[[KEYS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d3, d1, d4)>
+// CHECK-DAG:   #[[VALUES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d4, d1, d3)>
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK-SAME:      %[[START:[a-z0-9]+]]: index
+// CHECK:         %[[KC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+// CHECK:         %[[VC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+// CHECK:         %[[NKEYS:.*]] = arith.addi %[[START]], %{{.*}} : index
+// CHECK:         %[[KR:.*]] = linalg.generic
+// CHECK:           arith.constant 2139029504 : i32
+// CHECK:         %[[KS:.*]] = tensor.insert_slice %[[KR]] into %[[KC]][%[[START]], 0] [%{{.*}}, 16] [1, 1]
+// CHECK:         %[[KVIS:.*]] = tensor.extract_slice %[[KS]][0, 0] [%[[NKEYS]], 16] [1, 1]
+// CHECK:         %[[VS:.*]] = tensor.insert_slice %{{.*}} into %[[VC]][%[[START]], 0]
+// CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 2, 2, 8] : tensor<?x32xf32> into tensor<?x2x2x8xf32>
+// CHECK:         tensor.expand_shape %[[KVIS]] {{.*}} into tensor<?x2x8xf32>
+// CHECK:         linalg.generic {indexing_maps = [#[[Q]], #[[KEYS]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK:           math.fma
+// CHECK:         linalg.generic
+// CHECK:           arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK:           %[[ROW:.*]] = linalg.index 0 : index
+// CHECK:           %[[LAST:.*]] = arith.addi %[[START]], %[[ROW]] : index
+// CHECK:           %[[KEY:.*]] = linalg.index 3 : index
+// CHECK:           %[[SEEN:.*]] = arith.cmpi ule, %[[KEY]], %[[LAST]] : index
+// CHECK:           arith.select %[[SEEN]]
+// CHECK:         math.exp
+// CHECK:         arith.divf
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[VALUES]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK:           math.fma
+// CHECK:           linalg.index 4 : index
+// CHECK:           arith.cmpi ule
+// CHECK:         bufferization.materialize_in_destination %[[KS]] in restrict writable
+// CHECK:         bufferization.materialize_in_destination %[[VS]] in restrict writable
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index, %kc: tensor<8x16xf32>, %vc: tensor<8x16xf32>) -> (tensor<?x32xf32>, tensor<8x16xf32>, tensor<8x16xf32>) {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %wk = xfmr.weight "wk" from "model.bin" {offset = 2048 : i64} : tensor<16x32xf32>
+  %k = xfmr.linear %x, %wk : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x16xf32>
+  %o, %c:2 = xfmr.attention %x, %k, %k cache(%kc, %vc) at %start {causal, n_heads = 4 : i64, n_kv_heads = 2 : i64, precision = #xfmr.precision<weights = f32, activations = f32, accumulator = f32, kv_cache = bf16>} : (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, index) -> (tensor<?x32xf32>, tensor<8x16xf32>, tensor<8x16xf32>)
+  return %o, %c#0, %c#1 : tensor<?x32xf32>, tensor<8x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+// Element-wise ops and norms with the evaluator's expressions, softmax on
+// any axis (the max starts from element 0), and an activation matmul.
+
+// CHECK-LABEL: func.func @mixtile_forward(
+// LayerNorm: plain sum, mean, FMA variance of (x - mean).
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-NEXT:    ^bb0(%[[X:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      arith.addf %[[ACC]], %[[X]] : f32
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-NEXT:    ^bb0(%[[X2:.*]]: f32, %[[M:.*]]: f32, %[[ACC2:.*]]: f32):
+// CHECK-NEXT:      %[[D:.*]] = arith.subf %[[X2]], %[[M]] : f32
+// CHECK-NEXT:      math.fma %[[D]], %[[D]], %[[ACC2]] : f32
+// GELU, tanh form: 0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x))).
+// CHECK:           %[[K0:.*]] = arith.constant 4.471500e-02 : f32
+// CHECK-NEXT:      %[[C1:.*]] = arith.mulf %[[K0]], %[[XG:.*]] : f32
+// CHECK-NEXT:      %[[C2:.*]] = arith.mulf %[[C1]], %[[XG]] : f32
+// CHECK-NEXT:      %[[C3:.*]] = arith.mulf %[[C2]], %[[XG]] : f32
+// CHECK-NEXT:      %[[INNER:.*]] = arith.addf %[[XG]], %[[C3]] : f32
+// CHECK-NEXT:      %[[K1:.*]] = arith.constant 0.797884583 : f32
+// CHECK-NEXT:      %[[SCALED:.*]] = arith.mulf %[[K1]], %[[INNER]] : f32
+// CHECK-NEXT:      %[[TANH:.*]] = math.tanh %[[SCALED]] : f32
+// CHECK-NEXT:      %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:      %[[GATE:.*]] = arith.addf %[[ONE]], %[[TANH]] : f32
+// CHECK-NEXT:      %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-NEXT:      %[[HX:.*]] = arith.mulf %[[HALF]], %[[XG]] : f32
+// CHECK-NEXT:      arith.mulf %[[HX]], %[[GATE]] : f32
+// GELU, erf form.
+// CHECK:           math.erf
+// SiLU: x * (1 / (1 + exp(-x))).
+// CHECK:           %[[NEG:.*]] = arith.negf %[[XS:.*]] : f32
+// CHECK-NEXT:      %[[EXP:.*]] = math.exp %[[NEG]] : f32
+// CHECK:           %[[DEN:.*]] = arith.addf %{{.*}}, %[[EXP]] : f32
+// CHECK:           %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
+// CHECK-NEXT:      arith.mulf %[[XS]], %[[SIG]] : f32
+// Softmax along axis 0 of [n, 32]: the first row starts the max.
+// CHECK:         %[[FIRST:.*]] = tensor.extract_slice %{{.*}}[0, 0] [1, 32] [1, 1] : tensor<?x32xf32> to tensor<32xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%{{.*}} : tensor<?x32xf32>) outs(%[[FIRST]] : tensor<32xf32>)
+// CHECK-NEXT:    ^bb0(%[[XM:.*]]: f32, %[[MAX:.*]]: f32):
+// CHECK-NEXT:      %[[LT:.*]] = arith.cmpf olt, %[[MAX]], %[[XM]] : f32
+// CHECK-NEXT:      arith.select %[[LT]], %[[XM]], %[[MAX]] : f32
+// CHECK:         math.exp
+// CHECK:         arith.divf
+// Matmul [n, 32] x [32, 16] (a constant): batch 1, FMA over k.
+// CHECK:         %[[RHS:.*]] = arith.constant dense<2.500000e-01> : tensor<32x16xf32>
+// CHECK:         %[[RHS3:.*]] = tensor.expand_shape %[[RHS]] {{\[\[}}0, 1], [2]] output_shape [1, 32, 16]
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[RHS3]] : tensor<1x?x32xf32>, tensor<1x32x16xf32>)
+// CHECK:           math.fma
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x16xf32> {
+  %table = xfmr.weight "wte" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %g = xfmr.weight "ln.weight" from "model.bin" {offset = 2048 : i64} : tensor<32xf32>
+  %b = xfmr.weight "ln.bias" from "model.bin" {offset = 2176 : i64} : tensor<32xf32>
+  %n = xfmr.layer_norm %x, %g, %b : tensor<?x32xf32>, tensor<32xf32>, tensor<32xf32>
+  %t = xfmr.gelu %n {approximate = #xfmr.gelu_approximation<tanh>} : tensor<?x32xf32>
+  %e = xfmr.gelu %t : tensor<?x32xf32>
+  %s = xfmr.silu %e : tensor<?x32xf32>
+  %m = xfmr.mul %s, %x : tensor<?x32xf32>
+  %p = xfmr.softmax %m {axis = 0 : i64} : tensor<?x32xf32>
+  %c = arith.constant dense<0.25> : tensor<32x16xf32>
+  %y = xfmr.matmul %p, %c : (tensor<?x32xf32>, tensor<32x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// Constant weights (--inline-weights) are quantized at compile time into
+// constant codes and scales: 1.0 in MXFP4 is element 4.0 (code 6, packed
+// 0x66) with the block scale 2^-2 (E8M0 code 125).
+
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK:         %[[CODES:.*]] = arith.constant dense<102> : tensor<4x16xi8>
+// CHECK:         %[[SCALES:.*]] = arith.constant dense<125> : tensor<4x1xi8>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME:        ins(%{{.*}}, %[[CODES]], %[[SCALES]] : tensor<?x32xf32>, tensor<4x16xi8>, tensor<4x1xi8>)
+// CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
+// CHECK:         arith.constant 2048 : i64
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x4xf32> {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %w = arith.constant dense<1.0> : tensor<4x32xf32>
+  %y = xfmr.linear %x, %w {precision = #xfmr.precision<weights = f4E2M1FN, activations = bf16, scale = f8E8M0FNU, block = 32, accumulator = f32>} : (tensor<?x32xf32>, tensor<4x32xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -1,0 +1,60 @@
+// RUN: mixtile-opt %s --convert-xfmr-to-linalg | mlir-opt --one-shot-bufferize --convert-linalg-to-loops --canonicalize --cse | FileCheck %s
+
+// The evaluator's accumulation orders survive the lowering to loops: every
+// reduction is the innermost loop, ascending from 0, and updates one
+// accumulator with one FMA (or add) per term.
+
+// The key projection (linear): y[m, n] = fma(x[m, k], w[n, k], y[m, n]) for
+// k = 0, 1, ..., 31.
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK-SAME:      %[[START:[a-z0-9]+]]: index,
+// CHECK:         memref.store %{{.*}} : memref<?x16xf32>
+// CHECK:         scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:      scf.for %[[N:.*]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT:        scf.for %[[K:.*]] = %c0 to %c32 step %c1 {
+// CHECK-NEXT:          %[[X:.*]] = memref.load %{{.*}}[%[[M]], %[[K]]]
+// CHECK-NEXT:          %[[W:.*]] = memref.load %{{.*}}[%[[N]], %[[K]]]
+// CHECK-NEXT:          %[[ACC:.*]] = memref.load %[[Y:.*]][%[[M]], %[[N]]]
+// CHECK-NEXT:          %[[SUM:.*]] = math.fma %[[X]], %[[W]], %[[ACC]] : f32
+// CHECK-NEXT:          memref.store %[[SUM]], %[[Y]][%[[M]], %[[N]]]
+
+// Attention scores: (s, kv, g, t, d) with the head features d innermost.
+// CHECK:         memref.store %{{.*}} : memref<?x2x2x?xf32>
+// CHECK:         scf.for %[[S:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:      scf.for %[[KV:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:        scf.for %[[G:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:          scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:            scf.for %[[D:.*]] = %c0 to %c8 step %c1 {
+// CHECK-NEXT:              %[[Q:.*]] = memref.load %{{.*}}[%[[S]], %[[KV]], %[[G]], %[[D]]]
+// CHECK-NEXT:              %[[KE:.*]] = memref.load %{{.*}}[%[[T]], %[[KV]], %[[D]]]
+// CHECK-NEXT:              %[[DOT:.*]] = memref.load %[[SCORES:.*]][%[[S]], %[[KV]], %[[G]], %[[T]]]
+// CHECK-NEXT:              %[[NEXT:.*]] = math.fma %[[Q]], %[[KE]], %[[DOT]] : f32
+// CHECK-NEXT:              memref.store %[[NEXT]], %[[SCORES]][%[[S]], %[[KV]], %[[G]], %[[T]]]
+
+// The softmax sum adds the exponentials of the visible keys in key order.
+// CHECK:         %[[ADDED:.*]] = arith.addf %[[PART:.*]], %{{.*}} : f32
+// CHECK-NEXT:    %[[LAST:.*]] = arith.addi %[[START]], %{{.*}} : index
+// CHECK-NEXT:    %[[SEEN:.*]] = arith.cmpi ule, %{{.*}}, %[[LAST]] : index
+// CHECK-NEXT:    arith.select %[[SEEN]], %[[ADDED]], %[[PART]] : f32
+
+// The output: (s, kv, g, d, t) with the keys t innermost, one FMA of
+// probability * value per visible key.
+// CHECK:         memref.store %{{.*}} : memref<?x2x2x8xf32>
+// CHECK:         scf.for %[[S3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:      scf.for %[[KV3:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:        scf.for %[[G3:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:          scf.for %[[D3:.*]] = %c0 to %c8 step %c1 {
+// CHECK-NEXT:            scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:              %[[P:.*]] = memref.load %{{.*}}[%[[S3]], %[[KV3]], %[[G3]], %[[T3]]]
+// CHECK-NEXT:              %[[V:.*]] = memref.load %{{.*}}[%[[T3]], %[[KV3]], %[[D3]]]
+// CHECK-NEXT:              %[[O:.*]] = memref.load %[[OUT:.*]][%[[S3]], %[[KV3]], %[[G3]], %[[D3]]]
+// CHECK-NEXT:              %[[PV:.*]] = math.fma %[[P]], %[[V]], %[[O]] : f32
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index, %kc: tensor<8x16xf32>, %vc: tensor<8x16xf32>) -> (tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>) {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %wk = xfmr.weight "wk" from "model.bin" {offset = 2048 : i64} : tensor<16x32xf32>
+  %k = xfmr.linear %x, %wk : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x16xf32>
+  %o, %c:2 = xfmr.attention %x, %k, %k cache(%kc, %vc) at %start {causal, n_heads = 4 : i64, n_kv_heads = 2 : i64} : (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, index) -> (tensor<?x32xf32>, tensor<8x16xf32>, tensor<8x16xf32>)
+  %y = xfmr.linear %o, %wk : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x16xf32>
+  return %y, %c#0, %c#1 : tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>
+}
