@@ -3,8 +3,8 @@
 # built-in default model (a seeded synthetic Llama of stories260K's shape):
 # choose per-layer number formats under an accuracy budget (mean KL <= 0.05
 # nats/token against FP32 on calibration tokens, cheapest modeled latency on
-# the built-in maia200 target), print the plan, and check it on held-out
-# tokens with the reference evaluator.
+# the built-in maia200 target), print the plan, check it on held-out tokens
+# with the reference evaluator, and run it on the simulated maia200.
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -34,3 +34,10 @@ echo "== held-out check with mixtile-run =="
   --dump-logits "$out/fp32.f32" > /dev/null
 "$bin/mixtile-run" "$out/mixed.mlir" --tokens "$out/holdout.tokens" \
   --reference-logits "$out/fp32.f32"
+
+echo "== the same plan on the simulated maia200 (logits equal the evaluator's) =="
+"$bin/mixtile-run" "$out/mixed.mlir" --backend=maia --tokens "$out/holdout.tokens" \
+  --dump-logits "$out/maia.f32" > /dev/null
+"$bin/mixtile-run" "$out/mixed.mlir" --tokens "$out/holdout.tokens" \
+  --dump-logits "$out/reference.f32" > /dev/null
+cmp "$out/maia.f32" "$out/reference.f32" && echo "maia200 logits: identical to the reference evaluator's"
