@@ -274,20 +274,8 @@ Token GridTile::copy(BufferRef src, uint64_t srcStride, BufferRef dst,
                      uint64_t dstStride, uint64_t rows, uint64_t bytes,
                      uint32_t mask, std::vector<maia::SemWait> &waits,
                      llvm::ArrayRef<Token> deps) {
-  maia::DmaInst dma;
-  dma.queue = s.nextQueue();
-  dma.src = src;
-  dma.dst = dst;
-  // Contiguous rows travel as one element.
-  if (srcStride == bytes && dstStride == bytes) {
-    dma.elementBytes = bytes * rows;
-    rows = 1;
-  } else {
-    dma.elementBytes = bytes;
-  }
-  dma.counts = {rows, 1, 1};
-  dma.srcStrides = {srcStride, 0, 0};
-  dma.dstStrides = {dstStride, 0, 0};
+  maia::DmaInst dma =
+      makeRowCopy(s.nextQueue(), src, srcStride, dst, dstStride, rows, bytes);
   dma.multicast = mask;
   dma.sync.waits = std::move(waits);
   waits.clear();

@@ -485,8 +485,7 @@ namespace {
 /// The chunks of one tile's share of rows: buffers sized for `chunk` rows
 /// are reused, so each chunk's loads wait for the previous chunk's stores.
 template <typename Body>
-Error forEachChunk(TileStream &s, int64_t r0, int64_t n, int64_t chunk,
-                   Body body) {
+Error forEachChunk(int64_t r0, int64_t n, int64_t chunk, Body body) {
   llvm::SmallVector<Token, 4> previous;
   for (int64_t c0 = r0; c0 < r0 + n; c0 += chunk) {
     int64_t rows = std::min(chunk, r0 + n - c0);
@@ -495,7 +494,6 @@ Error forEachChunk(TileStream &s, int64_t r0, int64_t n, int64_t chunk,
       return stores.takeError();
     previous = std::move(*stores);
   }
-  (void)s;
   return Error::success();
 }
 
@@ -516,9 +514,12 @@ Token vecBinary(TileStream &s, maia::VecBinaryOp op, int64_t rows, int64_t len,
   return s.issue(std::move(inst), deps);
 }
 
-Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
-               BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
-  maia::VecUnaryInst inst;
+/// A vector op of one input and one output over [rows, len]: the unary
+/// element-wise ops and the row reductions have the same fields.
+template <typename Inst, typename Op>
+Token vecRowOp(TileStream &s, Op op, int64_t rows, int64_t len, BufferRef dst,
+               BufferRef a, llvm::ArrayRef<Token> deps) {
+  Inst inst;
   inst.op = op;
   inst.rows = rows;
   inst.len = len;
@@ -527,15 +528,14 @@ Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
   return s.issue(std::move(inst), deps);
 }
 
+Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
+               BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
+  return vecRowOp<maia::VecUnaryInst>(s, op, rows, len, dst, a, deps);
+}
+
 Token vecReduce(TileStream &s, maia::VecReduceOp op, int64_t rows, int64_t len,
                 BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
-  maia::VecReduceInst inst;
-  inst.op = op;
-  inst.rows = rows;
-  inst.len = len;
-  inst.dst = dst;
-  inst.a = a;
-  return s.issue(std::move(inst), deps);
+  return vecRowOp<maia::VecReduceInst>(s, op, rows, len, dst, a, deps);
 }
 
 /// Loads rows [c0, c0 + rows) of the f32 matrix m into `dst`.
@@ -588,7 +588,7 @@ Error maia_lowering::emitRMSNorm(ProgramEmitter &e, const HbmMatrix &x,
         Token wLoaded =
             e.copyRows(s, {weight, 0}, n * 4, w, n * 4, 1, n * 4, {});
         return forEachChunk(
-            s, r0, m, c,
+            r0, m, c,
             [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
                 -> Expected<llvm::SmallVector<Token, 4>> {
               using maia::Broadcast;
@@ -633,7 +633,7 @@ Error maia_lowering::emitElementwise(ProgramEmitter &e, Elementwise kind,
           return bufs.takeError();
         BufferRef x = (*bufs)[0], z = (*bufs)[1];
         return forEachChunk(
-            s, r0, m, c,
+            r0, m, c,
             [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
                 -> Expected<llvm::SmallVector<Token, 4>> {
               Token t0 = loadRowsF32(e, s, a, c0, rows, x, previous);
@@ -681,7 +681,7 @@ Error maia_lowering::emitRope(ProgramEmitter &e, const HbmMatrix &x,
         BufferRef a = (*bufs)[0], b = (*bufs)[1], cs = (*bufs)[2],
                   sn = (*bufs)[3], t1 = (*bufs)[4], t2 = (*bufs)[5];
         return forEachChunk(
-            s, r0, m, c,
+            r0, m, c,
             [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
                 -> Expected<llvm::SmallVector<Token, 4>> {
               using maia::Broadcast;
@@ -766,7 +766,7 @@ Error maia_lowering::emitStoreRows(ProgramEmitter &e, const HbmMatrix &src,
         if (!buf)
           return buf.takeError();
         return forEachChunk(
-            s, r0, m, c,
+            r0, m, c,
             [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
                 -> Expected<llvm::SmallVector<Token, 4>> {
               Token t = loadRowsF32(e, s, src, c0, rows, *buf, previous);

@@ -258,11 +258,12 @@ void ProgramEmitter::endPhase() {
     arena.second = 0;
 }
 
-Token ProgramEmitter::copyRows(TileStream &s, BufferRef src, uint64_t srcStride,
-                               BufferRef dst, uint64_t dstStride, uint64_t rows,
-                               uint64_t bytes, llvm::ArrayRef<Token> deps) {
+maia::DmaInst maia_lowering::makeRowCopy(maia::DmaQueue queue, BufferRef src,
+                                         uint64_t srcStride, BufferRef dst,
+                                         uint64_t dstStride, uint64_t rows,
+                                         uint64_t bytes) {
   maia::DmaInst dma;
-  dma.queue = s.nextQueue();
+  dma.queue = queue;
   dma.src = src;
   dma.dst = dst;
   // Contiguous rows travel as one element.
@@ -275,7 +276,15 @@ Token ProgramEmitter::copyRows(TileStream &s, BufferRef src, uint64_t srcStride,
   dma.counts = {rows, 1, 1};
   dma.srcStrides = {srcStride, 0, 0};
   dma.dstStrides = {dstStride, 0, 0};
-  return s.issue(std::move(dma), deps);
+  return dma;
+}
+
+Token ProgramEmitter::copyRows(TileStream &s, BufferRef src, uint64_t srcStride,
+                               BufferRef dst, uint64_t dstStride, uint64_t rows,
+                               uint64_t bytes, llvm::ArrayRef<Token> deps) {
+  return s.issue(
+      makeRowCopy(s.nextQueue(), src, srcStride, dst, dstStride, rows, bytes),
+      deps);
 }
 
 Token ProgramEmitter::copyF32(TileStream &s, BufferRef src, BufferRef dst,

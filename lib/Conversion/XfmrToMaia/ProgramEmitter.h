@@ -144,6 +144,12 @@ private:
   std::vector<uint32_t> barrierTiles;
 };
 
+/// A dma of `rows` rows of `bytes` bytes from `src` to `dst` (row strides in
+/// bytes) on `queue`; contiguous rows travel as one element.
+maia::DmaInst makeRowCopy(maia::DmaQueue queue, BufferRef src,
+                          uint64_t srcStride, BufferRef dst, uint64_t dstStride,
+                          uint64_t rows, uint64_t bytes);
+
 /// Bytes of `cols` codes of `format` (packed), which must fill whole bytes.
 uint64_t rowBytes(FloatFormat format, int64_t cols);
 
