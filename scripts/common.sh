@@ -11,7 +11,8 @@ MIXTILE_BUILD="${MIXTILE_BUILD:-$MIXTILE_ROOT/build}"
 MIXTILE_PACKAGES=(
   cmake ninja-build ccache python3 python3-numpy
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev libopenblas-dev
+  chromium python3-pil
 )
 
 mixtile_install_packages() {

@@ -22,7 +22,7 @@ llvm_config.with_environment("PATH", config.mixtile_tools_dir,
                              append_path=True)
 llvm_config.add_tool_substitutions(
     ["mixtile-opt", "mixtile-quantize", "mixtile-translate", "mixtile-run",
-     "mixtile-sim"],
+     "mixtile-sim", "mixtile-compile"],
     [config.mixtile_tools_dir])
 # Helper scripts run with Debian's python3 (which has numpy), the one lit
 # itself runs on.
@@ -34,9 +34,30 @@ shared = os.path.realpath(config.mixtile_shared_dir)
 if os.path.exists(os.path.join(shared, "models", "stories260K.bin")):
     config.available_features.add("shared-models")
 config.substitutions.append(("%shared", shared))
+
+# Headless Chromium renders the compile report (scripts/common.sh installs
+# Debian's chromium).
+import shutil
+chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+if chromium:
+    config.available_features.add("chromium")
+    config.substitutions.append(("%chromium", chromium))
 config.substitutions.append(("%mixtile_src", config.mixtile_src_root))
 
 # Upstream mlir-opt of the LLVM we build against, and our plugin for it.
-config.substitutions.append(
-    ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+mlir_opt = os.path.join(config.llvm_tools_dir, "mlir-opt")
+# Sanitized builds (scripts/run-tests-sanitized.sh, docs/Reliability.md):
+# the instrumented plugin needs the ASan runtime, which the uninstrumented
+# mlir-opt only has when it is preloaded.
+config.mixtile_sanitizers = [
+    s for s in getattr(config, "mixtile_sanitizers", "").split(";") if s]
+if config.mixtile_sanitizers:
+    config.available_features.add("sanitizers")
+if "address" in config.mixtile_sanitizers:
+    import subprocess
+    asan_runtime = subprocess.check_output(
+        [config.cmake_cxx_compiler,
+         "-print-file-name=libclang_rt.asan-x86_64.so"], text=True).strip()
+    mlir_opt = "env LD_PRELOAD=%s %s" % (asan_runtime, mlir_opt)
+config.substitutions.append(("%mlir_opt", mlir_opt))
 config.substitutions.append(("%mixtile_plugin", config.mixtile_plugin))

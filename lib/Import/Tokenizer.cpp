@@ -356,3 +356,60 @@ std::string Tokenizer::decode(llvm::ArrayRef<int> tokens) const {
   }
   return text;
 }
+
+//===----------------------------------------------------------------------===//
+// Token sequence files
+//===----------------------------------------------------------------------===//
+
+/// Reads token sequences: one id per line, a new sequence at each BOS (1).
+Expected<TokenSequences> mixtile::readTokenSequences(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(path, buffer.getError());
+  TokenSequences sequences;
+  llvm::SmallVector<StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (auto [n, line] : llvm::enumerate(lines)) {
+    int32_t id;
+    if (line.trim().getAsInteger(10, id) || id < 0)
+      return llvm::createFileError(
+          path, n + 1,
+          llvm::createStringError("expected a token id, got '" + line.trim() +
+                                  "'"));
+    if (id == 1 || sequences.empty())
+      sequences.emplace_back();
+    sequences.back().push_back(id);
+  }
+  if (sequences.empty())
+    return llvm::createFileError(path, llvm::createStringError("no tokens"));
+  return sequences;
+}
+
+/// Reads stories separated by `<|endoftext|>` lines from a text file and
+/// encodes each with BOS.
+Expected<TokenSequences>
+mixtile::readTextSequences(StringRef path, const Tokenizer &tokenizer) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createFileError(path, buffer.getError());
+  TokenSequences sequences;
+  llvm::SmallVector<StringRef> stories;
+  (*buffer)->getBuffer().split(stories, "<|endoftext|>");
+  for (StringRef story : stories) {
+    if (story.trim().empty())
+      continue;
+    std::vector<int> ids = tokenizer.encode(story.trim(), /*addBos=*/true,
+                                            /*addEos=*/false);
+    sequences.emplace_back(ids.begin(), ids.end());
+  }
+  if (sequences.empty())
+    return llvm::createFileError(path, llvm::createStringError("no text"));
+  return sequences;
+}
+
+void mixtile::writeTokenSequences(const TokenSequences &sequences,
+                                  llvm::raw_ostream &os) {
+  for (const std::vector<int32_t> &sequence : sequences)
+    for (int32_t id : sequence)
+      os << id << "\n";
+}

@@ -227,52 +227,6 @@ OperandStorage storageOf(Type element, xfmr::PrecisionAttr record) {
   return s;
 }
 
-/// Reads token sequences: one id per line, a new sequence at each BOS (1).
-Expected<std::vector<std::vector<int32_t>>> readSequences(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer)
-    return llvm::createFileError(path, buffer.getError());
-  std::vector<std::vector<int32_t>> sequences;
-  SmallVector<StringRef> lines;
-  (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
-  for (auto [n, line] : llvm::enumerate(lines)) {
-    int32_t id;
-    if (line.trim().getAsInteger(10, id) || id < 0)
-      return llvm::createFileError(
-          path, n + 1,
-          llvm::createStringError("expected a token id, got '" + line.trim() +
-                                  "'"));
-    if (id == 1 || sequences.empty())
-      sequences.emplace_back();
-    sequences.back().push_back(id);
-  }
-  if (sequences.empty())
-    return llvm::createFileError(path, llvm::createStringError("no tokens"));
-  return sequences;
-}
-
-/// Reads stories separated by `<|endoftext|>` lines from a text file and
-/// encodes each with BOS.
-Expected<std::vector<std::vector<int32_t>>>
-readTextSequences(StringRef path, const Tokenizer &tokenizer) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer)
-    return llvm::createFileError(path, buffer.getError());
-  std::vector<std::vector<int32_t>> sequences;
-  SmallVector<StringRef> stories;
-  (*buffer)->getBuffer().split(stories, "<|endoftext|>");
-  for (StringRef story : stories) {
-    if (story.trim().empty())
-      continue;
-    std::vector<int> ids = tokenizer.encode(story.trim(), /*addBos=*/true,
-                                            /*addEos=*/false);
-    sequences.emplace_back(ids.begin(), ids.end());
-  }
-  if (sequences.empty())
-    return llvm::createFileError(path, llvm::createStringError("no text"));
-  return sequences;
-}
-
 /// The number of positions the model's KV caches hold (0: unbounded).
 int64_t contextLength(ModuleOp module) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
@@ -411,6 +365,10 @@ private:
   LogicalResult prepareSearch(Search &search, WeightStore &store);
   FailureOr<VerifiedPlan> solveAndVerify(const Search &search,
                                          const Budget &bound);
+  /// solveAndVerify without the error: nullopt when no plan of the menu is
+  /// verified within `bound`.
+  FailureOr<std::optional<VerifiedPlan>> findPlan(const Search &search,
+                                                  const Budget &bound);
   std::optional<VerifiedPlan>
   cheaperUniform(const Search &search, const Budget &bound, double cost) const;
   LogicalResult writeSweep(const Search &search);
@@ -588,7 +546,7 @@ AssignPrecisionPass::loadSequences(StringRef path, StringRef what) {
   Expected<std::vector<std::vector<int32_t>>> sequences =
       std::vector<std::vector<int32_t>>();
   if (tokenizer.empty()) {
-    sequences = readSequences(path);
+    sequences = readTokenSequences(path);
   } else {
     Expected<Tokenizer> tok =
         Tokenizer::loadLlama2C(tokenizer, vocabSize(getOperation()));
@@ -1052,8 +1010,17 @@ AssignPrecisionPass::cheaperUniform(const Search &search, const Budget &bound,
   return plan;
 }
 
-FailureOr<VerifiedPlan>
-AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
+static std::string infeasibleMessage(const Search &search,
+                                     const Budget &bound) {
+  return llvm::formatv("no plan in the menu meets {0}={1} (least predicted "
+                       "{0} error {2:e3})",
+                       bound.metric, bound.option,
+                       bound.stated(search.leastError))
+      .str();
+}
+
+FailureOr<std::optional<VerifiedPlan>>
+AssignPrecisionPass::findPlan(const Search &search, const Budget &bound) {
   // Solve, run the plan, and tighten the predicted budget while the measured
   // error is over the bound. Predicted errors only add approximately, so a
   // uniform plan measured within the bound may beat the solver's choice; the
@@ -1082,7 +1049,7 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
     if (verified.measured <= bound.target) {
       if (std::optional<VerifiedPlan> uniform =
               cheaperUniform(search, bound, plan->cost))
-        return *uniform;
+        return std::optional<VerifiedPlan>(*uniform);
       if (search.holdoutMeasurer) {
         Expected<LogitComparison> heldOut =
             search.holdoutMeasurer->measure(verified.assignment);
@@ -1090,7 +1057,7 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
           return fail(llvm::toString(heldOut.takeError()));
         verified.heldOut = *heldOut;
       }
-      return verified;
+      return std::optional<VerifiedPlan>(std::move(verified));
     }
     if (predictedBudget <= search.leastError)
       break;
@@ -1098,14 +1065,17 @@ AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
         std::max(search.leastError,
                  predictedBudget * 0.9 * (bound.target / verified.measured));
   }
-  if (std::optional<VerifiedPlan> uniform =
-          cheaperUniform(search, bound, INFINITY))
-    return *uniform;
-  return fail(llvm::formatv("no plan in the menu meets {0}={1} (least "
-                            "predicted {0} error {2:e3})",
-                            bound.metric, bound.option,
-                            bound.stated(search.leastError))
-                  .str());
+  return cheaperUniform(search, bound, INFINITY);
+}
+
+FailureOr<VerifiedPlan>
+AssignPrecisionPass::solveAndVerify(const Search &search, const Budget &bound) {
+  FailureOr<std::optional<VerifiedPlan>> plan = findPlan(search, bound);
+  if (failed(plan))
+    return failure();
+  if (*plan)
+    return **plan;
+  return fail(infeasibleMessage(search, bound));
 }
 
 /// The plan's weight bytes and modeled seconds.
@@ -1146,9 +1116,23 @@ LogicalResult AssignPrecisionPass::writeSweep(const Search &search) {
                   : base.metric == "ppl-ratio" ? std::log(number)
                                                : number;
     bound.target = bound.bound / (1 + margin);
-    FailureOr<VerifiedPlan> verified = solveAndVerify(search, bound);
-    if (failed(verified))
+    FailureOr<std::optional<VerifiedPlan>> found = findPlan(search, bound);
+    if (failed(found))
       return failure();
+    // A sweep reaching past what the menu can meet records the point and
+    // goes on, so one tight budget does not lose the rest of the frontier.
+    if (!*found) {
+      getOperation().emitWarning("sweep: ") << infeasibleMessage(search, bound);
+      frontier.push_back(llvm::json::Object{{"budget", value},
+                                            {"infeasible", true},
+                                            {"least_predicted_error",
+                                             bound.stated(search.leastError)}});
+      if (printTable)
+        llvm::outs() << llvm::formatv("{0,-10} {1,14}\n", value,
+                                      "(infeasible)");
+      continue;
+    }
+    std::optional<VerifiedPlan> &verified = *found;
     auto [bytes, seconds] = planTotals(search, verified->solution);
     double shown = shownError(bound, verified->heldOut, verified->calibration,
                               verified->measured);

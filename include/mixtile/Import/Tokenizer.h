@@ -37,6 +37,8 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include "llvm/Support/raw_ostream.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -109,6 +111,22 @@ private:
   int bosId = 1;
   int eosId = 2;
 };
+
+/// Token sequences, each starting with BOS.
+using TokenSequences = std::vector<std::vector<int32_t>>;
+
+/// Reads token sequences from a file of token ids, one per line; a new
+/// sequence starts at each BOS (1). Errors name the file and line.
+llvm::Expected<TokenSequences> readTokenSequences(llvm::StringRef path);
+
+/// Reads stories separated by `<|endoftext|>` lines from a text file and
+/// encodes each with BOS.
+llvm::Expected<TokenSequences> readTextSequences(llvm::StringRef path,
+                                                 const Tokenizer &tokenizer);
+
+/// Writes `sequences` in the format readTokenSequences reads.
+void writeTokenSequences(const TokenSequences &sequences,
+                         llvm::raw_ostream &os);
 
 } // namespace mixtile
 

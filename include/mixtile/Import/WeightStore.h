@@ -32,7 +32,8 @@ class WeightStore {
 public:
   /// Relative file names are looked up in the current directory first, then
   /// in `baseDir` (normally the directory of the IR file that names them).
-  explicit WeightStore(std::string baseDir = "") : baseDir(std::move(baseDir)) {}
+  explicit WeightStore(std::string baseDir = "")
+      : baseDir(std::move(baseDir)) {}
 
   /// Returns the data `op` refers to. Errors name the file, the key and the
   /// problem (missing file, offset past the end, unsupported storage type).
@@ -47,8 +48,11 @@ public:
   /// Maps `file` (once) and returns its bytes.
   llvm::Expected<llvm::ArrayRef<char>> mapFile(llvm::StringRef file);
 
-private:
+  /// The path `file` is read from: as given when it exists or is absolute,
+  /// else inside the base directory.
   std::string resolve(llvm::StringRef file) const;
+
+private:
   llvm::Expected<llvm::ArrayRef<float>> getSynthetic(xfmr::WeightOp op,
                                                      uint64_t count);
   /// Reads a weight stored transposed and/or inside a larger tensor.

@@ -678,3 +678,8 @@ mixtile::buildAttentionProgram(const TargetModel &target,
                          shape.causal, (*m)[4], (*m)[3].codes);
   });
 }
+
+maia::ScaleMode mixtile::getMaiaScaleMode(const numerics::QuantScheme &scheme,
+                                          bool perRow) {
+  return scaleModeOf(scheme, perRow);
+}

@@ -19,6 +19,7 @@
 #ifndef MIXTILE_CONVERSION_XFMRTOMAIA_LOWERING_H
 #define MIXTILE_CONVERSION_XFMRTOMAIA_LOWERING_H
 
+#include "mixtile/Numerics/BlockQuant.h"
 #include "mixtile/Target/KernelPlans.h"
 #include "mixtile/Target/Maia/ISA.h"
 #include "mixtile/Target/TargetModel.h"
@@ -71,6 +72,12 @@ struct MaiaOperandFormat {
   maia::ScaleMode mode = maia::ScaleMode::None;
   uint32_t block = 0;
 };
+
+/// How an operand quantized with `scheme` is scaled in the ISA: weights
+/// (`perRow` false) keep one scale per tensor; activations are scaled row
+/// by row, one token at a time, as the evaluator does.
+maia::ScaleMode getMaiaScaleMode(const numerics::QuantScheme &scheme,
+                                 bool perRow);
 
 /// Options of the standalone kernel programs below.
 struct MaiaKernelOptions {

@@ -1,0 +1,285 @@
+//===- mixtile-compile.cpp - one command from a model to both back ends ---===//
+//
+//   mixtile-compile [MODEL] -o OUTDIR [--budget kl=0.01] [--target maia200]
+//                   [--calibration FILE] [--holdout FILE] [--tokenizer FILE]
+//                   [--compile-to annotated|maia|cpu|all]
+//
+// Runs compileModel (mixtile/Driver/Compile.h) into a staging directory
+// inside OUTDIR and moves the files into place only when every step has
+// succeeded: an error or Ctrl-C leaves OUTDIR as it was.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Driver/Compile.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <unistd.h>
+
+using namespace mixtile;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("mixtile-compile options");
+static cl::opt<std::string>
+    modelPath(cl::Positional,
+              cl::desc("[model: .mlir, llama2.c .bin, safetensors or GGUF; "
+                       "default: the built-in synthetic model]"),
+              cl::cat(category));
+static cl::opt<std::string> outputDir("o", cl::desc("Output directory"),
+                                      cl::value_desc("dir"), cl::Required,
+                                      cl::cat(category));
+static cl::opt<std::string>
+    budget("budget",
+           cl::desc("Accuracy budget against FP32: kl=, top1=, ppl-ratio= or "
+                    "rel-l2= (default kl=0.01 nats/token)"),
+           cl::init("kl=0.01"), cl::cat(category));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("A built-in target or a target description file "
+                    "(default maia200)"),
+           cl::init("maia200"), cl::cat(category));
+static cl::opt<std::string> calibration(
+    "calibration",
+    cl::desc("Calibration tokens (one id per line) or, with a tokenizer, text "
+             "(stories separated by <|endoftext|>); default: sequences the "
+             "FP32 model samples itself"),
+    cl::cat(category));
+static cl::opt<std::string>
+    holdout("holdout",
+            cl::desc("Held-out tokens or text, as --calibration (default: "
+                     "other sampled sequences)"),
+            cl::cat(category));
+static cl::opt<std::string> tokenizer(
+    "tokenizer",
+    cl::desc("llama2.c tokenizer for text data (GGUF models bring theirs)"),
+    cl::cat(category));
+static cl::opt<unsigned>
+    maxSequences("max-sequences",
+                 cl::desc("Use at most this many sequences of each data set"),
+                 cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    objective("objective",
+              cl::desc("latency (modeled on the target), bytes or mix"),
+              cl::init("latency"), cl::cat(category));
+static cl::opt<std::string>
+    sensitivity("sensitivity",
+                cl::desc("exact (one model run per layer group and format) "
+                         "or local (one per group)"),
+                cl::init("exact"), cl::cat(category));
+static cl::opt<std::string>
+    compileTo("compile-to", cl::desc("annotated, maia, cpu or all (default)"),
+              cl::init("all"), cl::cat(category));
+static cl::list<double> sweep(
+    "sweep",
+    cl::desc("Budgets of the report's Pareto sweep as multiples of --budget "
+             "(default 0.25,0.5,2,4; 0 for none)"),
+    cl::CommaSeparated, cl::cat(category));
+static cl::opt<unsigned> promptTokens(
+    "prompt-tokens",
+    cl::desc("Tokens of the Maia prefill program and the parity checks"),
+    cl::init(32), cl::cat(category));
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("CPU library target: native (default) or a CPU name"),
+        cl::init("native"), cl::cat(category));
+static cl::opt<unsigned> threads("num-threads",
+                                 cl::desc("Worker threads (0: every core)"),
+                                 cl::init(0), cl::cat(category));
+
+namespace {
+
+/// The staging directory, for the interrupt handler (which must not
+/// allocate): its path and whether OUTDIR was created by this run.
+char stagingPath[4096];
+char createdOutput[4096];
+
+/// Removes `dir` and what it holds (at most `depth` levels of
+/// directories), with calls that are safe in a signal handler in practice
+/// (no allocation by us).
+void removeDirectory(const char *dir, int depth = 2) {
+  if (!dir[0])
+    return;
+  if (DIR *d = opendir(dir)) {
+    char path[4096 + 256];
+    while (struct dirent *entry = readdir(d)) {
+      if (!std::strcmp(entry->d_name, ".") || !std::strcmp(entry->d_name, ".."))
+        continue;
+      size_t n = std::strlen(dir);
+      if (n + 1 + std::strlen(entry->d_name) + 1 > sizeof(path))
+        continue;
+      std::memcpy(path, dir, n);
+      path[n] = '/';
+      std::strcpy(path + n + 1, entry->d_name);
+      if (unlink(path) != 0 && depth > 0)
+        removeDirectory(path, depth - 1);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+void discardOutputs() {
+  removeDirectory(stagingPath);
+  if (createdOutput[0])
+    rmdir(createdOutput);
+}
+
+void onInterrupt() {
+  discardOutputs();
+  const char message[] = "mixtile-compile: interrupted; no outputs written\n";
+  (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+  _exit(130);
+}
+
+llvm::Error prepareDirectories() {
+  if (!llvm::sys::fs::exists(outputDir)) {
+    if (std::error_code code = llvm::sys::fs::create_directories(outputDir))
+      return llvm::createFileError(outputDir, code);
+    std::strncpy(createdOutput, outputDir.c_str(), sizeof(createdOutput) - 1);
+  } else if (!llvm::sys::fs::is_directory(outputDir)) {
+    return llvm::createFileError(
+        outputDir, llvm::createStringError("exists and is not a directory"));
+  }
+  llvm::SmallString<256> model(outputDir);
+  llvm::sys::path::append(model, ".mixtile-partial-%%%%%%");
+  llvm::SmallString<256> staging;
+  llvm::sys::fs::createUniquePath(model, staging, /*MakeAbsolute=*/false);
+  if (std::error_code code = llvm::sys::fs::create_directory(staging))
+    return llvm::createFileError(staging, code);
+  if (staging.size() >= sizeof(stagingPath))
+    return llvm::createStringError("output path too long");
+  std::strcpy(stagingPath, staging.c_str());
+  return llvm::Error::success();
+}
+
+/// Moves every staged file into OUTDIR with interrupts blocked, so the
+/// directory ends up with the previous outputs or all of the new ones.
+llvm::Error commitOutputs() {
+  sigset_t block, previous;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &previous);
+  std::error_code code;
+  llvm::Error result = llvm::Error::success();
+  for (llvm::sys::fs::directory_iterator it(stagingPath, code), end;
+       !code && it != end; it.increment(code)) {
+    llvm::SmallString<256> to(outputDir);
+    llvm::sys::path::append(to, llvm::sys::path::filename(it->path()));
+    if (std::error_code rename = llvm::sys::fs::rename(it->path(), to)) {
+      result = llvm::createFileError(to, rename);
+      break;
+    }
+  }
+  if (code && !result)
+    result = llvm::createFileError(stagingPath, code);
+  removeDirectory(stagingPath);
+  stagingPath[0] = 0;
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+  return result;
+}
+
+llvm::Expected<CompileOptions> makeOptions() {
+  CompileOptions options;
+  options.model = modelPath;
+  options.budget = budget;
+  options.target = target;
+  options.calibration = calibration;
+  options.holdout = holdout;
+  options.tokenizer = tokenizer;
+  options.maxSequences = maxSequences;
+  options.objective = objective;
+  options.sensitivity = sensitivity;
+  options.threads = threads;
+  options.promptTokens = promptTokens;
+  options.cpu = cpu;
+  if (promptTokens == 0)
+    return llvm::createStringError("--prompt-tokens must be at least 1");
+  llvm::Expected<CompileStage> stage = parseCompileStage(compileTo);
+  if (!stage)
+    return llvm::createStringError("--compile-to: " +
+                                   llvm::toString(stage.takeError()));
+  options.stage = *stage;
+  if (sweep.getNumOccurrences()) {
+    options.sweepFactors.clear();
+    for (double factor : sweep) {
+      if (factor < 0)
+        return llvm::createStringError(
+            llvm::formatv("--sweep: factors must be positive, got {0}", factor)
+                .str());
+      if (factor > 0)
+        options.sweepFactors.push_back(factor);
+    }
+  }
+  return options;
+}
+
+llvm::Error run() {
+  llvm::Expected<CompileOptions> options = makeOptions();
+  if (!options)
+    return options.takeError();
+  if (llvm::Error err = prepareDirectories())
+    return err;
+  llvm::sys::SetInterruptFunction(onInterrupt);
+  auto start = std::chrono::steady_clock::now();
+  auto stepStart = start;
+  auto elapsed = [](auto from) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         from)
+        .count();
+  };
+  CompileProgress progress = [&](llvm::StringRef step, unsigned index,
+                                 unsigned steps) {
+    if (index > 1)
+      llvm::errs() << llvm::formatv(" ({0:f1} s)\n", elapsed(stepStart));
+    stepStart = std::chrono::steady_clock::now();
+    llvm::errs() << llvm::formatv("[{0}/{1}] {2}", index, steps, step);
+    // Steps that report their own progress start it on a fresh line.
+    if (llvm::sys::Process::StandardErrIsDisplayed())
+      llvm::errs() << "\n";
+    llvm::errs().flush();
+  };
+  llvm::Expected<llvm::json::Object> summary =
+      compileModel(*options, stagingPath, progress);
+  llvm::errs() << llvm::formatv(" ({0:f1} s)\n", elapsed(stepStart));
+  if (!summary)
+    return summary.takeError();
+  if (llvm::Error err = commitOutputs())
+    return err;
+  createdOutput[0] = 0;
+  printCompileSummary(*summary, llvm::outs());
+  llvm::outs() << llvm::formatv("wrote {0}/ (report.html, plan.json, ...) in "
+                                "{1:f1} s\n",
+                                outputDir, elapsed(start));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Compile a transformer with per-layer formats chosen under an accuracy "
+      "budget, for the simulated Maia target and the CPU, with a report\n");
+  if (llvm::Error error = run()) {
+    discardOutputs();
+    llvm::WithColor::error(llvm::errs(), "mixtile-compile")
+        << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
+  return 0;
+}
