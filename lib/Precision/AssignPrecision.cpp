@@ -314,10 +314,15 @@ void printPlanTable(llvm::raw_ostream &os, const Search &search,
   }
   os << llvm::formatv("{0,-64} {1,-18} {2,10:F0} {3,12:F3} {4,12:e3}\n",
                       "total", "", bytes, seconds * 1e6, plan.solution.error);
-  os << llvm::formatv("measured {0} error on calibration: {1:e3} (budget "
-                      "{2}={3})\n",
-                      budget.metric, plan.measured, budget.metric,
-                      budget.option);
+  if (budget.metric == "local")
+    os << llvm::formatv("probe error (no model run): {0:e3} (budget "
+                        "local={1})\n",
+                        plan.measured, budget.option);
+  else
+    os << llvm::formatv("measured {0} error on calibration: {1:e3} (budget "
+                        "{2}={3})\n",
+                        budget.metric, plan.measured, budget.metric,
+                        budget.option);
   if (plan.heldOut)
     os << llvm::formatv("held-out: kl {0:e3}, top-1 {1:P2}, ppl-ratio {2:F5}, "
                         "rel-l2 {3:e3}\n",
@@ -369,6 +374,11 @@ private:
   /// verified within `bound`.
   FailureOr<std::optional<VerifiedPlan>> findPlan(const Search &search,
                                                   const Budget &bound);
+  /// The function named by function=, else @forward, else the only one.
+  FailureOr<std::string> entryFunction();
+  /// sensitivity=probe: every group's error on probe inputs.
+  FailureOr<std::vector<std::vector<double>>>
+  probeSensitivities(const Search &search, WeightStore &store);
   std::optional<VerifiedPlan>
   cheaperUniform(const Search &search, const Budget &bound, double cost) const;
   LogicalResult writeSweep(const Search &search);
@@ -412,9 +422,15 @@ FailureOr<Budget> AssignPrecisionPass::parseBudget() {
   Budget result{parts.first.str(), 0, parts.second.str()};
   double value;
   if (result.metric != "kl" && result.metric != "top1" &&
-      result.metric != "rel-l2" && result.metric != "ppl-ratio")
+      result.metric != "rel-l2" && result.metric != "ppl-ratio" &&
+      result.metric != "local")
     return fail("unsupported budget metric '" + parts.first +
-                "' (supported: kl, top1, ppl-ratio, rel-l2)");
+                "' (supported: kl, top1, ppl-ratio, rel-l2, local)");
+  // Probe errors are not a model-level metric, and model-level metrics
+  // cannot be probed.
+  if ((result.metric == "local") != (sensitivity == "probe"))
+    return fail("budget local= goes with sensitivity=probe, and "
+                "sensitivity=probe with budget local=");
   bool inRange = !parts.second.getAsDouble(value) && value >= 0 &&
                  (result.metric != "top1" || value <= 1) &&
                  (result.metric != "ppl-ratio" || value >= 1);
@@ -512,8 +528,14 @@ AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
       double bytes = 0, seconds = 0;
       for (xfmr::PrecisionOpInterface op : group.ops) {
         auto weight = cast<RankedTensorType>(op.getWeightOperand().getType());
-        int64_t rows = weight.getDimSize(0), cols = weight.getDimSize(1);
-        bytes += rows * cols * xfmr::weightBitsPerElement(c.record) / 8;
+        bool embedding = isa<xfmr::EmbeddingOp>(op.getOperation());
+        // A weight holds `batch` matrices of [rows, cols] (rows = N).
+        int64_t cols = embedding ? weight.getDimSize(1) : op.getReductionSize();
+        int64_t rows =
+            embedding ? weight.getDimSize(0) : op.getOutputFeatures();
+        int64_t batch = weight.getNumElements() / (rows * cols);
+        bytes +=
+            weight.getNumElements() * xfmr::weightBitsPerElement(c.record) / 8;
         if (!target)
           continue;
         ProductFormats formats{storageOf(c.record.getWeights(), c.record),
@@ -524,8 +546,9 @@ AssignPrecisionPass::groupCosts(const std::vector<LayerGroup> &groups,
             isa<xfmr::EmbeddingOp>(op.getOperation())
                 ? estimateMatmul(*target, workloadTokens, cols, 1, formats)
                       .memorySeconds
-                : estimateMatmul(*target, workloadTokens, rows, cols, formats)
-                      .seconds;
+                : batch * estimateMatmul(*target, workloadTokens, rows, cols,
+                                         formats)
+                              .seconds;
       }
       tables.bytes.back().push_back(bytes);
       if (target)
@@ -808,7 +831,10 @@ LogicalResult AssignPrecisionPass::applyPlan() {
       llvm::consumeError(json.takeError());
     return fail("plan '" + planIn + "' is not a JSON object with \"layers\"");
   }
-  std::vector<LayerGroup> groups = groupLayers(getOperation());
+  FailureOr<std::string> function = entryFunction();
+  if (failed(function))
+    return failure();
+  std::vector<LayerGroup> groups = groupLayers(getOperation(), *function);
   llvm::StringMap<const LayerGroup *> byName;
   for (const LayerGroup &g : groups)
     byName[g.name] = &g;
@@ -859,6 +885,44 @@ AssignPrecisionPass::planRecord(const llvm::json::Object &layer,
                                     "", emitError);
 }
 
+FailureOr<std::string> AssignPrecisionPass::entryFunction() {
+  if (!function.empty()) {
+    if (!getOperation().lookupSymbol<func::FuncOp>(function))
+      return fail("no function @" + function + " in the module");
+    return std::string(function);
+  }
+  if (getOperation().lookupSymbol<func::FuncOp>("forward"))
+    return std::string("forward");
+  auto functions = getOperation().getOps<func::FuncOp>();
+  if (llvm::range_size(functions) == 1)
+    return (*functions.begin()).getSymName().str();
+  return fail("the module has no @forward; name the function to assign "
+              "with function=");
+}
+
+FailureOr<std::vector<std::vector<double>>>
+AssignPrecisionPass::probeSensitivities(const Search &search,
+                                        WeightStore &store) {
+  if (probeRows <= 0)
+    return fail("probe-rows must be positive");
+  Expected<std::unique_ptr<LocalErrorModel>> model =
+      LocalErrorModel::createFromProbes(search.groups, store, probeRows,
+                                        probeSeed);
+  if (!model)
+    return fail(llvm::toString(model.takeError()));
+  std::vector<std::vector<double>> errors;
+  for (const LayerGroup &group : search.groups) {
+    errors.emplace_back();
+    for (const Candidate &c : search.menu) {
+      Expected<double> error = (*model)->relativeError(group, c.record);
+      if (!error)
+        return fail(llvm::toString(error.takeError()));
+      errors.back().push_back(*error);
+    }
+  }
+  return errors;
+}
+
 LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
                                                  WeightStore &store) {
   FailureOr<Budget> bound = parseBudget();
@@ -866,14 +930,17 @@ LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
   if (failed(bound) || failed(menu))
     return failure();
   if (sensitivity != "exact" && sensitivity != "local" &&
-      sensitivity != "compare")
+      sensitivity != "compare" && sensitivity != "probe")
     return fail("unknown sensitivity mode '" + sensitivity +
-                "' (expected exact, local or compare)");
+                "' (expected exact, local, compare or probe)");
+  FailureOr<std::string> entry = entryFunction();
+  if (failed(entry))
+    return failure();
   search.budget = *bound;
   search.menu = std::move(*menu);
-  search.groups = groupLayers(getOperation());
+  search.groups = groupLayers(getOperation(), *entry);
   if (search.groups.empty())
-    return fail("@forward has no layers with weights to assign");
+    return fail("@" + *entry + " has no layers with weights to assign");
   FailureOr<CostTables> tables = groupCosts(search.groups, search.menu);
   if (failed(tables))
     return failure();
@@ -888,6 +955,11 @@ LogicalResult AssignPrecisionPass::prepareSearch(Search &search,
   if (!testSensitivities.empty()) {
     errors =
         readSensitivities(testSensitivities, search.groups, search.menu, "");
+  } else if (sensitivity == "probe") {
+    if (!calibration.empty() || !holdout.empty())
+      return fail("sensitivity=probe uses no data; drop calibration= and "
+                  "holdout=");
+    errors = probeSensitivities(search, store);
   } else {
     if (calibration.empty())
       return fail("needs calibration tokens (calibration=FILE)");
@@ -1123,10 +1195,10 @@ LogicalResult AssignPrecisionPass::writeSweep(const Search &search) {
     // goes on, so one tight budget does not lose the rest of the frontier.
     if (!*found) {
       getOperation().emitWarning("sweep: ") << infeasibleMessage(search, bound);
-      frontier.push_back(llvm::json::Object{{"budget", value},
-                                            {"infeasible", true},
-                                            {"least_predicted_error",
-                                             bound.stated(search.leastError)}});
+      frontier.push_back(llvm::json::Object{
+          {"budget", value},
+          {"infeasible", true},
+          {"least_predicted_error", bound.stated(search.leastError)}});
       if (printTable)
         llvm::outs() << llvm::formatv("{0,-10} {1,14}\n", value,
                                       "(infeasible)");

@@ -15,13 +15,17 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/ThreadPool.h"
 
+#include <cmath>
 #include <numeric>
 #include <optional>
+#include <random>
 
 using namespace mlir;
+
 using namespace mixtile;
 using llvm::Error;
 using llvm::Expected;
@@ -31,15 +35,23 @@ static Value activationOperand(xfmr::PrecisionOpInterface op) {
   return op->getOperand(0);
 }
 
-std::vector<LayerGroup> mixtile::groupLayers(ModuleOp module) {
+std::vector<LayerGroup> mixtile::groupLayers(ModuleOp module,
+                                             llvm::StringRef function) {
   std::vector<LayerGroup> groups;
   llvm::DenseMap<Value, size_t> groupOfInput;
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto forward = module.lookupSymbol<func::FuncOp>(function);
   if (!forward)
     return groups;
+  unsigned ordinal = 0;
   forward.walk([&](xfmr::PrecisionOpInterface op) {
     if (!op.getWeightOperand())
       return;
+    // Products without a name (no xfmr.weight key, no NameLoc) are named
+    // by their op and position among the weight-bearing ops.
+    std::string name = xfmr::getLayerName(op);
+    if (name.empty())
+      name = (op->getName().getStringRef() + "#" + llvm::Twine(ordinal)).str();
+    ++ordinal;
     // Embeddings read token ids, not an activation to share.
     bool shares = !isa<xfmr::EmbeddingOp>(op.getOperation());
     Value input = activationOperand(op);
@@ -47,11 +59,11 @@ std::vector<LayerGroup> mixtile::groupLayers(ModuleOp module) {
     if (it == groupOfInput.end()) {
       if (shares)
         groupOfInput[input] = groups.size();
-      groups.push_back({xfmr::getLayerName(op), {op}});
+      groups.push_back({name, {op}});
       return;
     }
     LayerGroup &group = groups[it->second];
-    group.name += "," + xfmr::getLayerName(op);
+    group.name += "," + name;
     group.ops.push_back(op);
   });
   return groups;
@@ -241,21 +253,71 @@ struct LocalErrorModel::Layer {
 
 LocalErrorModel::~LocalErrorModel() = default;
 
-/// The f32 data of a weight operand: an xfmr.weight from the store, or an
-/// inline f32 constant (copied into `owned`).
-static Expected<ArrayRef<float>> weightData(Value weight, WeightStore &store,
+/// The weights of `op` as f32 [outputs, cols] matrices stacked by batch:
+/// an xfmr.weight from the store, or a float constant (copied into `owned`,
+/// transposed when stored [K, N]).
+static Expected<ArrayRef<float>> weightData(xfmr::PrecisionOpInterface op,
+                                            WeightStore &store,
                                             std::vector<float> &owned) {
-  if (auto op = weight.getDefiningOp<xfmr::WeightOp>())
-    return store.get(op);
-  if (auto constant = weight.getDefiningOp<arith::ConstantOp>())
-    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-        dense && dense.getElementType().isF32()) {
-      owned.assign(dense.getValues<float>().begin(),
-                   dense.getValues<float>().end());
-      return ArrayRef<float>(owned);
+  Value weight = op.getWeightOperand();
+  bool outputMajor = op.isWeightOutputMajor();
+  if (auto weightOp = weight.getDefiningOp<xfmr::WeightOp>();
+      weightOp && outputMajor)
+    return store.get(weightOp);
+  DenseElementsAttr dense;
+  if (!matchPattern(weight, m_Constant(&dense)) ||
+      !isa<FloatType>(dense.getElementType()))
+    return llvm::createStringError(
+        "local sensitivity: weights must be xfmr.weight or float constants");
+  owned.clear();
+  owned.reserve(dense.getNumElements());
+  for (const llvm::APFloat &value : dense.getValues<llvm::APFloat>())
+    owned.push_back(value.convertToDouble());
+  if (!outputMajor) {
+    // [batch, K, N] -> [batch, N, K].
+    int64_t n = op.getOutputFeatures(), k = op.getReductionSize();
+    std::vector<float> transposed(owned.size());
+    for (int64_t b = 0; b < int64_t(owned.size()) / (n * k); ++b)
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          transposed[b * n * k + j * k + i] = owned[b * n * k + i * n + j];
+    owned = std::move(transposed);
+  }
+  return ArrayRef<float>(owned);
+}
+
+Error LocalErrorModel::addLayers(ArrayRef<LayerGroup> groups) {
+  for (const LayerGroup &group : groups)
+    for (xfmr::PrecisionOpInterface op : group.ops) {
+      auto layer = std::make_unique<Layer>();
+      auto type = cast<RankedTensorType>(op.getWeightOperand().getType());
+      layer->isEmbedding = isa<xfmr::EmbeddingOp>(op.getOperation());
+      layer->cols =
+          layer->isEmbedding ? type.getDimSize(1) : op.getReductionSize();
+      if (layer->cols <= 0)
+        return llvm::createStringError("local sensitivity: '" +
+                                       xfmr::getLayerName(op) +
+                                       "' has no static reduction size");
+      layer->outputs = type.getNumElements() / layer->cols;
+      Expected<ArrayRef<float>> data =
+          weightData(op, *store, layer->ownedWeights);
+      if (!data)
+        return data.takeError();
+      layer->weights = *data;
+      layers[op] = std::move(layer);
     }
-  return llvm::createStringError(
-      "local sensitivity: weights must be xfmr.weight or f32 constants");
+  return Error::success();
+}
+
+void LocalErrorModel::computeReferences() {
+  for (auto &[op, layer] : layers) {
+    if (layer->isEmbedding)
+      continue;
+    layer->reference.resize(layer->rows * layer->outputs);
+    kernels::PackedMatrix w(layer->weights.data(), layer->outputs, layer->cols);
+    kernels::linear(layer->inputs.data(), layer->rows, w, nullptr,
+                    layer->reference.data(), nullptr);
+  }
 }
 
 Expected<std::unique_ptr<LocalErrorModel>>
@@ -270,20 +332,8 @@ LocalErrorModel::create(ModuleOp module, WeightStore &store,
   // Every linear layer sees one row per token; keep every stride-th one.
   int64_t stride = std::max<int64_t>(1, (totalRows + maxRows - 1) /
                                             std::max<int64_t>(1, maxRows));
-  for (const LayerGroup &group : groupLayers(module))
-    for (xfmr::PrecisionOpInterface op : group.ops) {
-      auto layer = std::make_unique<Layer>();
-      auto type = cast<RankedTensorType>(op.getWeightOperand().getType());
-      layer->outputs = type.getDimSize(0);
-      layer->cols = type.getDimSize(1);
-      layer->isEmbedding = isa<xfmr::EmbeddingOp>(op.getOperation());
-      Expected<ArrayRef<float>> data =
-          weightData(op.getWeightOperand(), store, layer->ownedWeights);
-      if (!data)
-        return data.takeError();
-      layer->weights = *data;
-      model->layers[op] = std::move(layer);
-    }
+  if (Error err = model->addLayers(groupLayers(module)))
+    return std::move(err);
   EvaluatorOptions options;
   options.observeLinearInput = [&](Operation *op, const float *rows,
                                    int64_t numRows, int64_t cols) {
@@ -312,14 +362,36 @@ LocalErrorModel::create(ModuleOp module, WeightStore &store,
   });
   if (error)
     return std::move(error);
-  for (auto &[op, layer] : model->layers) {
-    if (layer->isEmbedding)
-      continue;
-    layer->reference.resize(layer->rows * layer->outputs);
-    kernels::PackedMatrix w(layer->weights.data(), layer->outputs, layer->cols);
-    kernels::linear(layer->inputs.data(), layer->rows, w, nullptr,
-                    layer->reference.data(), nullptr);
-  }
+  model->computeReferences();
+  return model;
+}
+
+Expected<std::unique_ptr<LocalErrorModel>>
+LocalErrorModel::createFromProbes(ArrayRef<LayerGroup> groups,
+                                  WeightStore &store, int64_t rows,
+                                  uint64_t seed) {
+  std::unique_ptr<LocalErrorModel> model(new LocalErrorModel);
+  model->store = &store;
+  if (Error err = model->addLayers(groups))
+    return std::move(err);
+  // Box-Muller over a 64-bit Mersenne Twister: the same probes on every
+  // platform (std::normal_distribution is not specified bit for bit).
+  std::mt19937_64 rng(seed);
+  auto uniform = [&] { return (double(rng() >> 11) + 0.5) * 0x1.0p-53; };
+  for (const LayerGroup &group : groups)
+    for (xfmr::PrecisionOpInterface op : group.ops) {
+      Layer &layer = *model->layers[op];
+      layer.rows = rows;
+      layer.inputs.resize(rows * layer.cols);
+      for (size_t i = 0; i < layer.inputs.size(); i += 2) {
+        double radius = std::sqrt(-2 * std::log(uniform()));
+        double angle = 2 * M_PI * uniform();
+        layer.inputs[i] = radius * std::cos(angle);
+        if (i + 1 < layer.inputs.size())
+          layer.inputs[i + 1] = radius * std::sin(angle);
+      }
+    }
+  model->computeReferences();
   return model;
 }
 

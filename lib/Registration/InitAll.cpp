@@ -8,14 +8,15 @@
 
 #include "mixtile/Conversion/Passes.h"
 #include "mixtile/Dialect/Maia/IR/MaiaOps.h"
+#include "mixtile/Dialect/Xfmr/Extensions/LinalgPrecision.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Precision/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -29,6 +30,7 @@ void mixtile::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   mlir::func::registerInlinerExtension(registry);
+  xfmr::registerLinalgPrecisionModels(registry);
   cpu::registerCpuPipelineDialects(registry);
 }
 

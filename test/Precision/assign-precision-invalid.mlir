@@ -43,13 +43,13 @@
 
 // BOUND: {{xfmr-assign-precision: budget 'kl=-1' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
 // PPLBOUND: {{xfmr-assign-precision: budget 'ppl-ratio=0.9' needs a non-negative bound (top1: at most 1; ppl-ratio: at least 1), e.g. kl=0.01, top1=0.99 or ppl-ratio=1.01}}
-// METRIC: {{xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl, top1, ppl-ratio, rel-l2)}}
+// METRIC: {{xfmr-assign-precision: unsupported budget metric 'ppl' (supported: kl, top1, ppl-ratio, rel-l2, local)}}
 // CAND: {{xfmr-assign-precision: candidate 'fp5': unknown weights scheme 'fp5'}}
 // TARGET: {{xfmr-assign-precision: the latency objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target}}
 // MIXTARGET: {{xfmr-assign-precision: the mix objective needs a target: module has no 'xfmr.target' attribute; run xfmr-attach-target}}
 // MIXWEIGHT: {{xfmr-assign-precision: mix-weight 1.50 is not in [0, 1]}}
 // OBJECTIVE: {{xfmr-assign-precision: unknown objective 'speed' (expected latency, bytes or mix)}}
-// SENSMODE: {{xfmr-assign-precision: unknown sensitivity mode 'guess' (expected exact, local or compare)}}
+// SENSMODE: {{xfmr-assign-precision: unknown sensitivity mode 'guess' (expected exact, local, compare or probe)}}
 // CALIB: {{xfmr-assign-precision: needs calibration tokens (calibration=FILE)}}
 // CALIBFILE: {{xfmr-assign-precision: calibration '{{.*}}missing.tokens': {{.*}}}}
 // CALIBTEXT: {{xfmr-assign-precision: calibration '{{.*}}two-layers.json': line 1: expected a token id, got '{'}}

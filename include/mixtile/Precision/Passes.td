@@ -30,16 +30,28 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
     `latency` (the roofline cost model of the attached target, for a forward
     pass over `workload-tokens` tokens; needs xfmr-attach-target).
 
+    IR already lowered to linalg (torch-mlir, IREE input) works through the
+    op interface: linalg.matmul and linalg.batch_matmul (any indexing maps,
+    so transposed B too) whose B is a constant are weight-bearing products,
+    and their records land in the `xfmr.precision` attribute. Such IR
+    cannot be run by the evaluator, so `sensitivity=probe` measures each
+    group's relative squared output error on seeded standard-normal probe
+    inputs (no data), and the budget is `local=E`: the sum of those errors
+    over the groups. `function=` names the function to annotate.
+
     Example:
     `--xfmr-attach-target --xfmr-assign-precision="budget=kl=0.01 calibration=calib.tokens plan=plan.json"`
   }];
+  // Records and targets are xfmr attributes, also on IR without xfmr ops.
+  let dependentDialects = ["::mixtile::xfmr::XfmrDialect"];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"kl=0.01\"",
            "Accuracy budget as metric=bound: kl (mean KL divergence from "
            "FP32, nats/token), top1 (fraction of positions whose arg-max "
            "matches FP32, e.g. top1=0.99), ppl-ratio (perplexity on the "
            "actual next tokens over FP32's, e.g. ppl-ratio=1.01), rel-l2 "
-           "(relative L2 of logits)">,
+           "(relative L2 of logits), or local (sensitivity=probe: summed relative "
+           "squared output error of the products)">,
     ListOption<"candidates", "candidates", "std::string",
                "Format candidates, W or W/A scheme names (default: bf16, "
                "fp8-e4m3, mxfp8-e4m3, nvfp4, mxfp4, mxfp4/mxfp8-e4m3)">,
@@ -71,10 +83,19 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
            /*default=*/"\"exact\"",
            "exact (one model run per group and candidate), local (each "
            "group's output error per candidate on recorded inputs, scaled by "
-           "one model run per group at its coarsest candidate), or compare "
-           "(both; plans with exact, reports their agreement)">,
+           "one model run per group at its coarsest candidate), compare "
+           "(both; plans with exact, reports their agreement), or probe "
+           "(each group's output error on random probe inputs; no data, no "
+           "model run; budget local=E)">,
     Option<"localRows", "local-rows", "int64_t", /*default=*/"4096",
            "Local sensitivity: input rows sampled per layer">,
+    Option<"probeRows", "probe-rows", "int64_t", /*default=*/"256",
+           "sensitivity=probe: probe input rows per product">,
+    Option<"probeSeed", "probe-seed", "uint64_t", /*default=*/"1",
+           "sensitivity=probe: seed of the probe inputs">,
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "The function whose products are assigned (default: @forward, "
+           "or the module's only function)">,
     Option<"threads", "threads", "unsigned", /*default=*/"0",
            "Model runs measured at once (0: one per core); results do not "
            "depend on it">,

@@ -35,11 +35,13 @@ struct LayerGroup {
   std::vector<xfmr::PrecisionOpInterface> ops;
 };
 
-/// Groups the weight-bearing precision ops of `module`'s @forward: ops that
-/// read the same activation value (Q/K/V of a block, gate/up of a SwiGLU)
-/// form one group, in program order; every other such op is a group of its
-/// own. Ops without a weight operand (attention, matmul) are not grouped.
-std::vector<LayerGroup> groupLayers(mlir::ModuleOp module);
+/// Groups the weight-bearing precision ops of `module`'s function
+/// `function`: ops that read the same activation value (Q/K/V of a block,
+/// gate/up of a SwiGLU) form one group, in program order; every other such
+/// op is a group of its own. Ops without a weight operand (attention,
+/// matmul) are not grouped.
+std::vector<LayerGroup> groupLayers(mlir::ModuleOp module,
+                                    llvm::StringRef function = "forward");
 
 /// Each listed group's ops get the record paired with it.
 using Assignment =
@@ -105,6 +107,15 @@ public:
          const std::vector<std::vector<int32_t>> &sequences, int64_t maxRows);
   ~LocalErrorModel();
 
+  /// The same model without data: every product's inputs are `rows`
+  /// probe rows of independent standard normal values (seeded), which makes
+  /// a weight format's error the expected error over inputs of any
+  /// isotropic distribution. Works on any op with the precision interface
+  /// whose weights are xfmr.weight or float constants (linalg products too).
+  static llvm::Expected<std::unique_ptr<LocalErrorModel>>
+  createFromProbes(llvm::ArrayRef<LayerGroup> groups, WeightStore &store,
+                   int64_t rows, uint64_t seed);
+
   /// The relative squared output error of `group` under `record`.
   llvm::Expected<double> relativeError(const LayerGroup &group,
                                        xfmr::PrecisionAttr record);
@@ -112,6 +123,8 @@ public:
 private:
   struct Layer;
   LocalErrorModel() = default;
+  llvm::Error addLayers(llvm::ArrayRef<LayerGroup> groups);
+  void computeReferences();
   llvm::Expected<Layer *> layer(xfmr::PrecisionOpInterface op);
 
   WeightStore *store = nullptr;

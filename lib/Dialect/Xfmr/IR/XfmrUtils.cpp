@@ -24,9 +24,13 @@ static std::string getLocationName(Location loc) {
 }
 
 std::string mixtile::xfmr::getLayerName(Operation *op) {
+  Value weight;
   if (auto precisionOp = dyn_cast<PrecisionOpInterface>(op))
-    if (Value weight = precisionOp.getWeightOperand())
+    if ((weight = precisionOp.getWeightOperand()))
       if (auto weightOp = weight.getDefiningOp<WeightOp>())
         return weightOp.getKey().str();
-  return getLocationName(op->getLoc());
+  if (std::string name = getLocationName(op->getLoc()); !name.empty())
+    return name;
+  // Imported IR often names the weight constant rather than its user.
+  return weight ? getLocationName(weight.getLoc()) : "";
 }

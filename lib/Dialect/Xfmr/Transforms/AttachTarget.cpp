@@ -4,10 +4,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/Transforms/Passes.h"
 #include "mixtile/Target/TargetAttr.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
 
 namespace mixtile::xfmr {
 #define GEN_PASS_DEF_XFMRATTACHTARGET
@@ -34,6 +36,11 @@ public:
     }
     module->setAttr(mixtile::kTargetAttrName,
                     mixtile::getTargetAttr(&getContext(), *model));
+    // Maia programs in the module are verified against the target they now
+    // carry: one that does not fit fails here, at the op that does not fit,
+    // rather than leaving IR that no longer verifies (found by fuzzing).
+    if (failed(mlir::verify(module)))
+      return signalPassFailure();
   }
 };
 

@@ -41,6 +41,19 @@ def Xfmr_PrecisionOpInterface : OpInterface<"PrecisionOpInterface"> {
         Whether the `kv_cache` field of a precision record means anything
         for this op.
       }], "bool", "hasKVCache", (ins), [{}], [{ return false; }]>,
+    InterfaceMethod<[{
+        Returns the number of output features (N) of the product the
+        weights take part in. The weight operand holds one or more (a
+        batch of) N x K matrices, K being getReductionSize().
+      }], "int64_t", "getOutputFeatures", (ins), [{}], [{
+        return ::llvm::cast<::mlir::RankedTensorType>(
+            $_op.getWeightOperand().getType()).getDimSize(0);
+      }]>,
+    InterfaceMethod<[{
+        Whether each weight matrix is stored [N, K] (every output's K
+        weights contiguous, as xfmr.linear keeps them) rather than [K, N].
+      }], "bool", "isWeightOutputMajor", (ins), [{}],
+      [{ return true; }]>,
   ];
   let verify = [{
     return ::mixtile::xfmr::detail::verifyPrecisionOp($_op);

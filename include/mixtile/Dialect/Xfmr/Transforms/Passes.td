@@ -29,6 +29,8 @@ def XfmrSetPrecision : Pass<"xfmr-set-precision"> {
 
     Example: `--xfmr-set-precision="weights=mxfp4 match=feed_forward"`.
   }];
+  // Records and targets are xfmr attributes, also on IR without xfmr ops.
+  let dependentDialects = ["::mixtile::xfmr::XfmrDialect"];
   let options = [
     Option<"weights", "weights", "std::string", /*default=*/"\"bf16\"",
            "Scheme of the weight operand">,
@@ -56,6 +58,8 @@ def XfmrAttachTarget : Pass<"xfmr-attach-target", "mlir::ModuleOp"> {
 
     Example: `--xfmr-attach-target="target=my-chip.json"`.
   }];
+  // Records and targets are xfmr attributes, also on IR without xfmr ops.
+  let dependentDialects = ["::mixtile::xfmr::XfmrDialect"];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"maia200\"",
            "A built-in target name (maia200) or a target description file">,
