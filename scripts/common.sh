@@ -12,7 +12,7 @@ MIXTILE_PACKAGES=(
   cmake ninja-build ccache python3 python3-numpy
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libbenchmark-dev libopenblas-dev
-  chromium python3-pil
+  chromium python3-pil time
 )
 
 mixtile_install_packages() {
