@@ -6,7 +6,11 @@
 // to the HBM bound: the bytes the step must read (weights in their format,
 // the KV cache rows attended over) at the target's sustained bandwidth.
 //
-//   mixtile-bench-maia-decode [preset] [position]   (llama3-8b, 1024)
+//   mixtile-bench-maia-decode [preset] [position] [trace-dir]
+//
+// (defaults llama3-8b, 1024). With a trace directory, each format's
+// program (FORMAT.masm) and its Chrome trace (FORMAT.trace.json) are
+// written there, to see where the step waits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +23,8 @@
 #include "mixtile/Target/Maia/Simulator.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
 #include <cstdio>
@@ -67,9 +73,29 @@ static size_t countBarriers(const maia::Program &program) {
   return n;
 }
 
+/// Writes `program` and the trace of `result` to DIR/FORMAT.masm and
+/// DIR/FORMAT.trace.json.
+static bool writeTraces(const std::string &dir, const char *format,
+                        const maia::Program &program,
+                        const maia::SimResult &result,
+                        const TargetModel &target) {
+  std::error_code ec;
+  llvm::raw_fd_ostream masm(dir + "/" + format + ".masm", ec);
+  if (!ec) {
+    maia::printAssembly(program, masm);
+    llvm::raw_fd_ostream trace(dir + "/" + format + ".trace.json", ec);
+    if (!ec)
+      trace << maia::toChromeTrace(result, target);
+  }
+  if (ec)
+    std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
+  return !ec;
+}
+
 int main(int argc, char **argv) {
   std::string preset = argc > 1 ? argv[1] : "llama3-8b";
   int64_t position = argc > 2 ? std::stoll(argv[2]) : 1024;
+  std::string traceDir = argc > 3 ? argv[3] : "";
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext ctx(registry);
@@ -117,6 +143,7 @@ int main(int argc, char **argv) {
     double compiled = now();
     maia::SimOptions sim;
     sim.functional = false;
+    sim.trace = !traceDir.empty();
     llvm::Expected<maia::SimResult> result =
         maia::simulate(lowered->program, *target, sim);
     if (!result) {
@@ -124,6 +151,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     double simulated = now() - compiled;
+    if (!traceDir.empty() &&
+        !writeTraces(traceDir, format, lowered->program, *result, *target))
+      return 1;
     double bound = boundBytes(*module, position + 1) /
                    target->sustainedHbmBytesPerSecond();
     double seconds = result->report.seconds;

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 using namespace mixtile;
 using namespace mixtile::cost;
@@ -508,10 +509,89 @@ LayerCost mixtile::estimateQuantize(const TargetModel &target, unsigned streams,
   return makeCost(target, cycles, 0, ComputeClass::BF16, bytes, bytes);
 }
 
+namespace {
+
+/// Single-query attention (planSharedKvAttention): the replay follows the
+/// set with the most KV groups, whose cache rows load after every other
+/// set's of the round (the simulator serves the sets' issuers in tile
+/// order), then its streams' heads, one after another on each.
+LayerCost estimateSharedKvAttention(const TargetModel &target, unsigned streams,
+                                    const AttentionShape &a) {
+  Machine m(target);
+  SharedKvAttentionPlan plan =
+      planSharedKvAttention(target, streams, a.heads, a.kvHeads);
+  int64_t hd = a.headDim, keys = a.keys, group = a.heads / a.kvHeads;
+  const SharedKvAttentionPlan::Set *busiest = &plan.sets.front();
+  for (const SharedKvAttentionPlan::Set &set : plan.sets)
+    if (set.kvHeads.size() > busiest->kvHeads.size())
+      busiest = &set;
+  int64_t headsPerStream = ceilDiv(group, int64_t(busiest->streams.size()));
+  // The sets that load K and V at the same time, and those on one cluster.
+  std::map<uint32_t, int64_t> setsPerCluster;
+  for (const SharedKvAttentionPlan::Set &set : plan.sets)
+    ++setsPerCluster[set.cluster];
+  int64_t busiestCluster = 0;
+  for (auto [cluster, n] : setsPerCluster)
+    busiestCluster = std::max(busiestCluster, n);
+  Sharing kvSharing{double(plan.sets.size()), double(busiestCluster)};
+  int64_t active = 0;
+  for (const SharedKvAttentionPlan::Set &set : plan.sets)
+    active += set.streams.size();
+  Sharing rowSharing = sharing(target, active);
+  Channels channels(m, rowSharing);
+  ComputeClass f32 = computeClassOf(32, 32);
+  double kvBytes = 4.0 * keys * hd, rowBytes = 4.0 * hd;
+  double t = 0;
+  for (size_t gi = 0; gi < busiest->kvHeads.size(); ++gi) {
+    // Query rows first, then K and V.
+    channels.setSharing(rowSharing);
+    double query = channels.hbmTransfer(t, rowBytes);
+    channels.setSharing(kvSharing);
+    channels.sharersFirst(t, {kvBytes, kvBytes});
+    double kDone = channels.own(t, kvBytes);
+    double vDone = channels.own(t, kvBytes);
+    // The issuer relays the arrivals within the cluster.
+    double relay = busiest->streams.size() > 1 ? m.semCluster : m.semLocal;
+    double done = 0;
+    channels.setSharing(rowSharing);
+    for (int64_t h = 0; h < headsPerStream; ++h) {
+      double s = std::max(query, kDone + relay) + m.semLocal;
+      s += ttuCycles(target, f32, uint64_t(keys) * hd,
+                     4 * (uint64_t(hd) + uint64_t(keys) * hd), 4 * keys) +
+           m.semLocal;
+      for (uint64_t op :
+           {unaryCycles(target, 1, keys, false), reduceCycles(target, 1, keys),
+            binaryCycles(target, 1, keys, 1),
+            unaryCycles(target, 1, keys, true), reduceCycles(target, 1, keys),
+            binaryCycles(target, 1, keys, 1)})
+        s += double(op) + m.semLocal;
+      s = std::max(s, vDone + relay) +
+          ttuCycles(target, f32, uint64_t(keys) * hd,
+                    4 * (uint64_t(keys) + uint64_t(hd) * keys), 4 * hd) +
+          m.semLocal;
+      done = channels.hbmTransfer(s, rowBytes);
+      if (h + 1 < headsPerStream)
+        query = channels.hbmTransfer(done + m.semLocal, rowBytes);
+    }
+    // The next group's K and V wait until every receiver is done.
+    t = done + relay;
+  }
+  double macs = 2.0 * a.heads * keys * hd;
+  double hbmBytes = 8.0 * a.heads * hd + 2.0 * a.kvHeads * kvBytes;
+  double bytes = 8.0 * a.queries * a.heads * hd + 8.0 * keys * a.kvHeads * hd;
+  return makeCost(target,
+                  t - m.semCluster + m.semLocal + phaseEnd(target, streams),
+                  macs, f32, bytes, hbmBytes);
+}
+
+} // namespace
+
 LayerCost mixtile::estimateAttention(const TargetModel &target,
                                      unsigned streams,
                                      const AttentionShape &a) {
   streams = resolveStreams(target, streams);
+  if (a.queries == 1)
+    return estimateSharedKvAttention(target, streams, a);
   Machine m(target);
   int64_t hd = a.headDim, keys = a.keys, group = a.heads / a.kvHeads;
   int64_t block = attentionBlockRows(target, keys, hd);

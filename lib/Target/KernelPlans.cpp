@@ -7,6 +7,7 @@
 
 #include "mixtile/Target/KernelPlans.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
@@ -99,6 +100,47 @@ int64_t mixtile::attentionBlockRows(const TargetModel &target, int64_t keys,
   // and two statistics.
   uint64_t fixed = 2ull * keys * headDim * 4 + 1024;
   return rowsThatFit(target, (headDim + 2 * keys + 2) * 4, fixed);
+}
+
+uint64_t mixtile::attentionTsramBytes(int64_t keys, int64_t headDim,
+                                      int64_t rows) {
+  uint64_t floats = 2ull * keys * headDim + rows * (headDim + 2ull * keys + 1);
+  // Six buffers, each aligned.
+  return floats * 4 + 6 * kAlignment;
+}
+
+SharedKvAttentionPlan mixtile::planSharedKvAttention(const TargetModel &target,
+                                                     unsigned streams,
+                                                     int64_t heads,
+                                                     int64_t kvHeads) {
+  streams = resolveStreams(target, streams);
+  std::vector<std::vector<unsigned>> byCluster(target.clusters);
+  for (unsigned i = 0; i < streams; ++i)
+    byCluster[streamTile(target, i) / target.tilesPerCluster].push_back(i);
+  int64_t group = heads / kvHeads;
+  SharedKvAttentionPlan plan;
+  for (size_t slot = 0;; ++slot) {
+    size_t before = plan.sets.size();
+    for (uint32_t c = 0; c < byCluster.size(); ++c) {
+      const std::vector<unsigned> &all = byCluster[c];
+      size_t size = std::min<size_t>(group, all.size());
+      if (size == 0 || (slot + 1) * size > all.size())
+        continue;
+      SharedKvAttentionPlan::Set set;
+      set.cluster = c;
+      set.streams.assign(all.begin() + slot * size,
+                         all.begin() + (slot + 1) * size);
+      plan.sets.push_back(std::move(set));
+    }
+    if (plan.sets.size() == before)
+      break;
+  }
+  for (int64_t g = 0; g < kvHeads; ++g)
+    plan.sets[g % plan.sets.size()].kvHeads.push_back(g);
+  llvm::erase_if(plan.sets, [](const SharedKvAttentionPlan::Set &set) {
+    return set.kvHeads.empty();
+  });
+  return plan;
 }
 
 //===----------------------------------------------------------------------===//

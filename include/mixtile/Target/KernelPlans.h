@@ -94,6 +94,30 @@ int64_t quantizeChunkRows(const TargetModel &target, int64_t cols,
 int64_t attentionBlockRows(const TargetModel &target, int64_t keys,
                            int64_t headDim);
 
+/// TSRAM bytes of one attention task of `rows` query rows over `keys` keys
+/// (K_h, V_h^T, and per row its q, scores, mask row and statistic).
+uint64_t attentionTsramBytes(int64_t keys, int64_t headDim, int64_t rows);
+
+/// Attention of a single query row: the heads of a KV group run on a set
+/// of streams of one cluster, which read the group's cache rows from HBM
+/// once (multicast). A set has min(group size, the cluster's streams)
+/// streams; sets are ordered slot by slot across the clusters and the KV
+/// groups dealt to them in turn; head j of a group runs on stream j mod
+/// the set's size.
+struct SharedKvAttentionPlan {
+  struct Set {
+    uint32_t cluster = 0;
+    std::vector<unsigned> streams;
+    /// The KV heads (groups) the set computes, in order.
+    std::vector<int64_t> kvHeads;
+  };
+  std::vector<Set> sets;
+};
+
+SharedKvAttentionPlan planSharedKvAttention(const TargetModel &target,
+                                            unsigned streams, int64_t heads,
+                                            int64_t kvHeads);
+
 /// The element-wise kernels.
 enum class ElementwiseKind { Add, Mul, Silu };
 

@@ -28,15 +28,11 @@ int64_t blocksPerRow(const HbmMatrix &m, int64_t cols) {
   return maia::hasBlockScales(m.mode) ? ceilDiv(cols, m.block) : 0;
 }
 
-/// A [rows, cols] part of an HBM matrix staged in TSRAM.
-struct StagedPart {
-  maia::TensorOperand operand;
-  int64_t rows = 0, cols = 0;
-};
+} // namespace
 
-Expected<StagedPart> allocatePart(ProgramEmitter &e, unsigned i,
-                                  const HbmMatrix &m, int64_t rows,
-                                  int64_t cols) {
+Expected<StagedPart> maia_lowering::allocatePart(ProgramEmitter &e, unsigned i,
+                                                 const HbmMatrix &m,
+                                                 int64_t rows, int64_t cols) {
   StagedPart part;
   part.rows = rows;
   part.cols = cols;
@@ -64,10 +60,10 @@ Expected<StagedPart> allocatePart(ProgramEmitter &e, unsigned i,
 
 /// DMAs rows [r0, r0 + part.rows) and columns [k0, k0 + part.cols) of `m`
 /// (codes and scales) into `part`; returns the completions.
-llvm::SmallVector<Token, 4> loadPart(ProgramEmitter &e, TileStream &s,
-                                     const HbmMatrix &m, int64_t r0, int64_t k0,
-                                     const StagedPart &part,
-                                     llvm::ArrayRef<Token> deps) {
+llvm::SmallVector<Token, 4>
+maia_lowering::loadPart(ProgramEmitter &e, TileStream &s, const HbmMatrix &m,
+                        int64_t r0, int64_t k0, const StagedPart &part,
+                        llvm::ArrayRef<Token> deps) {
   llvm::SmallVector<Token, 4> done;
   int64_t rows = part.rows, cols = part.cols;
   uint64_t fullRow = rowBytes(m.format, m.cols);
@@ -113,6 +109,8 @@ llvm::SmallVector<Token, 4> loadPart(ProgramEmitter &e, TileStream &s,
   }
   return done;
 }
+
+namespace {
 
 /// Splits `rows` rows evenly over the tiles; calls fn(stream, r0, n) for
 /// each tile's share (n > 0).
@@ -497,10 +495,13 @@ Error forEachChunk(int64_t r0, int64_t n, int64_t chunk, Body body) {
   return Error::success();
 }
 
-Token vecBinary(TileStream &s, maia::VecBinaryOp op, int64_t rows, int64_t len,
-                BufferRef dst, BufferRef a, BufferRef b,
-                maia::Broadcast broadcast, float scalar,
-                llvm::ArrayRef<Token> deps) {
+} // namespace
+
+Token maia_lowering::vecBinary(TileStream &s, maia::VecBinaryOp op,
+                               int64_t rows, int64_t len, BufferRef dst,
+                               BufferRef a, BufferRef b,
+                               maia::Broadcast broadcast, float scalar,
+                               llvm::ArrayRef<Token> deps) {
   maia::VecBinaryInst inst;
   inst.op = op;
   inst.rows = rows;
@@ -513,6 +514,8 @@ Token vecBinary(TileStream &s, maia::VecBinaryOp op, int64_t rows, int64_t len,
   inst.scalar = scalar;
   return s.issue(std::move(inst), deps);
 }
+
+namespace {
 
 /// A vector op of one input and one output over [rows, len]: the unary
 /// element-wise ops and the row reductions have the same fields.
@@ -528,15 +531,41 @@ Token vecRowOp(TileStream &s, Op op, int64_t rows, int64_t len, BufferRef dst,
   return s.issue(std::move(inst), deps);
 }
 
-Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
-               BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
+} // namespace
+
+Token maia_lowering::vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows,
+                              int64_t len, BufferRef dst, BufferRef a,
+                              llvm::ArrayRef<Token> deps) {
   return vecRowOp<maia::VecUnaryInst>(s, op, rows, len, dst, a, deps);
 }
 
-Token vecReduce(TileStream &s, maia::VecReduceOp op, int64_t rows, int64_t len,
-                BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps) {
+Token maia_lowering::vecReduce(TileStream &s, maia::VecReduceOp op,
+                               int64_t rows, int64_t len, BufferRef dst,
+                               BufferRef a, llvm::ArrayRef<Token> deps) {
   return vecRowOp<maia::VecReduceInst>(s, op, rows, len, dst, a, deps);
 }
+
+Token maia_lowering::emitRMSNormRows(TileStream &s, int64_t rows, int64_t n,
+                                     BufferRef in, BufferRef out, BufferRef r,
+                                     BufferRef weight, float epsilon,
+                                     Token loaded, Token weightLoaded) {
+  using maia::Broadcast;
+  using maia::VecBinaryOp;
+  // r = 1 / sqrt(sum(x^2) / n + eps), then w * (x * r).
+  Token t =
+      vecReduce(s, maia::VecReduceOp::SumSquares, rows, n, r, in, {loaded});
+  t = vecBinary(s, VecBinaryOp::Div, rows, 1, r, r, r, Broadcast::Scalar,
+                float(n), {t});
+  t = vecBinary(s, VecBinaryOp::Add, rows, 1, r, r, r, Broadcast::Scalar,
+                epsilon, {t});
+  t = vecUnary(s, maia::VecUnaryOp::Rsqrt, rows, 1, r, r, {t});
+  t = vecBinary(s, VecBinaryOp::Mul, rows, n, out, in, r, Broadcast::Column, 0,
+                {t});
+  return vecBinary(s, VecBinaryOp::Mul, rows, n, out, out, weight,
+                   Broadcast::Row, 0, {t, weightLoaded});
+}
+
+namespace {
 
 /// Loads rows [c0, c0 + rows) of the f32 matrix m into `dst`.
 Token loadRowsF32(ProgramEmitter &e, TileStream &s, const HbmMatrix &m,
@@ -591,21 +620,9 @@ Error maia_lowering::emitRMSNorm(ProgramEmitter &e, const HbmMatrix &x,
             r0, m, c,
             [&](int64_t c0, int64_t rows, llvm::ArrayRef<Token> previous)
                 -> Expected<llvm::SmallVector<Token, 4>> {
-              using maia::Broadcast;
-              using maia::VecBinaryOp;
               Token t = loadRowsF32(e, s, x, c0, rows, in, previous);
-              // r = 1 / sqrt(sum(x^2) / n + eps), then w * (x * r).
-              t = vecReduce(s, maia::VecReduceOp::SumSquares, rows, n, r, in,
-                            {t});
-              t = vecBinary(s, VecBinaryOp::Div, rows, 1, r, r, r,
-                            Broadcast::Scalar, float(n), {t});
-              t = vecBinary(s, VecBinaryOp::Add, rows, 1, r, r, r,
-                            Broadcast::Scalar, epsilon, {t});
-              t = vecUnary(s, maia::VecUnaryOp::Rsqrt, rows, 1, r, r, {t});
-              t = vecBinary(s, VecBinaryOp::Mul, rows, n, out, in, r,
-                            Broadcast::Column, 0, {t});
-              t = vecBinary(s, VecBinaryOp::Mul, rows, n, out, out, w,
-                            Broadcast::Row, 0, {t, wLoaded});
+              t = emitRMSNormRows(s, rows, n, in, out, r, w, epsilon, t,
+                                  wLoaded);
               return llvm::SmallVector<Token, 4>{
                   storeRowsF32(e, s, out, y, c0, rows, {t})};
             });
@@ -659,7 +676,7 @@ Error maia_lowering::emitElementwise(ProgramEmitter &e, Elementwise kind,
 }
 
 Error maia_lowering::emitRope(ProgramEmitter &e, const HbmMatrix &x,
-                              uint32_t cos, uint32_t sin, int64_t headDim,
+                              BufferRef cos, BufferRef sin, int64_t headDim,
                               bool interleaved, const HbmMatrix &y) {
   int64_t f = x.cols, half = f / 2, heads = f / headDim;
   int64_t chunk = ropeChunkRows(e.getTarget(), f);
@@ -697,10 +714,10 @@ Error maia_lowering::emitRope(ProgramEmitter &e, const HbmMatrix &x,
               Token lb = e.copyF32(s, {x.codes, base + bOffset}, b, counts, hbm,
                                    packed, previous);
               uint64_t table = uint64_t(half) * 4;
-              Token lc = e.copyRows(s, {cos, c0 * table}, table, cs, table,
-                                    rows, table, previous);
-              Token ls = e.copyRows(s, {sin, c0 * table}, table, sn, table,
-                                    rows, table, previous);
+              Token lc = e.copyRows(s, {cos.buffer, cos.offset + c0 * table},
+                                    table, cs, table, rows, table, previous);
+              Token ls = e.copyRows(s, {sin.buffer, sin.offset + c0 * table},
+                                    table, sn, table, rows, table, previous);
               int64_t len = half;
               // a' = a cos - b sin; b' = a sin + b cos.
               Token p1 = vecBinary(s, VecBinaryOp::Mul, rows, len, t1, a, cs,
@@ -780,6 +797,293 @@ Error maia_lowering::emitStoreRows(ProgramEmitter &e, const HbmMatrix &src,
   return Error::success();
 }
 
+namespace {
+
+/// The TSRAM buffers of an attention task.
+struct AttentionBuffers {
+  BufferRef kh, vt, qh, scores, maskRows, stat;
+};
+
+/// Scores, softmax and the weighted values of `rows` query rows in qh
+/// against the keys in kh and values in vt, in the evaluator's order; the
+/// outputs replace qh. `kArrived` and `vArrived` are waits of the two
+/// products on semaphores another tile signals when K and V are in place;
+/// `vReady` the completion of a load of V by this tile.
+Token attendRows(TileStream &s, const AttentionBuffers &b, int64_t rows,
+                 int64_t keys, int64_t hd, float scale, bool masked,
+                 llvm::ArrayRef<Token> ready,
+                 llvm::ArrayRef<maia::SemWait> kArrived,
+                 std::optional<Token> vReady = std::nullopt,
+                 llvm::ArrayRef<maia::SemWait> vArrived = {},
+                 llvm::function_ref<void()> beforeValues = nullptr) {
+  using maia::Broadcast;
+  using maia::VecBinaryOp;
+  maia::MatmulInst qk;
+  qk.m = rows;
+  qk.n = keys;
+  qk.k = hd;
+  qk.a.data = b.qh;
+  qk.b.data = b.kh;
+  qk.acc = b.scores;
+  llvm::append_range(qk.sync.waits, kArrived);
+  Token t = s.issue(std::move(qk), ready);
+  t = vecBinary(s, VecBinaryOp::Mul, rows, keys, b.scores, b.scores, b.scores,
+                Broadcast::Scalar, scale, {t});
+  if (masked)
+    t = vecBinary(s, VecBinaryOp::Add, rows, keys, b.scores, b.scores,
+                  b.maskRows, Broadcast::None, 0, {t});
+  // softmax: subtract the row max, exp, divide by the sum.
+  t = vecReduce(s, maia::VecReduceOp::Max, rows, keys, b.stat, b.scores, {t});
+  t = vecBinary(s, VecBinaryOp::Sub, rows, keys, b.scores, b.scores, b.stat,
+                Broadcast::Column, 0, {t});
+  t = vecUnary(s, maia::VecUnaryOp::Exp, rows, keys, b.scores, b.scores, {t});
+  t = vecReduce(s, maia::VecReduceOp::Sum, rows, keys, b.stat, b.scores, {t});
+  t = vecBinary(s, VecBinaryOp::Div, rows, keys, b.scores, b.scores, b.stat,
+                Broadcast::Column, 0, {t});
+  maia::MatmulInst pv;
+  pv.m = rows;
+  pv.n = hd;
+  pv.k = keys;
+  pv.a.data = b.scores;
+  pv.b.data = b.vt;
+  pv.acc = b.qh;
+  if (beforeValues)
+    beforeValues();
+  llvm::append_range(pv.sync.waits, vArrived);
+  llvm::SmallVector<Token, 2> deps = {t};
+  if (vReady)
+    deps.push_back(*vReady);
+  return s.issue(std::move(pv), deps);
+}
+
+/// One cluster's part of single-row attention: its KV groups in turn, each
+/// group's K_h and V_h^T read from HBM once and multicast to the tiles
+/// that compute its heads.
+class ClusterAttention {
+public:
+  struct Group {
+    int64_t kvHead;
+    /// (stream, head) of each head of the group.
+    std::vector<std::pair<unsigned, int64_t>> heads;
+  };
+
+  ClusterAttention(ProgramEmitter &e, const HbmMatrix &q, const HbmMatrix &k,
+                   const HbmMatrix &v, int64_t keys, int64_t hd, float scale,
+                   const HbmMatrix &out, std::vector<Group> groups)
+      : e(e), q(q), k(k), v(v), keys(keys), hd(hd), scale(scale), out(out),
+        groups(std::move(groups)) {}
+
+  Error emit() {
+    if (Error err = allocate())
+      return err;
+    for (size_t gi = 0; gi < groups.size(); ++gi)
+      emitGroup(gi);
+    for (auto &[stream, sems] : semaphores)
+      for (uint32_t sem : sems)
+        e.stream(stream).releaseSemaphore(sem);
+    return Error::success();
+  }
+
+private:
+  std::vector<unsigned> participants(const Group &g) const {
+    std::vector<unsigned> streams;
+    for (auto [stream, head] : g.heads)
+      if (!llvm::is_contained(streams, stream))
+        streams.push_back(stream);
+    return streams;
+  }
+
+  /// The same buffers at the same offsets on every tile of the cluster
+  /// (multicast writes one address in each TSRAM); two semaphores per
+  /// tile: "K and V arrived" (signalled by the issuer) and "K and V are
+  /// free again" (signalled to the issuer).
+  Error allocate() {
+    std::vector<unsigned> streams;
+    for (const Group &g : groups)
+      for (unsigned st : participants(g))
+        if (!llvm::is_contained(streams, st))
+          streams.push_back(st);
+    std::optional<uint64_t> offset;
+    for (unsigned st : streams) {
+      llvm::SmallVector<BufferRef, 6> b;
+      for (uint64_t floats : {uint64_t(keys * hd), uint64_t(keys * hd),
+                              uint64_t(hd), uint64_t(keys), uint64_t(1)}) {
+        Expected<BufferRef> ref =
+            e.allocateTsram(st, floats * 4, FloatFormat::F32);
+        if (!ref)
+          return ref.takeError();
+        b.push_back(*ref);
+      }
+      assert((!offset || *offset == b[0].offset) &&
+             "multicast needs one layout on every tile of the set");
+      offset = b[0].offset;
+      (void)offset;
+      buffers[st] = {b[0], b[1], b[2], b[3], BufferRef(), b[4]};
+      TileStream &s = e.stream(st);
+      semaphores[st] = {s.reserveSemaphore(), s.reserveSemaphore(),
+                        s.reserveSemaphore()};
+    }
+    return Error::success();
+  }
+
+  uint32_t maskOf(llvm::ArrayRef<unsigned> streams) const {
+    uint32_t mask = 0;
+    int64_t perCluster = e.getTarget().tilesPerCluster;
+    for (unsigned st : streams)
+      mask |= 1u << (e.stream(st).tile() % perCluster);
+    return mask;
+  }
+
+  void emitGroup(size_t gi) {
+    const Group &g = groups[gi];
+    std::vector<unsigned> streams = participants(g);
+    unsigned issuer = streams.front();
+    TileStream &s = e.stream(issuer);
+    const AttentionBuffers &ib = buffers[issuer];
+    uint64_t kvRow = k.cols * 4ull, hdBytes = hd * 4ull;
+    // The previous group's receivers are done with K and V.
+    llvm::SmallVector<maia::SemWait, 1> free;
+    if (gi > 0 && freeCount > 0)
+      free.push_back({{s.tile(), semaphores[issuer][2]}, freeCount});
+    // Query rows first: they are small and on the critical path, and K and
+    // V hold their queues until they arrive.
+    std::map<unsigned, std::vector<int64_t>> headsOf;
+    for (auto [stream, head] : g.heads)
+      headsOf[stream].push_back(head);
+    std::map<unsigned, Token> firstQuery;
+    for (unsigned st : streams)
+      firstQuery[st] = loadQuery(st, headsOf[st].front(), lastUse[st]);
+    llvm::SmallVector<Token, 1> deps = lastUse[issuer];
+    maia::DmaInst kLoad =
+        makeRowCopy(s.nextQueue(), {k.codes, g.kvHead * hdBytes}, kvRow, ib.kh,
+                    hdBytes, keys, hdBytes);
+    kLoad.multicast = streams.size() > 1 ? maskOf(streams) : 0;
+    kLoad.sync.waits.assign(free.begin(), free.end());
+    Token kDone = s.issue(std::move(kLoad), deps);
+    maia::DmaInst vLoad;
+    vLoad.queue = s.nextQueue();
+    vLoad.src = {v.codes, g.kvHead * hdBytes};
+    vLoad.dst = ib.vt;
+    vLoad.elementBytes = 4;
+    vLoad.counts = {uint64_t(hd), uint64_t(keys), 1};
+    vLoad.srcStrides = {4, kvRow, 0};
+    vLoad.dstStrides = {uint64_t(keys) * 4, 4, 0};
+    vLoad.multicast = kLoad.multicast;
+    Token vDone = s.issue(std::move(vLoad), deps);
+    for (unsigned st : streams)
+      e.idle(st);
+    // The issuer relays the arrivals to the other receivers: K before its
+    // own scores, V before its own weighted values, so that everyone's
+    // scores run while V is on its way.
+    auto relay = [&](Token done, int which) {
+      if (streams.size() == 1)
+        return;
+      s.waitFor(done);
+      for (unsigned st : llvm::drop_begin(streams))
+        s.append(maia::SemSignalInst{
+            {e.stream(st).tile(), semaphores[st][which]}, 1});
+    };
+    relay(kDone, 0);
+    bool vRelayed = false;
+    freeCount = 0;
+    bool more = gi + 1 < groups.size();
+    for (unsigned st : streams) {
+      TileStream &ts = e.stream(st);
+      llvm::SmallVector<maia::SemWait, 1> kArrived, vArrived;
+      llvm::SmallVector<Token, 3> ready = {firstQuery[st]};
+      std::optional<Token> vReady;
+      if (st == issuer) {
+        ready.push_back(kDone);
+        vReady = vDone;
+      } else {
+        kArrived.push_back({{ts.tile(), semaphores[st][0]}, 1});
+        vArrived.push_back({{ts.tile(), semaphores[st][1]}, 1});
+      }
+      std::optional<Token> stored;
+      for (auto [n, head] : llvm::enumerate(headsOf[st])) {
+        if (n > 0)
+          ready = {loadQuery(st, head, {*stored})};
+        auto relayValues = [&] {
+          if (st == issuer && !vRelayed) {
+            relay(vDone, 1);
+            vRelayed = true;
+          }
+        };
+        Token t = attendRows(ts, buffers[st], 1, keys, hd, scale,
+                             /*masked=*/false, ready, kArrived, vReady,
+                             vArrived, relayValues);
+        kArrived.clear();
+        vArrived.clear();
+        vReady.reset();
+        stored = e.copyRows(ts, buffers[st].qh, hdBytes,
+                            {out.codes, uint64_t(head) * hdBytes}, hdBytes, 1,
+                            hdBytes, {t});
+      }
+      lastUse[st] = {*stored};
+      e.idle(st);
+      if (more && st != issuer) {
+        // K and V may be overwritten once the last product read them.
+        ts.waitFor(*stored);
+        ts.append(maia::SemSignalInst{{s.tile(), semaphores[issuer][2]}, 1});
+        ++freeCount;
+      }
+    }
+  }
+
+  Token loadQuery(unsigned st, int64_t head, llvm::ArrayRef<Token> deps) {
+    uint64_t hdBytes = hd * 4ull;
+    return e.copyRows(e.stream(st), {q.codes, uint64_t(head) * hdBytes},
+                      hdBytes, buffers[st].qh, hdBytes, 1, hdBytes, deps);
+  }
+
+  ProgramEmitter &e;
+  const HbmMatrix &q, &k, &v;
+  int64_t keys, hd;
+  float scale;
+  const HbmMatrix &out;
+  std::vector<Group> groups;
+  std::map<unsigned, AttentionBuffers> buffers;
+  /// Per tile: K arrived, V arrived, K and V free (on the issuer).
+  std::map<unsigned, std::array<uint32_t, 3>> semaphores;
+  std::map<unsigned, llvm::SmallVector<Token, 1>> lastUse;
+  uint32_t freeCount = 0;
+};
+
+/// Attention of one query row: the heads of a KV group on a set of tiles of
+/// one cluster, sharing one read of the group's cache rows
+/// (planSharedKvAttention).
+Error emitSharedKvAttention(ProgramEmitter &e, const HbmMatrix &q,
+                            const HbmMatrix &k, const HbmMatrix &v,
+                            int64_t keys, int64_t heads, int64_t kvHeads,
+                            int64_t hd, float scale, const HbmMatrix &out) {
+  SharedKvAttentionPlan plan =
+      planSharedKvAttention(e.getTarget(), e.numTiles(), heads, kvHeads);
+  int64_t group = heads / kvHeads;
+  std::vector<bool> busy(e.numTiles(), false);
+  for (const SharedKvAttentionPlan::Set &set : plan.sets) {
+    std::vector<ClusterAttention::Group> groups;
+    for (int64_t g : set.kvHeads) {
+      ClusterAttention::Group kv{g, {}};
+      for (int64_t j = 0; j < group; ++j)
+        kv.heads.push_back(
+            {set.streams[j % set.streams.size()], g * group + j});
+      groups.push_back(std::move(kv));
+    }
+    for (unsigned st : set.streams)
+      busy[st] = true;
+    if (Error err = ClusterAttention(e, q, k, v, keys, hd, scale, out,
+                                     std::move(groups))
+                        .emit())
+      return err;
+  }
+  for (unsigned i = 0; i < e.numTiles(); ++i)
+    if (!busy[i])
+      e.idle(i);
+  return Error::success();
+}
+
+} // namespace
+
 Error maia_lowering::emitAttention(ProgramEmitter &e, const HbmMatrix &q,
                                    const HbmMatrix &k, const HbmMatrix &v,
                                    int64_t keys, int64_t start, int64_t heads,
@@ -787,6 +1091,17 @@ Error maia_lowering::emitAttention(ProgramEmitter &e, const HbmMatrix &q,
                                    float scale, bool causal,
                                    const HbmMatrix &out, uint32_t mask) {
   int64_t seq = q.rows, hd = headDim, group = heads / kvHeads;
+  if (seq == 1) {
+    if (attentionTsramBytes(keys, hd, 1) >
+        uint64_t(e.getTarget().tsramBytesPerTile))
+      return llvm::createStringError("attention over " + llvm::Twine(keys) +
+                                     " keys does not fit in TSRAM");
+    if (Error err = emitSharedKvAttention(e, q, k, v, keys, heads, kvHeads, hd,
+                                          scale, out))
+      return err;
+    e.endPhase();
+    return Error::success();
+  }
   uint64_t qRow = q.cols * 4ull, kvRow = k.cols * 4ull, hdBytes = hd * 4ull;
   // Per task (a head and a block of query rows): K_h [keys, hd], V_h^T
   // [hd, keys], and per query row its q, scores and mask rows.
@@ -842,35 +1157,8 @@ Error maia_lowering::emitAttention(ProgramEmitter &e, const HbmMatrix &q,
         ready.push_back(e.copyRows(s, {mask, uint64_t(task.s0) * keys * 4},
                                    keys * 4ull, maskRows, keys * 4ull, rows,
                                    keys * 4ull, previous));
-      maia::MatmulInst qk;
-      qk.m = rows;
-      qk.n = keys;
-      qk.k = hd;
-      qk.a.data = qh;
-      qk.b.data = kh;
-      qk.acc = scores;
-      Token t = s.issue(std::move(qk), ready);
-      t = vecBinary(s, VecBinaryOp::Mul, rows, keys, scores, scores, scores,
-                    Broadcast::Scalar, scale, {t});
-      if (masked)
-        t = vecBinary(s, VecBinaryOp::Add, rows, keys, scores, scores, maskRows,
-                      Broadcast::None, 0, {t});
-      // softmax: subtract the row max, exp, divide by the sum.
-      t = vecReduce(s, maia::VecReduceOp::Max, rows, keys, stat, scores, {t});
-      t = vecBinary(s, VecBinaryOp::Sub, rows, keys, scores, scores, stat,
-                    Broadcast::Column, 0, {t});
-      t = vecUnary(s, maia::VecUnaryOp::Exp, rows, keys, scores, scores, {t});
-      t = vecReduce(s, maia::VecReduceOp::Sum, rows, keys, stat, scores, {t});
-      t = vecBinary(s, VecBinaryOp::Div, rows, keys, scores, scores, stat,
-                    Broadcast::Column, 0, {t});
-      maia::MatmulInst pv;
-      pv.m = rows;
-      pv.n = hd;
-      pv.k = keys;
-      pv.a.data = scores;
-      pv.b.data = vt;
-      pv.acc = qh;
-      t = s.issue(std::move(pv), {t});
+      AttentionBuffers b{kh, vt, qh, scores, maskRows, stat};
+      Token t = attendRows(s, b, rows, keys, hd, scale, masked, ready, {});
       previous = {e.copyRows(s, qh, hdBytes,
                              {out.codes, task.s0 * qRow + task.head * hdBytes},
                              qRow, rows, hdBytes, {t})};

@@ -18,6 +18,43 @@
 
 namespace mixtile::maia_lowering {
 
+/// A [rows, cols] part of an HBM matrix staged in TSRAM.
+struct StagedPart {
+  maia::TensorOperand operand;
+  int64_t rows = 0, cols = 0;
+};
+
+/// TSRAM of stream `i` for a [rows, cols] part of `m` (codes, then its
+/// scales aligned).
+llvm::Expected<StagedPart> allocatePart(ProgramEmitter &e, unsigned i,
+                                        const HbmMatrix &m, int64_t rows,
+                                        int64_t cols);
+
+/// DMAs rows [r0, r0 + part.rows) and columns [k0, k0 + part.cols) of `m`
+/// (codes and scales) into `part`; returns the completions.
+llvm::SmallVector<Token, 4> loadPart(ProgramEmitter &e, TileStream &s,
+                                     const HbmMatrix &m, int64_t r0, int64_t k0,
+                                     const StagedPart &part,
+                                     llvm::ArrayRef<Token> deps);
+
+/// Vector ops on the TVP of stream `s` (docs/MaiaISA.md); `scalar` is the
+/// immediate of Broadcast::Scalar.
+Token vecBinary(TileStream &s, maia::VecBinaryOp op, int64_t rows, int64_t len,
+                BufferRef dst, BufferRef a, BufferRef b,
+                maia::Broadcast broadcast, float scalar,
+                llvm::ArrayRef<Token> deps);
+Token vecUnary(TileStream &s, maia::VecUnaryOp op, int64_t rows, int64_t len,
+               BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps);
+Token vecReduce(TileStream &s, maia::VecReduceOp op, int64_t rows, int64_t len,
+                BufferRef dst, BufferRef a, llvm::ArrayRef<Token> deps);
+
+/// out = RMSNorm(in) * weight over `rows` rows of n values in TSRAM, in
+/// the evaluator's order; r holds one factor per row. `loaded` and
+/// `weightLoaded` are the completions of in and weight.
+Token emitRMSNormRows(TileStream &s, int64_t rows, int64_t n, BufferRef in,
+                      BufferRef out, BufferRef r, BufferRef weight,
+                      float epsilon, Token loaded, Token weightLoaded);
+
 /// The storage sizes of an HBM matrix, as the kernel plans see them.
 OperandStorage storageOf(const HbmMatrix &m);
 
@@ -76,8 +113,8 @@ llvm::Error emitElementwise(ProgramEmitter &e, Elementwise kind,
 /// cos/sin [seq, features / 2] (f32 HBM): (a, b) -> (a cos - b sin,
 /// a sin + b cos), pairs interleaved (2i, 2i + 1) or split (i, i + hd / 2)
 /// within each head of `headDim` features.
-llvm::Error emitRope(ProgramEmitter &e, const HbmMatrix &x, uint32_t cos,
-                     uint32_t sin, int64_t headDim, bool interleaved,
+llvm::Error emitRope(ProgramEmitter &e, const HbmMatrix &x, BufferRef cos,
+                     BufferRef sin, int64_t headDim, bool interleaved,
                      const HbmMatrix &y);
 
 /// y[i] = table[rows[i]] for f32 matrices.

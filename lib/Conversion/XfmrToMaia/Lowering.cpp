@@ -9,6 +9,7 @@
 #include "mixtile/Conversion/XfmrToMaia/Lowering.h"
 #include "Kernels.h"
 #include "ProgramEmitter.h"
+#include "RowProducts.h"
 
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrUtils.h"
@@ -64,6 +65,34 @@ ScaleMode scaleModeOf(const numerics::QuantScheme &scheme, bool perRow) {
   llvm_unreachable("unknown scale kind");
 }
 
+/// Weights a one-token run's products stream per chunk and ring slot: large
+/// enough that the DMAs of a few chunks cover the HBM latency on the ring's
+/// queues, small enough that the slots fit next to the largest phase's
+/// scratch. Measured best of 96 to 192 KiB with 3 to 6 slots on a
+/// Llama-3-8B decode step (mixtile-bench-maia-decode).
+constexpr uint64_t kWeightChunkBytes = 144 * 1024;
+/// Slots of the persistent weight ring (fewer when TSRAM is short).
+constexpr unsigned kWeightRingSlots = 4;
+
+/// A row-product group of the IR: the ops it replaces and the kernel's
+/// description (weights placed; activations filled in when it is emitted).
+struct PlannedGroup {
+  Operation *first = nullptr;
+  xfmr::RMSNormOp norm;
+  llvm::SmallVector<xfmr::LinearOp, 3> linears;
+  /// The op whose result the epilogue writes (Residual: the add, SiluMul:
+  /// the mul).
+  Operation *last = nullptr;
+  Value residual;
+  /// Store epilogue, per linear: a rope fused in, and the attention whose
+  /// KV cache row of the position receives the result (as its key or
+  /// value), if any.
+  llvm::SmallVector<xfmr::RopeOp, 3> ropes;
+  llvm::SmallVector<xfmr::AttentionOp, 3> cacheUsers;
+  RowProductGroup group;
+  RowProductPlan plan;
+};
+
 class ForwardLowering {
 public:
   ForwardLowering(ModuleOp module, WeightStore &store,
@@ -81,6 +110,24 @@ private:
   Error lowerRope(xfmr::RopeOp op);
   Error lowerAttention(xfmr::AttentionOp op);
   Error lowerElementwise(Operation *op, Elementwise kind);
+
+  /// Finds the row-product groups of a one-token run and places their
+  /// weights; sets up the weight rings.
+  Error planRowProductGroups(func::FuncOp forward);
+  std::optional<PlannedGroup> matchGroup(Operation *op);
+  Error placeGroupWeights(PlannedGroup &planned);
+  Error setUpWeightRings();
+  Error lowerGroup(PlannedGroup &planned);
+  /// Fuses the rope and the KV cache store that follow a Store group's
+  /// products.
+  void matchStoreEpilogues(PlannedGroup &g, func::FuncOp forward);
+  /// The cos and sin tables of `op` at the run's positions (f32 [tokens,
+  /// features / 2] each, in one HBM buffer): the buffer and the byte offset
+  /// of the sin table.
+  Expected<std::pair<uint32_t, uint64_t>> ropeTables(xfmr::RopeOp op,
+                                                     int64_t features);
+  /// The key and value caches of `op`, placed on first use.
+  Expected<std::array<HbmMatrix, 2>> cachesOf(xfmr::AttentionOp op);
 
   /// A new f32 activation matrix for `value` with `rows` rows.
   Expected<HbmMatrix> define(Value value, int64_t cols);
@@ -105,6 +152,16 @@ private:
   /// Cache buffers by @forward argument.
   llvm::DenseMap<Value, HbmMatrix> caches;
   std::optional<uint32_t> causalMask;
+  std::vector<PlannedGroup> groups;
+  /// The group of every op a group replaces.
+  llvm::DenseMap<Operation *, size_t> groupOf;
+  /// One per stream, when the rings outlive their phases.
+  std::vector<WeightRing> rings;
+  /// TSRAM the program's other phases need at most.
+  uint64_t otherPhaseBytes = 0;
+  /// Attention keys and values a group stored into the caches already.
+  llvm::DenseSet<Value> storedInCache;
+  llvm::DenseMap<Operation *, std::array<HbmMatrix, 2>> kvCaches;
   MaiaLoweredProgram result;
   unsigned counter = 0;
 };
@@ -321,7 +378,23 @@ Error ForwardLowering::lowerRope(xfmr::RopeOp op) {
   Expected<HbmMatrix> x = lookup(op, op.getInput());
   if (!x)
     return x.takeError();
-  int64_t hd = op.getHeadDim(), features = x->cols, half = features / 2;
+  int64_t features = x->cols;
+  Expected<std::pair<uint32_t, uint64_t>> tables = ropeTables(op, features);
+  if (!tables)
+    return tables.takeError();
+  Expected<HbmMatrix> y = define(op.getResult(), features);
+  if (!y)
+    return opError(op, llvm::toString(y.takeError()));
+  if (Error err = emitRope(emitter, *x, {tables->first, 0},
+                           {tables->first, tables->second}, op.getHeadDim(),
+                           op.getStyle() == xfmr::RopeStyle::interleaved, *y))
+    return opError(op, llvm::toString(std::move(err)));
+  return Error::success();
+}
+
+Expected<std::pair<uint32_t, uint64_t>>
+ForwardLowering::ropeTables(xfmr::RopeOp op, int64_t features) {
+  int64_t hd = op.getHeadDim(), half = features / 2;
   // cos and sin of every (row, pair) of the run, pairs repeated per head.
   std::vector<float> cos(tokens * half), sin(tokens * half);
   float theta = op.getTheta().convertToFloat();
@@ -334,46 +407,25 @@ Error ForwardLowering::lowerRope(xfmr::RopeOp op) {
     }
   std::string name = bufferName(
       (xfmr::getLayerName(op) + ".rope." + llvm::Twine(counter++)).str());
-  Expected<uint32_t> cosBuffer =
-      emitter.allocateHbm(name + ".cos", cos.size() * 4, FloatFormat::F32);
-  Expected<uint32_t> sinBuffer =
-      emitter.allocateHbm(name + ".sin", sin.size() * 4, FloatFormat::F32);
-  if (!cosBuffer || !sinBuffer)
-    return opError(op, "HBM is full");
+  // One buffer, cos then sin, so that a kernel can load both in one DMA.
+  Expected<uint32_t> table = emitter.allocateHbm(
+      name + ".table", (cos.size() + sin.size()) * 4, FloatFormat::F32);
+  if (!table)
+    return opError(op, llvm::toString(table.takeError()));
   if (options.withWeights) {
-    emitter.addData(*cosBuffer, floatBytes(cos));
-    emitter.addData(*sinBuffer, floatBytes(sin));
+    llvm::append_range(cos, sin);
+    emitter.addData(*table, floatBytes(cos));
   }
-  Expected<HbmMatrix> y = define(op.getResult(), features);
-  if (!y)
-    return opError(op, llvm::toString(y.takeError()));
-  if (Error err = emitRope(emitter, *x, *cosBuffer, *sinBuffer, hd,
-                           op.getStyle() == xfmr::RopeStyle::interleaved, *y))
-    return opError(op, llvm::toString(std::move(err)));
-  return Error::success();
+  return std::make_pair(*table, uint64_t(sin.size()) * 4);
 }
 
-Error ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
-  if (op.getPrecisionRecord())
-    return opError(op, "precision records on attention are not lowered yet");
-  if (!op.getKeyCache())
-    return opError(op, "attention without a KV cache is not lowered yet");
-  Expected<HbmMatrix> q = lookup(op, op.getQuery());
-  if (!q)
-    return q.takeError();
-  Expected<HbmMatrix> k = lookup(op, op.getKey());
-  if (!k)
-    return k.takeError();
-  Expected<HbmMatrix> v = lookup(op, op.getValue());
-  if (!v)
-    return v.takeError();
+Expected<std::array<HbmMatrix, 2>>
+ForwardLowering::cachesOf(xfmr::AttentionOp op) {
+  if (auto it = kvCaches.find(op); it != kvCaches.end())
+    return it->second;
   auto cacheType = cast<RankedTensorType>(op.getKeyCache().getType());
   int64_t maxSeq = cacheType.getDimSize(0),
           kvFeatures = cacheType.getDimSize(1);
-  if (options.start + tokens > maxSeq)
-    return opError(op, "positions [" + llvm::Twine(options.start) + ", " +
-                           llvm::Twine(options.start + tokens) +
-                           ") do not fit the cache of " + llvm::Twine(maxSeq));
   unsigned layer = result.keyCaches.size();
   std::array<HbmMatrix, 2> cache;
   const char *prefixes[] = {"k_cache.", "v_cache."};
@@ -387,11 +439,41 @@ Error ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
   result.keyCaches.push_back(emitter.getProgram().buffers[cache[0].codes].name);
   result.valueCaches.push_back(
       emitter.getProgram().buffers[cache[1].codes].name);
+  kvCaches[op] = cache;
+  return cache;
+}
+
+Error ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
+  if (op.getPrecisionRecord())
+    return opError(op, "precision records on attention are not lowered yet");
+  if (!op.getKeyCache())
+    return opError(op, "attention without a KV cache is not lowered yet");
+  Expected<HbmMatrix> q = lookup(op, op.getQuery());
+  if (!q)
+    return q.takeError();
+  int64_t maxSeq =
+      cast<RankedTensorType>(op.getKeyCache().getType()).getDimSize(0);
+  if (options.start + tokens > maxSeq)
+    return opError(op, "positions [" + llvm::Twine(options.start) + ", " +
+                           llvm::Twine(options.start + tokens) +
+                           ") do not fit the cache of " + llvm::Twine(maxSeq));
+  Expected<std::array<HbmMatrix, 2>> caches = cachesOf(op);
+  if (!caches)
+    return caches.takeError();
+  const std::array<HbmMatrix, 2> &cache = *caches;
   int64_t keys = options.start + tokens;
-  if (Error err = emitStoreRows(emitter, *k, cache[0], options.start))
-    return opError(op, llvm::toString(std::move(err)));
-  if (Error err = emitStoreRows(emitter, *v, cache[1], options.start))
-    return opError(op, llvm::toString(std::move(err)));
+  // The new keys and values, unless the products that computed them
+  // stored them there.
+  for (auto [value, c] : llvm::zip_equal(
+           std::array<Value, 2>{op.getKey(), op.getValue()}, cache)) {
+    if (storedInCache.count(value))
+      continue;
+    Expected<HbmMatrix> rows = lookup(op, value);
+    if (!rows)
+      return rows.takeError();
+    if (Error err = emitStoreRows(emitter, *rows, c, options.start))
+      return opError(op, llvm::toString(std::move(err)));
+  }
   // One causal mask serves every layer: 0 where key t is visible from
   // query row s (t <= start + s), -inf where not.
   if (op.getCausal() && tokens > 1 && !causalMask) {
@@ -438,7 +520,326 @@ Error ForwardLowering::lowerElementwise(Operation *op, Elementwise kind) {
   return Error::success();
 }
 
+//===----------------------------------------------------------------------===//
+// Row-product groups (one-token runs)
+//===----------------------------------------------------------------------===//
+
+/// The users of `value` if all are linear layers reading it as their input,
+/// in program order.
+std::optional<llvm::SmallVector<xfmr::LinearOp, 3>>
+linearUsers(Value value, const llvm::DenseMap<Operation *, size_t> &taken) {
+  llvm::SmallVector<xfmr::LinearOp, 3> linears;
+  for (Operation *user : value.getUsers()) {
+    auto linear = dyn_cast<xfmr::LinearOp>(user);
+    if (!linear || linear.getInput() != value || taken.count(linear) ||
+        linear.getBias() == value)
+      return std::nullopt;
+    if (!llvm::is_contained(linears, linear))
+      linears.push_back(linear);
+  }
+  llvm::sort(linears, [](xfmr::LinearOp a, xfmr::LinearOp b) {
+    return a->isBeforeInBlock(b);
+  });
+  return linears;
+}
+
+/// The single user of `value`, if it has exactly one use.
+Operation *soleUser(Value value) {
+  return value.hasOneUse() ? *value.getUsers().begin() : nullptr;
+}
+
+std::optional<PlannedGroup> ForwardLowering::matchGroup(Operation *op) {
+  PlannedGroup g;
+  g.first = op;
+  std::optional<llvm::SmallVector<xfmr::LinearOp, 3>> linears;
+  if (auto norm = dyn_cast<xfmr::RMSNormOp>(op)) {
+    g.norm = norm;
+    linears = linearUsers(norm.getResult(), groupOf);
+  } else if (auto linear = dyn_cast<xfmr::LinearOp>(op)) {
+    // Siblings: the other linear layers of the same input. An input with
+    // other users (a residual stream) groups only this layer.
+    linears = linearUsers(linear.getInput(), groupOf);
+    if (!linears)
+      linears = llvm::SmallVector<xfmr::LinearOp, 3>{linear};
+  }
+  if (!linears || linears->empty() || (!g.norm && linears->front() != op))
+    return std::nullopt;
+  g.linears = std::move(*linears);
+  auto definedBeforeGroup = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    return def && def->getBlock() == op->getBlock() && def->isBeforeInBlock(op);
+  };
+  // silu(gate) * up.
+  if (g.linears.size() == 2)
+    for (bool swap : {false, true}) {
+      xfmr::LinearOp gate = g.linears[swap], up = g.linears[!swap];
+      auto silu = dyn_cast_or_null<xfmr::SiluOp>(soleUser(gate.getResult()));
+      if (!silu)
+        continue;
+      auto mul = dyn_cast_or_null<xfmr::MulOp>(soleUser(silu.getResult()));
+      if (!mul || soleUser(up.getResult()) != mul)
+        continue;
+      g.linears = {gate, up};
+      g.last = mul;
+      g.group.epilogue = RowEpilogue::SiluMul;
+      g.group.siluFirst = mul.getLhs() == silu.getResult();
+      return g;
+    }
+  // residual + product.
+  if (g.linears.size() == 1)
+    if (auto add =
+            dyn_cast_or_null<xfmr::AddOp>(soleUser(g.linears[0].getResult()))) {
+      bool first = add.getRhs() == g.linears[0].getResult();
+      Value residual = first ? add.getLhs() : add.getRhs();
+      if (residual != g.linears[0].getResult() &&
+          definedBeforeGroup(residual)) {
+        g.last = add;
+        g.residual = residual;
+        g.group.epilogue = RowEpilogue::Residual;
+        g.group.residualFirst = first;
+      }
+    }
+  if (g.group.epilogue == RowEpilogue::Store)
+    matchStoreEpilogues(g, op->getParentOfType<func::FuncOp>());
+  return g;
+}
+
+void ForwardLowering::matchStoreEpilogues(PlannedGroup &g,
+                                          func::FuncOp forward) {
+  for (xfmr::LinearOp linear : g.linears) {
+    Value result = linear.getResult();
+    auto rope = dyn_cast_or_null<xfmr::RopeOp>(soleUser(result));
+    if (rope && (rope.getInput() != result ||
+                 rope.getPositions() != forward.getArgument(1)))
+      rope = nullptr;
+    if (rope)
+      result = rope.getResult();
+    // A new key or value goes straight to its cache row.
+    auto attention = dyn_cast_or_null<xfmr::AttentionOp>(soleUser(result));
+    if (attention) {
+      bool fits =
+          attention.getKeyCache() && !attention.getPrecisionRecord() &&
+          attention.getQuery() != result &&
+          (attention.getKey() == result) != (attention.getValue() == result);
+      if (fits) {
+        auto type = cast<RankedTensorType>(attention.getKeyCache().getType());
+        auto weight = cast<RankedTensorType>(linear.getWeight().getType());
+        fits = options.start + tokens <= type.getDimSize(0) &&
+               type.getDimSize(1) == weight.getDimSize(0);
+      }
+      if (!fits)
+        attention = nullptr;
+    }
+    g.ropes.push_back(rope);
+    g.cacheUsers.push_back(attention);
+  }
+}
+
+Error ForwardLowering::placeGroupWeights(PlannedGroup &planned) {
+  RowProductGroup &group = planned.group;
+  if (planned.norm) {
+    Expected<uint32_t> w = placeVector(planned.norm, planned.norm.getWeight());
+    if (!w)
+      return w.takeError();
+    group.normWeight = *w;
+    group.epsilon = planned.norm.getEpsilon().convertToFloat();
+  }
+  for (xfmr::LinearOp op : planned.linears) {
+    Expected<OperandSchemes> schemes =
+        getOperandSchemes(op.getPrecisionRecord());
+    if (!schemes)
+      return opError(op, llvm::toString(schemes.takeError()));
+    RowProduct p;
+    if (const std::optional<numerics::QuantScheme> &a = schemes->activations) {
+      auto type = cast<RankedTensorType>(op.getWeight().getType());
+      if (!maia::getTensorBytes(a->element, 1, type.getDimSize(1)))
+        return opError(op, "activation rows do not fill whole bytes");
+      p.input = {a->element, scaleModeOf(*a, /*perRow=*/true), a->blockSize};
+    }
+    Expected<HbmMatrix> w = placeWeight(op, op.getWeight(), schemes->weights);
+    if (!w)
+      return w.takeError();
+    p.w = *w;
+    if (op.getBias()) {
+      Expected<uint32_t> b = placeVector(op, op.getBias());
+      if (!b)
+        return b.takeError();
+      p.bias = *b;
+    }
+    // The rope's tables are placed when the group is emitted; the plan
+    // needs its pairs.
+    size_t j = group.products.size();
+    if (j < planned.ropes.size() && planned.ropes[j]) {
+      xfmr::RopeOp rope = planned.ropes[j];
+      p.rope =
+          RowProduct::Rope{0, 0, int64_t(rope.getHeadDim()),
+                           rope.getStyle() == xfmr::RopeStyle::interleaved};
+    }
+    group.products.push_back(p);
+  }
+  planned.plan = planRowProducts(group, emitter.numTiles(), kWeightChunkBytes);
+  return Error::success();
+}
+
+Error ForwardLowering::planRowProductGroups(func::FuncOp forward) {
+  // Products of one row stream their weights; larger ones have the
+  // kernels of emitLinear.
+  if (tokens != 1)
+    return Error::success();
+  int64_t widest = 0;
+  for (Operation &op : forward.getBody().front()) {
+    if (groupOf.count(&op))
+      continue;
+    for (Value v : op.getResults())
+      if (auto type = dyn_cast<RankedTensorType>(v.getType()))
+        widest = std::max(widest, type.getShape().back());
+    if (auto attention = dyn_cast<xfmr::AttentionOp>(&op))
+      otherPhaseBytes = std::max(
+          otherPhaseBytes, attentionTsramBytes(options.start + tokens,
+                                               attention.getHeadDim(), tokens));
+    std::optional<PlannedGroup> planned = matchGroup(&op);
+    if (!planned)
+      continue;
+    for (Operation *member : {planned->first, planned->last})
+      if (member)
+        groupOf[member] = groups.size();
+    for (xfmr::RopeOp rope : planned->ropes)
+      if (rope)
+        groupOf[rope] = groups.size();
+    for (xfmr::LinearOp linear : planned->linears) {
+      groupOf[linear] = groups.size();
+      if (planned->group.epilogue == RowEpilogue::SiluMul &&
+          linear == planned->linears[0])
+        groupOf[soleUser(linear.getResult())] = groups.size();
+    }
+    if (Error err = placeGroupWeights(*planned))
+      return err;
+    groups.push_back(std::move(*planned));
+  }
+  // The row-wise kernels of one row: a few rows of the widest activation.
+  otherPhaseBytes = std::max<uint64_t>(otherPhaseBytes, 8 * widest * 4 + 4096);
+  return setUpWeightRings();
+}
+
+Error ForwardLowering::setUpWeightRings() {
+  if (groups.empty())
+    return Error::success();
+  // A ring that outlives the phases needs every other phase to fit below
+  // it; only products that all stream their weights leave enough room.
+  bool everyLinearGrouped = true;
+  module.walk(
+      [&](xfmr::LinearOp op) { everyLinearGrouped &= groupOf.count(op) > 0; });
+  uint64_t slot = 0;
+  for (const PlannedGroup &g : groups)
+    for (unsigned i = 0; i < emitter.numTiles(); ++i)
+      for (const WeightChunk &c : weightChunks(g.group, g.plan, i))
+        slot = std::max(slot, slotBytes(c));
+  const TargetModel &target = emitter.getTarget();
+  uint64_t capacity = target.tsramBytesPerTile;
+  uint64_t room = capacity > otherPhaseBytes ? capacity - otherPhaseBytes : 0;
+  unsigned slots = std::min<uint64_t>(kWeightRingSlots, room / slot);
+  if (!everyLinearGrouped || slots < 2)
+    return Error::success();
+  Expected<uint64_t> base = emitter.reservePersistentTsram(slots * slot);
+  if (!base)
+    return base.takeError();
+  for (unsigned i = 0; i < emitter.numTiles(); ++i) {
+    rings.emplace_back(emitter, i);
+    for (const PlannedGroup &g : groups)
+      rings[i].append(weightChunks(g.group, g.plan, i));
+    rings[i].setSlots(emitter.persistentTsram(i), slots, slot,
+                      /*carry=*/true,
+                      ringQueues(target, emitter.stream(i).tile()));
+    // The first weights load while the embedding runs.
+    rings[i].fill(slots);
+    emitter.stream(i).setQueues(activationQueues(target));
+  }
+  // Phases without weights keep the rings full.
+  emitter.setIdleWork(
+      [this](unsigned i) { rings[i].fill(rings[i].numSlots()); });
+  return Error::success();
+}
+
+Error ForwardLowering::lowerGroup(PlannedGroup &planned) {
+  RowProductGroup &group = planned.group;
+  Value input = planned.norm ? planned.norm.getInput()
+                             : planned.linears.front().getInput();
+  Expected<HbmMatrix> x = lookup(planned.first, input);
+  if (!x)
+    return x.takeError();
+  group.x = *x;
+  if (planned.residual) {
+    Expected<HbmMatrix> r = lookup(planned.last, planned.residual);
+    if (!r)
+      return r.takeError();
+    group.residual = *r;
+  }
+  if (planned.last) {
+    Expected<HbmMatrix> out =
+        define(planned.last->getResult(0), group.products.back().w.rows);
+    if (!out)
+      return opError(planned.last, llvm::toString(out.takeError()));
+    group.out = *out;
+  } else {
+    for (auto [j, p] : llvm::enumerate(group.products)) {
+      xfmr::LinearOp op = planned.linears[j];
+      Value result = op.getResult();
+      if (xfmr::RopeOp rope = planned.ropes[j]) {
+        Expected<std::pair<uint32_t, uint64_t>> tables =
+            ropeTables(rope, p.w.rows);
+        if (!tables)
+          return tables.takeError();
+        std::tie(p.rope->table, p.rope->sinOffset) = *tables;
+        result = rope.getResult();
+      }
+      if (xfmr::AttentionOp attention = planned.cacheUsers[j]) {
+        Expected<std::array<HbmMatrix, 2>> caches = cachesOf(attention);
+        if (!caches)
+          return caches.takeError();
+        p.y = (*caches)[attention.getValue() == result];
+        p.yRow = options.start;
+        storedInCache.insert(result);
+        continue;
+      }
+      Expected<HbmMatrix> y = define(result, p.w.rows);
+      if (!y)
+        return opError(op, llvm::toString(y.takeError()));
+      p.y = *y;
+    }
+  }
+  WeightRingPolicy policy;
+  Error err = Error::success();
+  if (!rings.empty()) {
+    err = emitRowProducts(emitter, group, planned.plan, rings, policy);
+  } else {
+    // Rings of this phase only, in its scratch.
+    std::vector<WeightRing> local;
+    const TargetModel &target = emitter.getTarget();
+    for (unsigned i = 0; i < emitter.numTiles(); ++i) {
+      local.emplace_back(emitter, i);
+      std::vector<WeightChunk> chunks = weightChunks(group, planned.plan, i);
+      uint64_t slot = 64;
+      for (const WeightChunk &c : chunks)
+        slot = std::max(slot, slotBytes(c));
+      Expected<BufferRef> base =
+          emitter.allocateTsram(i, 2 * slot, FloatFormat::F32);
+      if (!base)
+        return opError(planned.first, llvm::toString(base.takeError()));
+      local[i].append(chunks);
+      local[i].setSlots(*base, 2, slot, /*carry=*/false,
+                        ringQueues(target, emitter.stream(i).tile()));
+    }
+    err = emitRowProducts(emitter, group, planned.plan, local, policy);
+  }
+  if (err)
+    return opError(planned.first, llvm::toString(std::move(err)));
+  return Error::success();
+}
+
 Error ForwardLowering::lower(Operation *op) {
+  if (auto it = groupOf.find(op); it != groupOf.end())
+    return groups[it->second].first == op ? lowerGroup(groups[it->second])
+                                          : Error::success();
   return llvm::TypeSwitch<Operation *, Error>(op)
       .Case([&](xfmr::WeightOp) { return Error::success(); })
       .Case([&](xfmr::EmbeddingOp o) { return lowerEmbedding(o); })
@@ -473,6 +874,8 @@ Expected<MaiaLoweredProgram> ForwardLowering::run() {
   if (options.withWeights && options.tokens.empty())
     return llvm::createStringError(
         "convert-xfmr-to-maia: a program with weights needs its token ids");
+  if (Error err = planRowProductGroups(forward))
+    return std::move(err);
   for (Operation &op : forward.getBody().front())
     if (Error err = lower(&op))
       return std::move(err);
@@ -639,7 +1042,7 @@ mixtile::buildRopeProgram(const TargetModel &target, int64_t rows, int64_t cols,
                           {"y", rows, cols}});
     if (!m)
       return m.takeError();
-    return emitRope(e, (*m)[0], (*m)[1].codes, (*m)[2].codes, headDim,
+    return emitRope(e, (*m)[0], {(*m)[1].codes, 0}, {(*m)[2].codes, 0}, headDim,
                     interleaved, (*m)[3]);
   });
 }

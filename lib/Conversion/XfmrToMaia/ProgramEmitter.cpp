@@ -49,6 +49,14 @@ void TileStream::setQueues(std::vector<maia::DmaQueue> newQueues) {
   queue = 0;
 }
 
+TileStream::QueueRotation TileStream::swapQueues(QueueRotation rotation) {
+  assert(!rotation.queues.empty() && "a stream needs a DMA queue");
+  QueueRotation old{std::move(queues), queue};
+  queues = std::move(rotation.queues);
+  queue = rotation.next % queues.size();
+  return old;
+}
+
 void TileStream::waitFor(Token token) {
   assert(token.tile == program.tile && "tokens belong to their stream");
   auto it = pending.find(token.serial);
@@ -57,7 +65,14 @@ void TileStream::waitFor(Token token) {
   program.instructions.push_back(
       maia::SemWaitInst{{program.tile, it->second}, 1});
   freeSemaphores.push_back(it->second);
+  carried.erase(it->first);
   pending.erase(it);
+}
+
+void TileStream::markCarried(Token token) {
+  assert(token.tile == program.tile && "tokens belong to their stream");
+  if (pending.count(token.serial))
+    carried.insert(token.serial);
 }
 
 void TileStream::append(maia::Instruction inst) {
@@ -84,6 +99,7 @@ void TileStream::waitOldest() {
   program.instructions.push_back(
       maia::SemWaitInst{{program.tile, oldest->second}, 1});
   freeSemaphores.push_back(oldest->second);
+  carried.erase(oldest->first);
   pending.erase(oldest);
 }
 
@@ -99,6 +115,7 @@ Token TileStream::issue(maia::Instruction inst, llvm::ArrayRef<Token> deps) {
       continue;
     sync->waits.push_back({{program.tile, it->second}, 1});
     released.push_back(it->second);
+    carried.erase(it->first);
     pending.erase(it);
   }
   // The semaphores waited on here are free once this command has issued;
@@ -117,8 +134,16 @@ Token TileStream::issue(maia::Instruction inst, llvm::ArrayRef<Token> deps) {
 }
 
 void TileStream::drain() {
-  while (!pending.empty())
-    waitOldest();
+  for (auto it = pending.begin(); it != pending.end();) {
+    if (carried.count(it->first)) {
+      ++it;
+      continue;
+    }
+    program.instructions.push_back(
+        maia::SemWaitInst{{program.tile, it->second}, 1});
+    freeSemaphores.push_back(it->second);
+    it = pending.erase(it);
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -138,6 +163,7 @@ ProgramEmitter::ProgramEmitter(const TargetModel &target, unsigned tiles)
     streams.push_back(std::make_unique<TileStream>(t, target.semaphoresPerTile,
                                                    target.dmaQueuesPerTile));
   tsramNext.assign(tiles, 0);
+  tsramLimit = target.tsramBytesPerTile;
 }
 
 Expected<uint32_t> ProgramEmitter::allocateHbm(llvm::StringRef name,
@@ -178,7 +204,7 @@ void ProgramEmitter::addData(uint32_t buffer, std::vector<uint8_t> bytes) {
 Expected<BufferRef> ProgramEmitter::allocateTsram(unsigned i, uint64_t bytes,
                                                   FloatFormat format) {
   uint64_t offset = alignTo(tsramNext[i], kAlignment);
-  if (offset + bytes > uint64_t(target.tsramBytesPerTile))
+  if (offset + bytes > tsramLimit)
     return llvm::createStringError("TSRAM of tile " +
                                    llvm::Twine(streams[i]->tile()) +
                                    " is full: " + llvm::Twine(bytes) +
@@ -223,9 +249,31 @@ Expected<BufferRef> ProgramEmitter::allocateCsram(uint32_t cluster,
 
 uint64_t ProgramEmitter::freeTsram(unsigned i) const {
   uint64_t used = alignTo(tsramNext[i], kAlignment);
-  return used >= uint64_t(target.tsramBytesPerTile)
-             ? 0
-             : target.tsramBytesPerTile - used;
+  return used >= tsramLimit ? 0 : tsramLimit - used;
+}
+
+Expected<uint64_t> ProgramEmitter::reservePersistentTsram(uint64_t bytes) {
+  uint64_t capacity = target.tsramBytesPerTile;
+  assert(tsramLimit == capacity && "one persistent region per program");
+  if (bytes > capacity)
+    return llvm::createStringError("a persistent TSRAM region of " +
+                                   llvm::Twine(bytes) + " bytes does not fit");
+  tsramLimit = (capacity - bytes) / kAlignment * kAlignment;
+  for (unsigned i = 0; i < streams.size(); ++i)
+    if (alignTo(tsramNext[i], kAlignment) > tsramLimit)
+      return llvm::createStringError(
+          "the persistent TSRAM region overlaps this phase's buffers");
+  return tsramLimit;
+}
+
+BufferRef ProgramEmitter::persistentTsram(unsigned i) {
+  assert(tsramLimit < uint64_t(target.tsramBytesPerTile) &&
+         "no persistent region was reserved");
+  // A zero-byte allocation creates the f32 view of the tile's TSRAM.
+  uint64_t saved = tsramNext[i];
+  BufferRef base = cantFail(allocateTsram(i, 0, FloatFormat::F32));
+  tsramNext[i] = saved;
+  return {base.buffer, tsramLimit};
 }
 
 BufferRef ProgramEmitter::view(BufferRef ref, FloatFormat format,

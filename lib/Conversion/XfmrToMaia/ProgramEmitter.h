@@ -19,6 +19,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -46,10 +47,19 @@ public:
   /// Appends `inst` (an asynchronous command) after `deps` (tokens of this
   /// stream) and returns its completion.
   Token issue(maia::Instruction inst, llvm::ArrayRef<Token> deps);
-  /// Appends sem.wait for every command not yet known to be complete.
+  /// Appends sem.wait for every command not yet known to be complete,
+  /// except those marked carried.
   void drain();
+  /// Lets `token` stay pending across the end of a phase: the command
+  /// writes only this tile's TSRAM outside the phase arena (a weight
+  /// prefetch), so no other tile and no later phase's scratch depends on
+  /// it before a later command of this stream waits for it.
+  void markCarried(Token token);
   /// Appends sem.wait for `token` unless it is known to be complete.
   void waitFor(Token token);
+  /// A token that needs no wait: for inputs this stream learned to be ready
+  /// otherwise (a sem.wait on another tile's signal).
+  Token ready() const { return {program.tile, kReadySerial}; }
   /// Appends a control instruction (sem.signal, sem.wait, barrier).
   void append(maia::Instruction inst);
   /// Takes a semaphore out of the automatic pool, for signals between
@@ -60,12 +70,20 @@ public:
   maia::DmaQueue nextQueue();
   /// The queues nextQueue() cycles over (initially the tile's own).
   void setQueues(std::vector<maia::DmaQueue> queues);
+  /// The queues and the position of the next one, to resume a rotation
+  /// after another one (setQueues starts at the first queue).
+  struct QueueRotation {
+    std::vector<maia::DmaQueue> queues;
+    unsigned next = 0;
+  };
+  QueueRotation swapQueues(QueueRotation rotation);
   uint32_t tile() const { return program.tile; }
   bool empty() const { return program.instructions.empty(); }
 
 private:
   void waitOldest();
 
+  static constexpr uint64_t kReadySerial = ~uint64_t(0);
   maia::TileProgram &program;
   std::vector<maia::DmaQueue> queues;
   unsigned queue = 0;
@@ -74,6 +92,8 @@ private:
   /// Serial -> semaphore of commands whose completion is not yet known, in
   /// issue order.
   std::map<uint64_t, uint32_t> pending;
+  /// Serials of pending commands that drain() leaves pending.
+  llvm::DenseSet<uint64_t> carried;
 };
 
 /// A matrix in HBM: element codes (row-major, packed) and their scales in
@@ -111,12 +131,30 @@ public:
                                           FloatFormat format);
   /// Bytes of TSRAM tile stream `i` still has in this phase.
   uint64_t freeTsram(unsigned i) const;
+  /// Takes `bytes` at the top of every stream's TSRAM out of the phase
+  /// arenas for the rest of the program (viewed as f32 at the returned
+  /// offset); later phases allocate below it.
+  llvm::Expected<uint64_t> reservePersistentTsram(uint64_t bytes);
+  /// The persistent region of stream `i` (see reservePersistentTsram).
+  BufferRef persistentTsram(unsigned i);
   /// `ref` (a TSRAM or HBM position) viewed as `format`, `offset` bytes on.
   BufferRef view(BufferRef ref, FloatFormat format, uint64_t offset = 0);
 
   /// Ends a phase: every stream waits for its commands, then all meet at a
   /// barrier; TSRAM is free again.
   void endPhase();
+
+  /// Work that may be issued whenever a stream's own transfers are on
+  /// their way (prefetches of later phases' weights): kernels call
+  /// idle(i) where stream i has issued what its critical path waits for,
+  /// so that the extra transfers queue behind it.
+  void setIdleWork(std::function<void(unsigned)> work) {
+    idleWork = std::move(work);
+  }
+  void idle(unsigned i) {
+    if (idleWork)
+      idleWork(i);
+  }
 
   /// dma of `rows` rows of `rowBytes` bytes.
   Token copyRows(TileStream &s, BufferRef src, uint64_t srcStride,
@@ -137,11 +175,14 @@ private:
   std::vector<std::unique_ptr<TileStream>> streams;
   uint64_t hbmNext = 0;
   std::vector<uint64_t> tsramNext;
+  /// The first byte of every TSRAM that belongs to the persistent region.
+  uint64_t tsramLimit = 0;
   /// Per cluster: the CSRAM buffer and the next free byte of this phase.
   std::map<uint32_t, std::pair<uint32_t, uint64_t>> csram;
   /// Per (tile, format): the view of the whole TSRAM in that format.
   std::map<std::pair<uint32_t, FloatFormat>, uint32_t> tsramViews;
   std::vector<uint32_t> barrierTiles;
+  std::function<void(unsigned)> idleWork;
 };
 
 /// A dma of `rows` rows of `bytes` bytes from `src` to `dst` (row strides in
