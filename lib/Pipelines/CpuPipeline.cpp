@@ -35,6 +35,7 @@
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -120,6 +121,36 @@ private:
       llvm::cl::init("")};
 };
 
+/// Fast numerics: every LLVM floating-point op may be reassociated and
+/// contracted (`reassoc contract`, not `nnan`/`ninf`: NaN and Inf still
+/// propagate), which lets the code generator vectorize the remaining
+/// reductions (norms, attention, softmax) and fuse multiplies and adds.
+class FastMathPass : public PassWrapper<FastMathPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FastMathPass)
+
+  StringRef getArgument() const final { return "mixtile-cpu-fast-math"; }
+  StringRef getDescription() const final {
+    return "Allow reassociation and contraction of every LLVM "
+           "floating-point op (the fast numerics mode)";
+  }
+
+  void runOnOperation() override {
+    auto flags = LLVM::FastmathFlagsAttr::get(
+        &getContext(),
+        LLVM::FastmathFlags::reassoc | LLVM::FastmathFlags::contract);
+    getOperation().walk([&](LLVM::FastmathFlagsInterface op) {
+      // Calls carry the interface too; only arithmetic is meant.
+      if (isa<LLVM::CallOp>(op) ||
+          llvm::none_of(op->getResultTypes(), [](Type type) {
+            return isa<FloatType>(getElementTypeOrSelf(type));
+          }))
+        return;
+      op->setAttr(op.getFastmathAttrName(), flags);
+    });
+  }
+};
+
 } // namespace
 
 CpuTarget mixtile::cpu::resolveCpuTarget(StringRef cpu, StringRef features) {
@@ -160,8 +191,15 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(std::make_unique<CopiesToLinalgPass>());
 
-  // Every linalg op becomes a loop nest in iteration-space order, so each
-  // reduction runs in the order the lowering chose.
+  // Linears and matmuls become register-tiled kernels vectorized across
+  // their independent output columns (each reduction keeps its order).
+  if (options.vectorize) {
+    VectorizeRowsOptions vectorize;
+    vectorize.threads = options.threads;
+    pm.addPass(createVectorizeRowsPass(vectorize));
+  }
+  // Every other linalg op becomes a loop nest in iteration-space order, so
+  // each reduction runs in the order the lowering chose.
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -170,6 +208,7 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
 
   // To the LLVM dialect. Math ops without an LLVM intrinsic (erf) become
   // libm calls, the same functions the evaluator calls.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
@@ -178,6 +217,8 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  if (options.numerics == CpuNumerics::Fast)
+    pm.addPass(std::make_unique<FastMathPass>());
   pm.addPass(std::make_unique<SetCpuTargetPass>(options.cpu.getValue(),
                                                 options.features.getValue()));
 }
@@ -187,7 +228,7 @@ void mixtile::cpu::registerCpuPipelineDialects(DialectRegistry &registry) {
       .insert<arith::ArithDialect, bufferization::BufferizationDialect,
               cf::ControlFlowDialect, func::FuncDialect, linalg::LinalgDialect,
               LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
-              scf::SCFDialect, tensor::TensorDialect>();
+              scf::SCFDialect, tensor::TensorDialect, vector::VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   arith::registerBufferDeallocationOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -204,6 +245,8 @@ void mixtile::cpu::registerCpuPipelineDialects(DialectRegistry &registry) {
 void mixtile::cpu::registerCpuPipeline() {
   PassRegistration<CopiesToLinalgPass>();
   PassRegistration<SetCpuTargetPass>();
+  PassRegistration<FastMathPass>();
+  registerVectorizeRowsPass();
   PassPipelineRegistration<CpuPipelineOptions>(
       "mixtile-cpu-pipeline",
       "Compile xfmr IR for the CPU down to the LLVM dialect (bit-exact with "

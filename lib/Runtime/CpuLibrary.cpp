@@ -84,6 +84,7 @@ lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
   pipeline.convertXfmr = convertXfmr;
   pipeline.cpu = options.cpu;
   pipeline.features = options.features;
+  pipeline.numerics = options.numerics;
   buildCpuPipeline(pm, pipeline);
   std::string diagnostics;
   {
@@ -125,10 +126,21 @@ Error writeLLVMIR(const llvm::Module &llvmModule, llvm::StringRef path) {
   });
 }
 
-/// Runs clang to compile `llvmIR` (and the C runtime `runtime`, if not
-/// empty) into `library`.
+/// Writes the kernels' thread pool (CpuParallel.c) next to the library.
+Expected<std::string> writeParallelSource(const CpuLibraryOptions &options) {
+  std::string path = join(options.outputDir, "mixtile_cpu_parallel.c");
+  if (Error error = writeFile(path, kParallelSource))
+    return std::move(error);
+  return path;
+}
+
+/// Runs clang to compile `llvmIR` and the thread pool (and the C runtime
+/// `runtime`, if not empty) into `library`.
 Error link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
            llvm::StringRef runtime, llvm::StringRef library) {
+  Expected<std::string> parallel = writeParallelSource(options);
+  if (!parallel)
+    return parallel.takeError();
   Expected<std::string> clang = findClang(options);
   if (!clang)
     return clang.takeError();
@@ -136,12 +148,13 @@ Error link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
   std::string log = join(options.outputDir, options.name + ".link.log");
   // -ffp-contract=off: the IR's separate fmul and fadd must stay separate.
   llvm::SmallVector<llvm::StringRef> args = {
-      *clang,  optLevel,  "-ffp-contract=off",
-      "-fPIC", "-shared", "-fvisibility=hidden",
-      "-o",    library,   llvmIR};
+      *clang,   optLevel,  "-ffp-contract=off",
+      "-fPIC",  "-shared", "-fvisibility=hidden",
+      "-o",     library,   llvmIR,
+      *parallel};
   if (!runtime.empty())
     args.push_back(runtime);
-  args.push_back("-lm");
+  args.append({"-lm", "-lpthread"});
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log, log};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, redirects,

@@ -1,11 +1,15 @@
 //===- CpuPipeline.h - xfmr to the LLVM dialect for the CPU -----*- C++ -*-===//
 //
 // mixtile-cpu-pipeline: convert-xfmr-to-linalg, one-shot bufferization,
-// linalg to loops and the conversions to the LLVM dialect, with every
-// function tagged for the target CPU (the host's by default). Nothing on
-// the way reorders floating-point arithmetic: reductions become loops in
-// the evaluator's order and no pass adds fast-math flags, so the compiled
-// code keeps the evaluator's results bit for bit (docs/CpuBackend.md).
+// register-tiled kernels vectorized across output columns for the linears
+// and matmuls (mixtile-cpu-vectorize-rows, threaded through the runtime),
+// linalg to loops for the rest and the conversions to the LLVM dialect,
+// with every function tagged for the target CPU (the host's by default).
+// In exact mode nothing on the way reorders floating-point arithmetic:
+// reductions run in the evaluator's order and no pass adds fast-math
+// flags, so the compiled code keeps the evaluator's results bit for bit. In
+// fast mode every floating-point op may be reassociated and contracted
+// (docs/CpuBackend.md gives the tolerance).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +22,15 @@
 #include <string>
 
 namespace mixtile::cpu {
+
+/// The numerics modes of the CPU back end.
+enum class CpuNumerics {
+  /// The evaluator's results bit for bit: no reassociation, no contraction.
+  Exact,
+  /// Floating-point ops may be reassociated and contracted (reductions
+  /// vectorize along their length); docs/CpuBackend.md gives the tolerance.
+  Fast,
+};
 
 struct CpuPipelineOptions
     : public mlir::PassPipelineOptions<CpuPipelineOptions> {
@@ -36,7 +49,42 @@ struct CpuPipelineOptions
       llvm::cl::desc("LLVM target features (e.g. '+avx2,+fma'); by default "
                      "the host's with cpu=native, none otherwise"),
       llvm::cl::init("")};
+  Option<CpuNumerics> numerics{
+      *this, "numerics", llvm::cl::desc("Numerics mode"),
+      llvm::cl::init(CpuNumerics::Exact),
+      llvm::cl::values(clEnumValN(CpuNumerics::Exact, "exact",
+                                  "the evaluator's results bit for bit"),
+                       clEnumValN(CpuNumerics::Fast, "fast",
+                                  "floating-point ops may be reassociated and "
+                                  "contracted"))};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Register-tile and vectorize linears and matmuls "
+                     "(mixtile-cpu-vectorize-rows)"),
+      llvm::cl::init(true)};
+  Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Run large kernels on the runtime's threads"),
+      llvm::cl::init(true)};
 };
+
+/// Options of mixtile-cpu-vectorize-rows.
+struct VectorizeRowsOptions {
+  /// Most f32 lanes per vector (16: AVX-512); narrower vectors are used
+  /// where the column count needs them.
+  int64_t width = 16;
+  /// Rows and column vectors of a register tile (6 x 4 zmm accumulators
+  /// leave registers for 4 weight vectors and a broadcast), and the values
+  /// of k per cache block.
+  int64_t rows = 6, vectors = 4, depth = 256;
+  /// Call kernels of at least `parallelWork` N * K through
+  /// mixtile_parallel_for.
+  bool threads = true;
+  int64_t parallelWork = 1 << 16;
+};
+std::unique_ptr<mlir::Pass>
+createVectorizeRowsPass(const VectorizeRowsOptions &options);
+void registerVectorizeRowsPass();
 
 /// The target the functions are tagged with: `options.cpu` and
 /// `options.features` with 'native' resolved to the host CPU.

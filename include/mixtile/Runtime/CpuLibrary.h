@@ -18,6 +18,7 @@
 #ifndef MIXTILE_RUNTIME_CPULIBRARY_H
 #define MIXTILE_RUNTIME_CPULIBRARY_H
 
+#include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Runtime/mixtile_cpu.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -43,6 +44,8 @@ struct CpuLibraryOptions {
   /// ("native": the host).
   std::string cpu = "native";
   std::string features;
+  /// The numerics mode (mixtile-cpu-pipeline's `numerics`).
+  CpuNumerics numerics = CpuNumerics::Exact;
   /// The clang used to compile and link; empty: the clang of the LLVM
   /// Mixtile was built against, else clang-22 or clang on PATH.
   std::string clang;

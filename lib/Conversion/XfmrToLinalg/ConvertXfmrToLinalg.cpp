@@ -109,6 +109,9 @@ private:
   Value get(Value value);
   /// A read-only tensor over `array` of the weight pack.
   Value view(const PackedArray &array, Location loc);
+  /// The transpose of the [rows, cols] `matrix` (a linear weight computed
+  /// in the program, read K-major like the pack's).
+  Value transposed(Value matrix, Location loc);
   /// The tensors `user` reads its weight operand `weight` from under
   /// `scheme`.
   FailureOr<WeightTensors>
@@ -250,12 +253,22 @@ Value ForwardLowering::view(const PackedArray &array, Location loc) {
       /*restrict=*/true);
 }
 
+Value ForwardLowering::transposed(Value matrix, Location loc) {
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, matrix);
+  Value init =
+      emptyTensor(b, loc, {sizes[1], sizes[0]},
+                  cast<RankedTensorType>(matrix.getType()).getElementType());
+  return linalg::TransposeOp::create(b, loc, matrix, init,
+                                     ArrayRef<int64_t>{1, 0})
+      ->getResult(0);
+}
+
 Value ForwardLowering::get(Value value) {
   if (Value lowered = mapping.lookupOrNull(value))
     return lowered;
   auto weightOp = value.getDefiningOp<xfmr::WeightOp>();
   assert(weightOp && "value used before it was lowered");
-  const PackedWeight *packed = pack.find(value, std::nullopt);
+  const PackedWeight *packed = pack.find(value, std::nullopt, false);
   assert(packed && "the pack plan lists every f32 use of a weight");
   Value tensor = view(packed->encoding.data, weightOp.getLoc());
   mapping.map(value, tensor);
@@ -272,7 +285,7 @@ FailureOr<OperandSchemes> ForwardLowering::getSchemes(Operation *op) {
 }
 
 /// Quantizes a constant weight now, into the arrays the pack would hold.
-static WeightTensors quantizeConstant(OpBuilder &b, Location loc,
+static WeightTensors quantizeConstant(OpBuilder &b, Location loc, bool kMajor,
                                       DenseElementsAttr values,
                                       const nx::QuantScheme &scheme) {
   auto type = cast<RankedTensorType>(values.getType());
@@ -281,7 +294,7 @@ static WeightTensors quantizeConstant(OpBuilder &b, Location loc,
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   nx::QuantizedMatrix q = nx::quantize(data.data(), rows, cols, scheme);
   WeightEncoding encoding =
-      getWeightEncoding(b.getContext(), type.getShape(), scheme);
+      getWeightEncoding(b.getContext(), type.getShape(), scheme, kMajor);
   auto constant = [&](const PackedArray &array, ArrayRef<uint8_t> bytes) {
     auto tensorType = RankedTensorType::get(array.shape, array.elementType);
     auto raw = ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
@@ -291,10 +304,11 @@ static WeightTensors quantizeConstant(OpBuilder &b, Location loc,
   };
   WeightTensors weight;
   weight.scheme = scheme;
-  std::vector<uint8_t> codes = packWeightCodes(q);
+  std::vector<uint8_t> codes = packWeightCodes(q, kMajor);
   weight.data = constant(encoding.data, codes);
   if (encoding.blockScales)
-    weight.blockScales = constant(*encoding.blockScales, q.blockScales);
+    weight.blockScales =
+        constant(*encoding.blockScales, packBlockScales(q, kMajor));
   if (encoding.tensorScale)
     weight.tensorScale =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(q.tensorScale));
@@ -307,8 +321,9 @@ ForwardLowering::getWeight(Operation *user, Value weight,
   Location loc = user->getLoc();
   WeightTensors tensors;
   tensors.scheme = scheme;
+  bool kMajor = isa<xfmr::LinearOp>(user);
   if (weight.getDefiningOp<xfmr::WeightOp>()) {
-    const PackedWeight *packed = pack.find(weight, scheme);
+    const PackedWeight *packed = pack.find(weight, scheme, kMajor);
     assert(packed && "the pack plan lists every weight use");
     const WeightEncoding &encoding = packed->encoding;
     tensors.data = view(encoding.data, loc);
@@ -319,15 +334,15 @@ ForwardLowering::getWeight(Operation *user, Value weight,
           b, loc, view(*encoding.tensorScale, loc),
           ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
   } else if (!scheme) {
-    tensors.data = get(weight);
+    tensors.data = kMajor ? transposed(get(weight), loc) : get(weight);
   } else {
     DenseElementsAttr values;
     if (!matchPattern(weight, m_Constant(&values)))
       return user->emitOpError("quantizes its weights, which must come from "
                                "an xfmr.weight or a constant");
-    tensors = quantizeConstant(b, loc, values, *scheme);
+    tensors = quantizeConstant(b, loc, kMajor, values, *scheme);
   }
-  addDecodeTables(b, loc, tensors);
+  tensors.rows = cast<RankedTensorType>(weight.getType()).getDimSize(0);
   return tensors;
 }
 

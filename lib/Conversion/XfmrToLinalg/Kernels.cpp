@@ -12,6 +12,7 @@
 #include "Kernels.h"
 #include "Builders.h"
 
+#include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Evaluator/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,27 +38,67 @@ static Value f32Table(OpBuilder &b, Location loc, ArrayRef<float> values) {
                                    DenseElementsAttr::get(type, values));
 }
 
-/// The value of every code of `format` (`count` codes), from the Numerics
-/// library's decoder.
-static Value decodeTable(OpBuilder &b, Location loc, nx::FloatFormat format,
-                         unsigned count) {
-  SmallVector<float> values;
-  for (unsigned code = 0; code < count; ++code)
-    values.push_back(nx::decode(code, format));
-  return f32Table(b, loc, values);
+/// The f32 bit pattern of `code`'s value by the decoding formula: the
+/// magnitude bits moved into an f32's exponent and fraction fields with the
+/// exponent rebiased by 127 - bias (an integer add), which is the value of
+/// every normal code; a subnormal code (exponent field 0) reads as
+/// 2^-bias * (1 + f) and becomes 2^(1 - bias) * f = (that - 2^-bias) * 2,
+/// both steps exact. No step sees an f32 subnormal, which would cost the
+/// CPU a microcode assist per vector. The formula is exact for every finite
+/// code; the codes it gets wrong (NaN, Inf, E8M0's 2^-127) are patched.
+static uint32_t formulaBits(uint32_t code, const nx::FormatInfo &info) {
+  unsigned magnitudeBits = info.bits - (info.hasSign ? 1 : 0);
+  uint32_t magnitude = code & ((1u << magnitudeBits) - 1);
+  uint32_t sign = info.hasSign ? (code >> magnitudeBits) & 1 : 0;
+  uint32_t normalBits = (magnitude << (23 - info.mantissaBits)) +
+                        (static_cast<uint32_t>(127 - info.bias) << 23);
+  float value = llvm::bit_cast<float>(normalBits);
+  if (info.mantissaBits > 0 && magnitude < (1u << info.mantissaBits))
+    value = (value - std::ldexp(1.0f, -info.bias)) * 2.0f;
+  return llvm::bit_cast<uint32_t>(value) | (sign << 31);
 }
 
-void mixtile::cpu::addDecodeTables(OpBuilder &b, Location loc,
-                                   WeightTensors &weight) {
-  if (!weight.scheme)
-    return;
-  const nx::QuantScheme &scheme = *weight.scheme;
-  if (nx::getCodeBytes(scheme.element) == 1)
-    weight.elementTable =
-        decodeTable(b, loc, scheme.element, weight.isPackedFP4() ? 16 : 256);
-  if (nx::hasBlockScales(scheme))
-    weight.scaleTable =
-        decodeTable(b, loc, nx::getBlockScaleFormat(scheme), 256);
+/// The value of the `format` code held in the low bits of the integer
+/// `code` (at most 8 bits wide), as numerics::decode gives it.
+static Value decodeMiniFloat(ScalarBuilder &s, Value code,
+                             nx::FloatFormat format) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  const nx::FormatInfo &info = nx::getFormatInfo(format);
+  unsigned magnitudeBits = info.bits - (info.hasSign ? 1 : 0);
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
+  if (info.bits < 8)
+    wide = arith::AndIOp::create(b, loc, wide, s.u32((1u << info.bits) - 1));
+  Value magnitude =
+      arith::AndIOp::create(b, loc, wide, s.u32((1u << magnitudeBits) - 1));
+  Value fieldBits =
+      arith::ShLIOp::create(b, loc, magnitude, s.u32(23 - info.mantissaBits));
+  if (info.bias != 127)
+    fieldBits = arith::AddIOp::create(
+        b, loc, fieldBits, s.u32(static_cast<uint32_t>(127 - info.bias) << 23));
+  Value value = s.fromBits(fieldBits);
+  if (info.mantissaBits > 0) {
+    Value isSubnormal =
+        s.cmpi(CmpIPredicate::ult, magnitude, s.u32(1u << info.mantissaBits));
+    Value fraction = arith::SubFOp::create(b, loc, value,
+                                           s.f32(std::ldexp(1.0f, -info.bias)));
+    Value subnormal = arith::MulFOp::create(b, loc, fraction, s.f32(2.0f));
+    value = s.select(isSubnormal, subnormal, value);
+  }
+  if (info.hasSign) {
+    Value sign = arith::ShLIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, wide, s.u32(magnitudeBits)),
+        s.u32(31));
+    value = s.fromBits(arith::OrIOp::create(b, loc, s.bits(value), sign));
+  }
+  for (uint32_t c = 0; c < (1u << info.bits); ++c) {
+    uint32_t expected = llvm::bit_cast<uint32_t>(nx::decode(c, format));
+    if (formulaBits(c, info) == expected)
+      continue;
+    Value isCode = s.cmpi(CmpIPredicate::eq, wide, s.u32(c));
+    value = s.select(isCode, s.fromBits(s.u32(expected)), value);
+  }
+  return value;
 }
 
 /// The f32 value of an element code (before scaling).
@@ -82,16 +123,18 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
     Value shift = arith::IndexCastOp::create(
         b, loc, b.getI8Type(), arith::MulIOp::create(b, loc, odd, s.index(4)));
-    Value nibble = arith::AndIOp::create(
-        b, loc, arith::ShRUIOp::create(b, loc, data, shift),
-        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0xf)));
-    return tensor::ExtractOp::create(b, loc, weight.elementTable,
-                                     s.codeToIndex(nibble));
+    Value byte = arith::ShRUIOp::create(b, loc, data, shift);
+    return decodeMiniFloat(s, byte, weight.scheme->element);
   }
   default:
-    return tensor::ExtractOp::create(b, loc, weight.elementTable,
-                                     s.codeToIndex(data));
+    return decodeMiniFloat(s, data, weight.scheme->element);
   }
+}
+
+Value mixtile::cpu::buildDecodeCode(OpBuilder &b, Location loc, Value code,
+                                    nx::FloatFormat format) {
+  ScalarBuilder s(b, loc);
+  return decodeMiniFloat(s, code, format);
 }
 
 Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
@@ -108,13 +151,13 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   case nx::ScaleKind::TensorF32:
     return arith::MulFOp::create(b, loc, element, weight.tensorScale);
   case nx::ScaleKind::BlockE8M0: {
-    Value scale = tensor::ExtractOp::create(b, loc, weight.scaleTable,
-                                            s.codeToIndex(scaleCode));
+    Value scale =
+        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme));
     return arith::MulFOp::create(b, loc, element, scale);
   }
   case nx::ScaleKind::BlockE4M3WithTensorF32: {
-    Value scale = tensor::ExtractOp::create(b, loc, weight.scaleTable,
-                                            s.codeToIndex(scaleCode));
+    Value scale =
+        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme));
     Value scaledByBlock = arith::MulFOp::create(b, loc, element, scale);
     return arith::MulFOp::create(b, loc, scaledByBlock, weight.tensorScale);
   }
@@ -122,24 +165,19 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   llvm_unreachable("unknown scale kind");
 }
 
-/// The map from (row, col) loop dimensions `rowDim`, `colDim` of a
-/// `numDims`-dimensional iteration space to the element of `weight.data`
-/// holding weight (row, col), and to its block scale.
-static AffineMap dataMap(MLIRContext *ctx, const WeightTensors &weight,
-                         unsigned numDims, unsigned rowDim, unsigned colDim) {
-  AffineExpr row = getAffineDimExpr(rowDim, ctx);
-  AffineExpr col = getAffineDimExpr(colDim, ctx);
+/// The maps from the (m, n, k) loops of a linear to the element of the
+/// K-major `weight.data` holding weight (n, k), at [k, n] (fp4: [k, n / 2]),
+/// and to its block scale, at [k / block, n].
+static AffineMap dataMap(MLIRContext *ctx, const WeightTensors &weight) {
+  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
   if (weight.isPackedFP4())
-    col = col.floorDiv(2);
-  return AffineMap::get(numDims, 0, {row, col}, ctx);
+    n = n.floorDiv(2);
+  return AffineMap::get(3, 0, {k, n}, ctx);
 }
 
-static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight,
-                          unsigned numDims, unsigned rowDim, unsigned colDim) {
-  AffineExpr row = getAffineDimExpr(rowDim, ctx);
-  AffineExpr col = getAffineDimExpr(colDim, ctx);
-  return AffineMap::get(numDims, 0,
-                        {row, col.floorDiv(weight.scheme->blockSize)}, ctx);
+static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight) {
+  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
+  return AffineMap::get(3, 0, {k.floorDiv(weight.scheme->blockSize), n}, ctx);
 }
 
 //===----------------------------------------------------------------------===//
@@ -150,17 +188,16 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
                                 const WeightTensors &weight, Value bias) {
   MLIRContext *ctx = b.getContext();
   ScalarBuilder s(b, loc);
-  auto dataType = cast<RankedTensorType>(weight.data.getType());
   OpFoldResult rows = getSizes(b, loc, x)[0];
-  Value init = filledTensor(
-      b, loc, {rows, b.getIndexAttr(dataType.getDimSize(0))}, s.f32(0.0f));
+  Value init =
+      filledTensor(b, loc, {rows, b.getIndexAttr(weight.rows)}, s.f32(0.0f));
   // (m, n, k): k innermost and ascending, as kernels::linear.
   SmallVector<Value> inputs = {x, weight.data};
   SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
-                                 dataMap(ctx, weight, 3, 1, 2)};
+                                 dataMap(ctx, weight)};
   if (weight.blockScales) {
     inputs.push_back(weight.blockScales);
-    maps.push_back(scaleMap(ctx, weight, 3, 1, 2));
+    maps.push_back(scaleMap(ctx, weight));
   }
   maps.push_back(projection(ctx, 3, {0, 1}));
   Value y = buildGeneric(
@@ -168,8 +205,8 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         ScalarBuilder ns(nb, nl);
         Value scaleCode = weight.blockScales ? args[2] : Value();
-        // Only fp4 codes need their column (to pick the nibble).
-        Value col = weight.isPackedFP4() ? ns.loopIndex(2) : Value();
+        // Only fp4 codes need their column n (to pick the nibble).
+        Value col = weight.isPackedFP4() ? ns.loopIndex(1) : Value();
         Value w = decodeWeight(nb, nl, weight, args[1], scaleCode, col);
         return math::FmaOp::create(nb, nl, args[0], w, args.back()).getResult();
       });
@@ -184,6 +221,19 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
       iteratorTypes(2), [](OpBuilder &nb, Location nl, ValueRange args) {
         return arith::AddFOp::create(nb, nl, args[0], args[1]).getResult();
       });
+}
+
+Value mixtile::cpu::buildLinearKernel(
+    OpBuilder &b, Location loc, Value x, int64_t outputs,
+    const std::optional<nx::QuantScheme> &scheme, Value data, Value blockScales,
+    Value tensorScale) {
+  WeightTensors weight;
+  weight.scheme = scheme;
+  weight.data = data;
+  weight.blockScales = blockScales;
+  weight.tensorScale = tensorScale;
+  weight.rows = outputs;
+  return buildLinear(b, loc, x, weight, /*bias=*/Value());
 }
 
 Value mixtile::cpu::buildMatmul(OpBuilder &b, Location loc, Value lhs,

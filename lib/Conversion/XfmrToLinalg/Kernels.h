@@ -25,26 +25,21 @@ namespace mixtile::cpu {
 struct WeightTensors {
   /// nullopt: `data` holds f32 values.
   std::optional<numerics::QuantScheme> scheme;
-  /// f32 values or codes ([rows, cols]; fp4: [rows, ceil(cols / 2)] bytes).
+  /// f32 values or codes ([rows, cols]; fp4: [rows, ceil(cols / 2)] bytes;
+  /// the weight of a linear is K-major, [K, N]).
   mlir::Value data;
   /// Block scale codes [rows, blocks] (i8), or null.
   mlir::Value blockScales;
   /// The FP32 tensor scale (an f32 scalar), or null.
   mlir::Value tensorScale;
-  /// f32 value of every element code (256 entries; 16 for fp4), or null for
-  /// f32 and 16-bit formats.
-  mlir::Value elementTable;
-  /// f32 value of every block scale code, or null.
-  mlir::Value scaleTable;
+  /// The rows of the logical [rows, cols] weight (a linear's N; fp4 codes
+  /// alone do not tell an odd N).
+  int64_t rows = 0;
 
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;
   }
 };
-
-/// Adds the decode tables `weight`'s scheme needs (at the builder's point).
-void addDecodeTables(mlir::OpBuilder &b, mlir::Location loc,
-                     WeightTensors &weight);
 
 /// The f32 value of one weight element: `data` is the element read from
 /// `weight.data` (for fp4 the byte holding it), `scaleCode` the element's

@@ -31,26 +31,35 @@ uint64_t PackedArray::getByteSize() const {
 
 WeightEncoding
 mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
-                                const std::optional<nx::QuantScheme> &scheme) {
+                                const std::optional<nx::QuantScheme> &scheme,
+                                bool kMajor) {
   Builder b(ctx);
   WeightEncoding encoding;
   encoding.scheme = scheme;
+  encoding.kMajor = kMajor;
   SmallVector<int64_t, 2> dims(shape.begin(), shape.end());
+  if (kMajor) {
+    assert(shape.size() == 2 && "linear weights are matrices");
+    std::swap(dims[0], dims[1]);
+  }
   if (!scheme) {
     encoding.data = {b.getF32Type(), dims};
     return encoding;
   }
   assert(shape.size() == 2 && "quantized weights are matrices");
-  int64_t rows = shape[0], cols = shape[1];
+  // The stored matrix: `outer` rows of `inner` codes.
+  int64_t outer = dims[0], inner = dims[1];
   unsigned codeBytes = nx::getCodeBytes(scheme->element);
   if (scheme->element == nx::FloatFormat::F4E2M1FN)
-    encoding.data = {b.getI8Type(), {rows, (cols + 1) / 2}};
+    encoding.data = {b.getI8Type(), {outer, (inner + 1) / 2}};
   else
-    encoding.data = {b.getIntegerType(8 * codeBytes), {rows, cols}};
-  if (nx::hasBlockScales(*scheme))
+    encoding.data = {b.getIntegerType(8 * codeBytes), {outer, inner}};
+  if (nx::hasBlockScales(*scheme)) {
+    int64_t blocks = nx::getBlocksPerRow(*scheme, shape[1]);
     encoding.blockScales = PackedArray{
-        b.getI8Type(),
-        {rows, static_cast<int64_t>(nx::getBlocksPerRow(*scheme, cols))}};
+        b.getI8Type(), kMajor ? SmallVector<int64_t, 2>{blocks, shape[0]}
+                              : SmallVector<int64_t, 2>{shape[0], blocks}};
+  }
   if (scheme->scale == nx::ScaleKind::TensorF32 ||
       scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32)
     encoding.tensorScale = PackedArray{b.getF32Type(), {1}};
@@ -74,6 +83,10 @@ mixtile::cpu::getWeightScheme(Operation *user, unsigned operandNumber) {
   return schemes->weights;
 }
 
+bool mixtile::cpu::isKMajorUse(Operation *user, unsigned operandNumber) {
+  return isa<xfmr::LinearOp>(user) && operandNumber == 1;
+}
+
 bool mixtile::cpu::isSameScheme(const std::optional<nx::QuantScheme> &a,
                                 const std::optional<nx::QuantScheme> &b) {
   if (!a || !b)
@@ -90,7 +103,7 @@ static void describe(const PackedWeight &weight, llvm::raw_ostream &os) {
   if (const auto &scheme = weight.encoding.scheme)
     os << unsigned(scheme->element) << ',' << unsigned(scheme->scale) << ','
        << scheme->blockSize;
-  os << '\0';
+  os << '\0' << (weight.encoding.kMajor ? "k-major" : "row-major") << '\0';
   auto array = [&](const std::optional<PackedArray> &a) {
     if (!a)
       return;
@@ -122,13 +135,14 @@ FailureOr<WeightPack> WeightPack::plan(func::FuncOp forward) {
         user->emitOpError(llvm::toString(scheme.takeError()));
         return WalkResult::interrupt();
       }
-      if (pack.find(weightOp, *scheme))
+      bool kMajor = isKMajorUse(user, operand.getOperandNumber());
+      if (pack.find(weightOp, *scheme, kMajor))
         continue;
       // Only linear weights and embedding tables get a scheme; their ops
       // verify that they are matrices.
       ArrayRef<int64_t> shape = weightOp.getType().getShape();
-      PackedWeight weight{
-          weightOp, getWeightEncoding(forward.getContext(), shape, *scheme)};
+      PackedWeight weight{weightOp, getWeightEncoding(forward.getContext(),
+                                                      shape, *scheme, kMajor)};
       place(weight.encoding.data);
       if (weight.encoding.blockScales)
         place(*weight.encoding.blockScales);
@@ -150,11 +164,12 @@ FailureOr<WeightPack> WeightPack::plan(func::FuncOp forward) {
 }
 
 const PackedWeight *
-WeightPack::find(Value weight,
-                 const std::optional<nx::QuantScheme> &scheme) const {
+WeightPack::find(Value weight, const std::optional<nx::QuantScheme> &scheme,
+                 bool kMajor) const {
   for (const PackedWeight &entry : weights)
     if (xfmr::WeightOp(entry.op).getResult() == weight &&
-        isSameScheme(entry.encoding.scheme, scheme))
+        isSameScheme(entry.encoding.scheme, scheme) &&
+        entry.encoding.kMajor == kMajor)
       return &entry;
   return nullptr;
 }
@@ -185,16 +200,49 @@ private:
 
 } // namespace
 
-std::vector<uint8_t>
-mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q) {
+/// The `rows` x `cols` matrix of `elementBytes`-byte elements `bytes`,
+/// transposed.
+static std::vector<uint8_t> transposeBytes(ArrayRef<uint8_t> bytes, size_t rows,
+                                           size_t cols, size_t elementBytes) {
+  std::vector<uint8_t> result(bytes.size());
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c)
+      std::memcpy(&result[(c * rows + r) * elementBytes],
+                  &bytes[(r * cols + c) * elementBytes], elementBytes);
+  return result;
+}
+
+std::vector<float> mixtile::cpu::transposeValues(ArrayRef<float> values,
+                                                 int64_t rows, int64_t cols) {
+  std::vector<float> result(values.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      result[c * rows + r] = values[r * cols + c];
+  return result;
+}
+
+std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
+                                                   bool kMajor) {
+  size_t codeBytes = nx::getCodeBytes(q.scheme.element);
+  size_t outer = kMajor ? q.cols : q.rows, inner = kMajor ? q.rows : q.cols;
+  std::vector<uint8_t> codes =
+      kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
   if (q.scheme.element != nx::FloatFormat::F4E2M1FN)
-    return q.codes;
-  size_t rowBytes = (q.cols + 1) / 2;
-  std::vector<uint8_t> packed(q.rows * rowBytes);
-  for (size_t row = 0; row < q.rows; ++row)
-    nx::packCodes(q.codes.data() + row * q.cols, q.cols, 4,
+    return codes;
+  size_t rowBytes = (inner + 1) / 2;
+  std::vector<uint8_t> packed(outer * rowBytes);
+  for (size_t row = 0; row < outer; ++row)
+    nx::packCodes(codes.data() + row * inner, inner, 4,
                   packed.data() + row * rowBytes);
   return packed;
+}
+
+std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
+                                                   bool kMajor) {
+  if (!kMajor || q.blockScales.empty())
+    return q.blockScales;
+  size_t blocks = q.blockScales.size() / q.rows;
+  return transposeBytes(q.blockScales, q.rows, blocks, 1);
 }
 
 llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
@@ -217,17 +265,25 @@ llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
     if (!data)
       return data.takeError();
     const WeightEncoding &encoding = weight.encoding;
+    ArrayRef<int64_t> shape = xfmr::WeightOp(weight.op).getType().getShape();
     if (!encoding.scheme) {
-      payload.write(encoding.data, data->data());
+      if (!encoding.kMajor) {
+        payload.write(encoding.data, data->data());
+        continue;
+      }
+      std::vector<float> transposed =
+          transposeValues(*data, shape[0], shape[1]);
+      payload.write(encoding.data, transposed.data());
       continue;
     }
-    ArrayRef<int64_t> shape = xfmr::WeightOp(weight.op).getType().getShape();
     nx::QuantizedMatrix q =
         nx::quantize(data->data(), shape[0], shape[1], *encoding.scheme);
-    std::vector<uint8_t> codes = packWeightCodes(q);
+    std::vector<uint8_t> codes = packWeightCodes(q, encoding.kMajor);
     payload.write(encoding.data, codes.data());
-    if (encoding.blockScales)
-      payload.write(*encoding.blockScales, q.blockScales.data());
+    if (encoding.blockScales) {
+      std::vector<uint8_t> scales = packBlockScales(q, encoding.kMajor);
+      payload.write(*encoding.blockScales, scales.data());
+    }
     if (encoding.tensorScale)
       payload.write(*encoding.tensorScale, &q.tensorScale);
   }

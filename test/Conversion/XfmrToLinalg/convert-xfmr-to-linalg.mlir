@@ -4,10 +4,12 @@
 // views of the state buffer, weights read-only views of the weight pack
 // (64-byte aligned, in program order), and the results leave through
 // materialize_in_destination. An f32 linear is an FMA reduction over k
-// (the last, innermost dimension); the bias is added after the sum.
+// (the last, innermost dimension) of a K-major weight ([K, N] in the pack,
+// so that consecutive outputs n read consecutive weights); the bias is
+// added after the sum.
 
 // CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
 // CHECK-DAG:   #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK-SAME:      %[[TOKENS:.*]]: memref<?xi32>, %[[POSITIONS:.*]]: memref<?xi32>, %[[START:.*]]: index,
@@ -21,13 +23,13 @@
 // CHECK:         %[[V:.*]] = bufferization.to_tensor %[[VV]] restrict writable
 // CHECK:         memref.view %[[WEIGHTS]][%{{.*}}][] : memref<?xi8> to memref<16x32xf32>
 // CHECK:         %[[C2048:.*]] = arith.constant 2048 : index
-// CHECK:         %[[WV:.*]] = memref.view %[[WEIGHTS]][%[[C2048]]][] : memref<?xi8> to memref<16x32xf32>
+// CHECK:         %[[WV:.*]] = memref.view %[[WEIGHTS]][%[[C2048]]][] : memref<?xi8> to memref<32x16xf32>
 // CHECK:         %[[WT:.*]] = bufferization.to_tensor %[[WV]] restrict
 // CHECK:         %[[C4096:.*]] = arith.constant 4096 : index
 // CHECK:         memref.view %[[WEIGHTS]][%[[C4096]]][] : memref<?xi8> to memref<16xf32>
 // CHECK:         %[[ZERO:.*]] = linalg.fill
 // CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%{{.*}}, %[[WT]] : tensor<?x32xf32>, tensor<16x32xf32>) outs(%[[ZERO]] : tensor<?x16xf32>)
+// CHECK-SAME:        ins(%{{.*}}, %[[WT]] : tensor<?x32xf32>, tensor<32x16xf32>) outs(%[[ZERO]] : tensor<?x16xf32>)
 // CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[WE:.*]]: f32, %[[ACC:.*]]: f32):
 // CHECK-NEXT:      %[[FMA:.*]] = math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
 // CHECK-NEXT:      linalg.yield %[[FMA]] : f32
@@ -68,14 +70,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // -----
 
 // W4A8 (MXFP4 weights, MXFP8 activations) and a BF16 embedding. The pack
-// holds the weight as fp4 codes two to a byte ([8, 24] bytes) and E8M0
-// scales ([8, 2]); the linear decodes them as it multiplies: the nibble of
-// column k, its value from the FP4 table, times the block scale from the
-// E8M0 table. The activations are quantized row by row: the 48 columns
-// are padded to two blocks of 32 for the block maxima.
+// holds the weight K-major as fp4 codes, two adjacent outputs n to a byte
+// ([48, 4] bytes), and E8M0 scales ([2 blocks, 8]); the linear decodes them
+// as it multiplies, arithmetically (no table, so that the kernel
+// vectorizes): the nibble of output n, its magnitude bits moved into an
+// f32 with the exponent rebiased (subnormal codes corrected without an f32
+// subnormal), its sign, times the block scale (the code shifted into an f32
+// exponent, with 0 and 255 patched to 2^-127 and NaN).
+// The activations are quantized row by row: the 48 columns are padded to
+// two blocks of 32 for the block maxima.
 
-// CHECK-DAG:   #[[CODES:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 2)>
-// CHECK-DAG:   #[[SCALES:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
+// CHECK-DAG:   #[[CODES:.*]] = affine_map<(d0, d1, d2) -> (d2, d1 floordiv 2)>
+// CHECK-DAG:   #[[SCALES:.*]] = affine_map<(d0, d1, d2) -> (d2 floordiv 32, d1)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<16x48xi16>
 // CHECK:         linalg.generic
@@ -84,28 +90,40 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[BITS:.*]] = arith.shli %[[WIDE]], %{{.*}} : i32
 // CHECK:           arith.bitcast %[[BITS]] : i32 to f32
 // CHECK:         %[[C1536:.*]] = arith.constant 1536 : index
-// CHECK:         %[[CV:.*]] = memref.view %{{.*}}[%[[C1536]]][] : memref<?xi8> to memref<8x24xi8>
+// CHECK:         %[[CV:.*]] = memref.view %{{.*}}[%[[C1536]]][] : memref<?xi8> to memref<48x4xi8>
 // CHECK:         %[[CT:.*]] = bufferization.to_tensor %[[CV]] restrict
 // CHECK:         %[[C1728:.*]] = arith.constant 1728 : index
-// CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C1728]]][] : memref<?xi8> to memref<8x2xi8>
+// CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C1728]]][] : memref<?xi8> to memref<2x8xi8>
 // CHECK:         %[[ST:.*]] = bufferization.to_tensor %[[SV]] restrict
-// CHECK:         %[[FP4:.*]] = arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00]> : tensor<16xf32>
-// CHECK:         %[[E8M0:.*]] = arith.constant dense<"0x0000400000008000{{.*}}0000C07F"> : tensor<256xf32>
 // CHECK:         tensor.pad %{{.*}} low[0, 0, 0] high[0, 0, 16]
 // CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 1, 2, 32] : tensor<?x1x64xf32> into tensor<?x1x2x32xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
 // CHECK:           arith.maxui
 // CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[CODES]], #[[SCALES]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<8x24xi8>, tensor<8x2xi8>)
+// CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<48x4xi8>, tensor<2x8xi8>)
 // CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[BYTE:.*]]: i8, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
-// CHECK:           %[[K:.*]] = linalg.index 2 : index
-// CHECK:           arith.remui %[[K]]
+// CHECK:           %[[N:.*]] = linalg.index 1 : index
+// CHECK:           arith.remui %[[N]]
 // CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[BYTE]], %{{.*}} : i8
-// CHECK:           %[[NIBBLE:.*]] = arith.andi %[[SHIFTED]], %{{.*}} : i8
-// CHECK:           %[[NI:.*]] = arith.index_castui %[[NIBBLE]] : i8 to index
-// CHECK:           %[[ELEMENT:.*]] = tensor.extract %[[FP4]][%[[NI]]] : tensor<16xf32>
-// CHECK:           %[[SI:.*]] = arith.index_castui %[[SCODE]] : i8 to index
-// CHECK:           %[[SCALE:.*]] = tensor.extract %[[E8M0]][%[[SI]]] : tensor<256xf32>
+// CHECK:           %[[WIDE:.*]] = arith.extui %[[SHIFTED]] : i8 to i32
+// CHECK:           %[[NIBBLE:.*]] = arith.andi %[[WIDE]], %{{.*}} : i32
+// CHECK:           %[[MAG:.*]] = arith.andi %[[NIBBLE]], %{{.*}} : i32
+// CHECK:           %[[FIELDS:.*]] = arith.shli %[[MAG]], %{{.*}} : i32
+// CHECK:           %[[REBIASED:.*]] = arith.addi %[[FIELDS]], %{{.*}} : i32
+// CHECK:           %[[NORMAL:.*]] = arith.bitcast %[[REBIASED]] : i32 to f32
+// CHECK:           %[[ISSUB:.*]] = arith.cmpi ult, %[[MAG]], %{{.*}} : i32
+// CHECK:           %[[FRACTION:.*]] = arith.subf %[[NORMAL]], %{{.*}} : f32
+// CHECK:           %[[SUBNORMAL:.*]] = arith.mulf %[[FRACTION]], %{{.*}} : f32
+// CHECK:           arith.select %[[ISSUB]], %[[SUBNORMAL]], %[[NORMAL]] : f32
+// CHECK:           %[[SIGN:.*]] = arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK:           %[[SIGNED:.*]] = arith.ori %{{.*}}, %[[SIGN]] : i32
+// CHECK:           %[[ELEMENT:.*]] = arith.bitcast %[[SIGNED]] : i32 to f32
+// CHECK:           %[[SWIDE:.*]] = arith.extui %[[SCODE]] : i8 to i32
+// CHECK:           %[[ZERO:.*]] = arith.cmpi eq, %[[SWIDE]], %{{.*}} : i32
+// CHECK:           %[[MIN:.*]] = arith.constant 4194304 : i32
+// CHECK:           arith.select %[[ZERO]]
+// CHECK:           %[[NAN:.*]] = arith.cmpi eq, %[[SWIDE]], %{{.*}} : i32
+// CHECK:           %[[SCALE:.*]] = arith.select %[[NAN]]
 // CHECK:           %[[WE:.*]] = arith.mulf %[[ELEMENT]], %[[SCALE]] : f32
 // CHECK:           math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
 // CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
@@ -125,25 +143,26 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // (element * block scale) * tensor scale.
 
 // CHECK-LABEL: func.func @mixtile_forward(
-// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x16xi8>
-// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x2xi8>
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<32x4xi8>
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<2x8xi8>
 // CHECK:         %[[TSV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
 // CHECK:         %[[TST:.*]] = bufferization.to_tensor %[[TSV]] restrict
 // CHECK:         %[[TS:.*]] = tensor.extract %[[TST]][%{{.*}}] : tensor<1xf32>
 // CHECK:         linalg.generic
-// CHECK:           %[[E:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<16xf32>
-// CHECK:           %[[S:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<256xf32>
-// CHECK:           %[[BLOCK:.*]] = arith.mulf %[[E]], %[[S]] : f32
-// CHECK:           %[[W:.*]] = arith.mulf %[[BLOCK]], %[[TS]] : f32
-// CHECK:           math.fma %{{.*}}, %[[W]], %{{.*}} : f32
+// The E4M3 block scale: NaN for codes 0x7F and 0xFF.
+// CHECK:           %[[NAN:.*]] = arith.constant 2143289344 : i32
+// CHECK:           %[[NNAN:.*]] = arith.constant -4194304 : i32
+// CHECK:           %[[S:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT:      %[[BLOCK:.*]] = arith.mulf %{{.*}}, %[[S]] : f32
+// CHECK-NEXT:      %[[W:.*]] = arith.mulf %[[BLOCK]], %[[TS]] : f32
+// CHECK-NEXT:      math.fma %{{.*}}, %[[W]], %{{.*}} : f32
 // CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<8x8xi8>
 // CHECK:         %[[TSV2:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
 // CHECK:         %[[TST2:.*]] = bufferization.to_tensor %[[TSV2]] restrict
 // CHECK:         %[[TS2:.*]] = tensor.extract %[[TST2]]
 // CHECK:         linalg.generic
-// CHECK:           %[[E2:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<256xf32>
-// CHECK:           %[[W2:.*]] = arith.mulf %[[E2]], %[[TS2]] : f32
-// CHECK:           math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
+// CHECK:           %[[W2:.*]] = arith.mulf %{{.*}}, %[[TS2]] : f32
+// CHECK-NEXT:      math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
   %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
@@ -325,14 +344,15 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // -----
 
 // Constant weights (--inline-weights) are quantized at compile time into
-// constant codes and scales: 1.0 in MXFP4 is element 4.0 (code 6, packed
-// 0x66) with the block scale 2^-2 (E8M0 code 125).
+// constant codes and scales, K-major like the pack's: 1.0 in MXFP4 is
+// element 4.0 (code 6, packed 0x66) with the block scale 2^-2 (E8M0 code
+// 125).
 
 // CHECK-LABEL: func.func @mixtile_forward(
-// CHECK:         %[[CODES:.*]] = arith.constant dense<102> : tensor<4x16xi8>
-// CHECK:         %[[SCALES:.*]] = arith.constant dense<125> : tensor<4x1xi8>
+// CHECK:         %[[CODES:.*]] = arith.constant dense<102> : tensor<32x2xi8>
+// CHECK:         %[[SCALES:.*]] = arith.constant dense<125> : tensor<1x4xi8>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME:        ins(%{{.*}}, %[[CODES]], %[[SCALES]] : tensor<?x32xf32>, tensor<4x16xi8>, tensor<4x1xi8>)
+// CHECK-SAME:        ins(%{{.*}}, %[[CODES]], %[[SCALES]] : tensor<?x32xf32>, tensor<32x2xi8>, tensor<1x4xi8>)
 // CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
 // CHECK:         arith.constant 2048 : i64
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x4xf32> {

@@ -5,7 +5,7 @@
 // accumulator with one FMA (or add) per term.
 
 // The key projection (linear): y[m, n] = fma(x[m, k], w[n, k], y[m, n]) for
-// k = 0, 1, ..., 31.
+// k = 0, 1, ..., 31 (the pack holds w K-major, at [k, n]).
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK-SAME:      %[[START:[a-z0-9]+]]: index,
 // CHECK:         memref.store %{{.*}} : memref<?x16xf32>
@@ -13,7 +13,7 @@
 // CHECK-NEXT:      scf.for %[[N:.*]] = %c0 to %c16 step %c1 {
 // CHECK-NEXT:        scf.for %[[K:.*]] = %c0 to %c32 step %c1 {
 // CHECK-NEXT:          %[[X:.*]] = memref.load %{{.*}}[%[[M]], %[[K]]]
-// CHECK-NEXT:          %[[W:.*]] = memref.load %{{.*}}[%[[N]], %[[K]]]
+// CHECK-NEXT:          %[[W:.*]] = memref.load %{{.*}}[%[[K]], %[[N]]]
 // CHECK-NEXT:          %[[ACC:.*]] = memref.load %[[Y:.*]][%[[M]], %[[N]]]
 // CHECK-NEXT:          %[[SUM:.*]] = math.fma %[[X]], %[[W]], %[[ACC]] : f32
 // CHECK-NEXT:          memref.store %[[SUM]], %[[Y]][%[[M]], %[[N]]]

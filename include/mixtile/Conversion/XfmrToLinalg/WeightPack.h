@@ -16,6 +16,10 @@
 //   column 2i in the low nibble), rows of ceil(cols / 2) bytes;
 // - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
 // - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32.
+// The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
+// transpose [K, N] (fp4: two adjacent columns n to a byte; block scales
+// [blocks, N]): the kernels vectorize across the N independent outputs, so
+// the codes of one k for consecutive n must be contiguous.
 //
 // The pass (convert-xfmr-to-linalg) and the writer both derive the layout
 // from the xfmr IR with WeightPack::plan, so they agree by construction;
@@ -83,6 +87,9 @@ struct WeightEncoding {
   PackedArray data;
   std::optional<PackedArray> blockScales;
   std::optional<PackedArray> tensorScale;
+  /// Whether the arrays hold the transpose of the weight: data [cols,
+  /// rows], block scales [blocks, rows] (linear weights).
+  bool kMajor = false;
 
   /// Whether the codes are fp4, two to a byte.
   bool isPackedFP4() const {
@@ -90,15 +97,30 @@ struct WeightEncoding {
   }
 };
 
-/// The arrays (at offset 0) a weight of `shape` gets under `scheme`.
-/// Quantized weights must be 2-D: [rows, cols], quantized along cols.
+/// The arrays (at offset 0) a weight of `shape` gets under `scheme`,
+/// transposed with `kMajor`. Quantized weights must be 2-D: [rows, cols],
+/// quantized along cols.
 WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
                                  llvm::ArrayRef<int64_t> shape,
-                                 const std::optional<numerics::QuantScheme> &s);
+                                 const std::optional<numerics::QuantScheme> &s,
+                                 bool kMajor = false);
 
-/// The element codes of `q` in the pack's layout: fp4 codes two to a byte,
-/// row by row; other codes as numerics::quantize stores them.
-std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q);
+/// The element codes of `q` in the pack's layout (`kMajor`: transposed),
+/// fp4 codes two to a byte, row by row of the stored matrix.
+std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
+                                     bool kMajor = false);
+
+/// The block scale codes of `q` in the pack's layout.
+std::vector<uint8_t> packBlockScales(const numerics::QuantizedMatrix &q,
+                                     bool kMajor = false);
+
+/// `rows` x `cols` f32 values transposed (a K-major linear weight).
+std::vector<float> transposeValues(llvm::ArrayRef<float> values, int64_t rows,
+                                   int64_t cols);
+
+/// Whether `user` reads its operand `operandNumber` as a linear's weight,
+/// which the pack stores K-major.
+bool isKMajorUse(mlir::Operation *user, unsigned operandNumber);
 
 /// The weight format `user` applies to its operand `operandNumber`: the
 /// record's weight scheme for the weight of a linear and the table of an
@@ -126,9 +148,9 @@ public:
   static mlir::FailureOr<WeightPack> plan(mlir::func::FuncOp forward);
 
   /// The entry of `weight` (an xfmr.weight result) under `scheme`, or null.
-  const PackedWeight *
-  find(mlir::Value weight,
-       const std::optional<numerics::QuantScheme> &scheme) const;
+  const PackedWeight *find(mlir::Value weight,
+                           const std::optional<numerics::QuantScheme> &scheme,
+                           bool kMajor) const;
 
   llvm::ArrayRef<PackedWeight> getWeights() const { return weights; }
   uint64_t getPayloadBytes() const { return payloadBytes; }

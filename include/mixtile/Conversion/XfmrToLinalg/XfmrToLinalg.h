@@ -20,8 +20,13 @@
 #ifndef MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H
 #define MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H
 
+#include "mixtile/Numerics/BlockQuant.h"
+
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
+
+#include <optional>
 
 namespace mixtile::cpu {
 
@@ -55,6 +60,23 @@ inline constexpr int64_t kCpuAbiVersion = 1;
 /// the offending op and fails for IR the back end does not support; the
 /// module is then left unchanged.
 mlir::LogicalResult lowerXfmrToLinalg(mlir::ModuleOp module);
+
+/// The value numerics::decode gives the `format` code (8 bits at most)
+/// held in the low bits of the integer `code` (higher bits are ignored),
+/// computed arithmetically: no table lookup, so that the kernels vectorize
+/// without gathers.
+mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value code, numerics::FloatFormat format);
+
+/// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, w
+/// [N, K] under `scheme`, nullopt: f32), on tensors in the weight pack's
+/// K-major layout (WeightPack.h): `data` the f32 values or codes,
+/// `blockScales` / `tensorScale` (an f32 scalar) as the scheme needs, or
+/// null. For benchmarks and tests of the kernels on their own.
+mlir::Value buildLinearKernel(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t outputs,
+    const std::optional<numerics::QuantScheme> &scheme, mlir::Value data,
+    mlir::Value blockScales, mlir::Value tensorScale);
 
 } // namespace mixtile::cpu
 

@@ -1,0 +1,565 @@
+//===- CpuBench.cpp - the CPU back end next to this machine's limits ------===//
+//
+// Measures, in one run and on every core, this machine's limits and the
+// kernels mixtile-cpu-pipeline generates, and prints each kernel as a ratio
+// of its peers:
+//
+//   - FP32 FMA peak: a tight loop of independent AVX-512 FMAs;
+//   - BF16 dot peak: the same with vdpbf16ps (64 flops per instruction);
+//   - DRAM read bandwidth: a streaming read of a buffer ~10x the L3;
+//   - f32 GEMM 1024^3 and 4096^3 vs OpenBLAS sgemm and the FMA peak;
+//   - GEMM with BF16 weights vs the dot peak (exact mode: the evaluator's
+//     order, f32 FMAs on decoded weights);
+//   - batch-1 GEMV with BF16 / FP8 / MXFP4 weights (and f32) vs the DRAM
+//     bandwidth, in weight bytes streamed (the weights of several matrices
+//     exceed the L3, as a model's layers do);
+//   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
+//     reference evaluator and the DRAM bound (weight bytes per token).
+//
+//   mixtile-bench-cpu [--quick] [gemm] [gemv] [decode]
+//
+// --quick: GEMM 1024^3 only, 8 tokens; naming sections runs only those.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
+#include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
+#include "mixtile/Evaluator/Evaluator.h"
+#include "mixtile/Import/Synthetic.h"
+#include "mixtile/Import/WeightStore.h"
+#include "mixtile/InitAll.h"
+#include "mixtile/Numerics/BlockQuant.h"
+#include "mixtile/Pipelines/CpuPipeline.h"
+#include "mixtile/Runtime/CpuLibrary.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+using namespace mlir;
+using namespace mixtile;
+namespace nx = mixtile::numerics;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+unsigned threadCount() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Runs `work(thread)` on every core at once; returns the wall time.
+template <typename Work> double onAllCores(Work work) {
+  std::vector<std::thread> threads;
+  double start = now();
+  for (unsigned t = 0; t < threadCount(); ++t)
+    threads.emplace_back([&, t] { work(t); });
+  for (std::thread &thread : threads)
+    thread.join();
+  return now() - start;
+}
+
+//===----------------------------------------------------------------------===//
+// This machine's limits
+//===----------------------------------------------------------------------===//
+
+constexpr int kChains = 16;
+volatile float sink;
+
+/// 16 independent 16-lane FMA chains: enough to hide the FMA latency on
+/// both FMA ports.
+__attribute__((target("avx512f"))) float fmaLoop(int64_t iterations) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < kChains; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+/// The same with vdpbf16ps: 16 lanes x 2 products + 2 adds per
+/// instruction.
+__attribute__((target("avx512f,avx512bf16"))) float
+dotLoop(int64_t iterations) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80);
+  __m512bh b = (__m512bh)_mm512_set1_epi16(0x3380);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < kChains; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+/// GFLOP/s of every core running `loop` (best of 15 short runs: other
+/// work on a shared machine only ever lowers a run's rate).
+template <typename Loop> double peak(Loop loop, double flopsPerIteration) {
+  const int64_t iterations = 2'000'000;
+  double best = 1e30;
+  for (int rep = 0; rep < 15; ++rep)
+    best =
+        std::min(best, onAllCores([&](unsigned) { sink = loop(iterations); }));
+  return threadCount() * iterations * flopsPerIteration / best / 1e9;
+}
+
+/// Sums `n` floats with four independent vector accumulators.
+__attribute__((target("avx512f"))) float streamSum(const float *data,
+                                                   size_t n) {
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (size_t i = 0; i + 64 <= n; i += 64)
+    for (int j = 0; j < 4; ++j)
+      acc[j] = _mm512_add_ps(acc[j], _mm512_load_ps(data + i + 16 * j));
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
+                                            _mm512_add_ps(acc[2], acc[3])));
+}
+
+/// GB/s of every core reading its share of a 1 GiB buffer (best of 5).
+double dramBandwidth() {
+  const size_t bytes = size_t(1) << 30, n = bytes / sizeof(float);
+  float *data = static_cast<float *>(std::aligned_alloc(64, bytes));
+  // Each thread touches (and so places) its own share first.
+  unsigned threads = threadCount();
+  size_t share = n / threads / 64 * 64;
+  onAllCores([&](unsigned t) {
+    std::fill(data + t * share, data + (t + 1) * share, 1.0f);
+  });
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep)
+    best = std::min(best, onAllCores([&](unsigned t) {
+                      sink = streamSum(data + t * share, share);
+                    }));
+  std::free(data);
+  return threads * share * sizeof(float) / best / 1e9;
+}
+
+//===----------------------------------------------------------------------===//
+// Generated kernels
+//===----------------------------------------------------------------------===//
+
+/// A memref descriptor of rank <= 2, as MLIR's C interface passes it.
+struct Descriptor {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+
+Descriptor describe(void *data, int64_t rows, int64_t cols) {
+  return {data, data, 0, {rows, cols}, {cols, 1}};
+}
+
+/// A linear kernel y[M, N] = x[M, K] w^T compiled by mixtile-cpu-pipeline
+/// from buildLinearKernel, loaded from its own library.
+class LinearKernel {
+public:
+  LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
+               const std::optional<nx::QuantScheme> &scheme,
+               const std::string &dir);
+  ~LinearKernel() {
+    if (handle)
+      dlclose(handle);
+  }
+
+  /// Runs y = x w^T with `w` quantized (K-major) as the pack holds it.
+  void run(float *x, void *codes, void *scales, float *tensorScale,
+           float *y) const;
+
+  /// The arrays the kernel takes.
+  Type dataType, scaleType;
+  SmallVector<int64_t, 2> dataShape, scaleShape;
+
+private:
+  int64_t m, k, n;
+  std::optional<nx::QuantScheme> scheme;
+  void *handle = nullptr;
+  void *function = nullptr;
+};
+
+LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
+                           const std::optional<nx::QuantScheme> &scheme,
+                           const std::string &dir)
+    : m(m), k(k), n(n), scheme(scheme) {
+  cpu::WeightEncoding encoding =
+      cpu::getWeightEncoding(&ctx, {n, k}, scheme, /*kMajor=*/true);
+  dataType = encoding.data.elementType;
+  dataShape = encoding.data.shape;
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  SmallVector<Type> args = {MemRefType::get({m, k}, b.getF32Type()),
+                            MemRefType::get(dataShape, dataType)};
+  if (encoding.blockScales) {
+    scaleType = encoding.blockScales->elementType;
+    scaleShape = encoding.blockScales->shape;
+    args.push_back(MemRefType::get(scaleShape, scaleType));
+  }
+  if (encoding.tensorScale)
+    args.push_back(MemRefType::get({1}, b.getF32Type()));
+  args.push_back(MemRefType::get({m, n}, b.getF32Type()));
+  auto func =
+      func::FuncOp::create(b, loc, "linear", b.getFunctionType(args, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  auto tensorOf = [&](Value buffer) -> Value {
+    auto type = cast<MemRefType>(buffer.getType());
+    return bufferization::ToTensorOp::create(
+        b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
+        buffer, /*restrict=*/true);
+  };
+  unsigned next = 2;
+  Value scales =
+      encoding.blockScales ? tensorOf(entry->getArgument(next++)) : Value();
+  Value tensorScale;
+  if (encoding.tensorScale)
+    tensorScale = tensor::ExtractOp::create(
+        b, loc, tensorOf(entry->getArgument(next++)),
+        ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  Value y = cpu::buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
+                                   scheme, tensorOf(entry->getArgument(1)),
+                                   scales, tensorScale);
+  auto materialize = bufferization::MaterializeInDestinationOp::create(
+      b, loc, y, entry->getArgument(next));
+  materialize.setRestrict(true);
+  materialize.setWritable(true);
+  func::ReturnOp::create(b, loc);
+
+  cpu::CpuLibraryOptions options;
+  options.outputDir = dir;
+  static int counter = 0;
+  options.name = "linear" + std::to_string(counter++);
+  llvm::Expected<std::string> library =
+      cpu::compileKernelLibrary(*module, options);
+  if (!library)
+    llvm::report_fatal_error(llvm::toString(library.takeError()).c_str());
+  handle = dlopen(library->c_str(), RTLD_NOW | RTLD_LOCAL);
+  function = handle ? dlsym(handle, "_mlir_ciface_linear") : nullptr;
+  if (!function)
+    llvm::report_fatal_error("cannot load the generated linear kernel");
+}
+
+void LinearKernel::run(float *x, void *codes, void *scales, float *tensorScale,
+                       float *y) const {
+  Descriptor xd = describe(x, m, k), yd = describe(y, m, n);
+  Descriptor wd = describe(codes, dataShape[0], dataShape[1]);
+  Descriptor sd =
+      scales ? describe(scales, scaleShape[0], scaleShape[1]) : Descriptor{};
+  Descriptor td = {tensorScale, tensorScale, 0, {1, 0}, {1, 0}};
+  using Fn3 = void (*)(Descriptor *, Descriptor *, Descriptor *);
+  using Fn4 = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *);
+  using Fn5 = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *,
+                       Descriptor *);
+  if (scales && tensorScale)
+    reinterpret_cast<Fn5>(function)(&xd, &wd, &sd, &td, &yd);
+  else if (scales)
+    reinterpret_cast<Fn4>(function)(&xd, &wd, &sd, &yd);
+  else if (tensorScale)
+    reinterpret_cast<Fn4>(function)(&xd, &wd, &td, &yd);
+  else
+    reinterpret_cast<Fn3>(function)(&xd, &wd, &yd);
+}
+
+/// A [N, K] weight quantized under `scheme` (nullopt: f32) and stored
+/// K-major as the pack stores it.
+struct PackedMatrix {
+  std::vector<uint8_t> codes, scales;
+  float tensorScale = 1.0f;
+
+  size_t bytes() const { return codes.size() + scales.size(); }
+};
+
+PackedMatrix packMatrix(const std::vector<float> &w, int64_t n, int64_t k,
+                        const std::optional<nx::QuantScheme> &scheme) {
+  PackedMatrix packed;
+  if (!scheme) {
+    std::vector<float> t = cpu::transposeValues(w, n, k);
+    packed.codes.resize(t.size() * sizeof(float));
+    std::memcpy(packed.codes.data(), t.data(), packed.codes.size());
+    return packed;
+  }
+  nx::QuantizedMatrix q = nx::quantize(w.data(), n, k, *scheme);
+  packed.codes = cpu::packWeightCodes(q, /*kMajor=*/true);
+  packed.scales = cpu::packBlockScales(q, /*kMajor=*/true);
+  packed.tensorScale = q.tensorScale;
+  return packed;
+}
+
+std::vector<float> randomMatrix(size_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values(count);
+  for (float &v : values)
+    v = normal(rng);
+  return values;
+}
+
+/// Vectors 64-byte aligned, as the pack's arrays are.
+template <typename T> struct Aligned {
+  explicit Aligned(size_t count)
+      : data(static_cast<T *>(
+            std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64))),
+        count(count) {}
+  ~Aligned() { std::free(data); }
+  T *data;
+  size_t count;
+};
+
+template <typename Body> double bestOf(int reps, Body body) {
+  double best = 1e30;
+  for (int rep = 0; rep < reps; ++rep) {
+    double start = now();
+    body();
+    best = std::min(best, now() - start);
+  }
+  return best;
+}
+
+void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
+               double fmaPeak, double dotPeak) {
+  int64_t m = size, n = size, k = size;
+  std::vector<float> a = randomMatrix(m * k, 1), w = randomMatrix(n * k, 2);
+  Aligned<float> x(m * k), yOurs(m * n), yBlas(m * n);
+  std::copy(a.begin(), a.end(), x.data);
+  double flops = 2.0 * m * n * k;
+  int reps = size <= 1024 ? 10 : 3;
+
+  PackedMatrix f32 = packMatrix(w, n, k, std::nullopt);
+  Aligned<uint8_t> wf32(f32.codes.size());
+  std::copy(f32.codes.begin(), f32.codes.end(), wf32.data);
+  LinearKernel kernel(ctx, m, k, n, std::nullopt, dir);
+  double ours = bestOf(reps, [&] {
+    kernel.run(x.data, wf32.data, nullptr, nullptr, yOurs.data);
+  });
+  // OpenBLAS on the same row-major [K, N] weights: y = x * wT.
+  const float *wt = reinterpret_cast<const float *>(wf32.data);
+  double blas = bestOf(reps, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
+                x.data, k, wt, n, 0.0f, yBlas.data, n);
+  });
+  double maxDiff = 0, maxValue = 0;
+  for (int64_t i = 0; i < m * n; ++i) {
+    maxDiff =
+        std::max(maxDiff, double(std::fabs(yOurs.data[i] - yBlas.data[i])));
+    maxValue = std::max(maxValue, double(std::fabs(yBlas.data[i])));
+  }
+  double oursGflops = flops / ours / 1e9, blasGflops = flops / blas / 1e9;
+  llvm::outs() << llvm::formatv(
+      "f32 GEMM {0}^3: mixtile {1,7:F1} GFLOP/s ({2,5:F1}% of FMA peak), "
+      "OpenBLAS {3,7:F1} GFLOP/s ({4,5:F1}%): {5:F2}x OpenBLAS "
+      "(max |diff| / max |y| = {6:E1})\n",
+      size, oursGflops, 100 * oursGflops / fmaPeak, blasGflops,
+      100 * blasGflops / fmaPeak, blas / ours, maxDiff / maxValue);
+  llvm::outs().flush();
+
+  // BF16 weights, exact mode: decoded in the kernel, f32 FMAs.
+  auto bf16 = nx::parseQuantScheme("bf16");
+  PackedMatrix packed = packMatrix(w, n, k, bf16);
+  Aligned<uint8_t> wbf16(packed.codes.size());
+  std::copy(packed.codes.begin(), packed.codes.end(), wbf16.data);
+  LinearKernel bf16Kernel(ctx, m, k, n, bf16, dir);
+  double bf16Time = bestOf(reps, [&] {
+    bf16Kernel.run(x.data, wbf16.data, nullptr, nullptr, yOurs.data);
+  });
+  double bf16Gflops = flops / bf16Time / 1e9;
+  llvm::outs() << llvm::formatv(
+      "BF16-weight GEMM {0}^3 (exact): mixtile {1,7:F1} GFLOP/s = {2,5:F1}% "
+      "of the BF16 dot peak, {3,5:F1}% of the FMA peak\n",
+      size, bf16Gflops, 100 * bf16Gflops / dotPeak, 100 * bf16Gflops / fmaPeak);
+  llvm::outs().flush();
+}
+
+void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth) {
+  const int64_t k = 4096, n = 8192;
+  // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
+  const size_t streamed = size_t(384) << 20;
+  std::vector<float> w = randomMatrix(n * k, 3);
+  Aligned<float> x(k), y(n);
+  std::vector<float> xs = randomMatrix(k, 4);
+  std::copy(xs.begin(), xs.end(), x.data);
+  for (const char *name : {"f32", "bf16", "fp8-e4m3", "mxfp4"}) {
+    std::optional<nx::QuantScheme> scheme;
+    if (std::string(name) != "f32")
+      scheme = nx::parseQuantScheme(name);
+    PackedMatrix packed = packMatrix(w, n, k, scheme);
+    size_t layers = std::max<size_t>(2, streamed / packed.bytes());
+    std::vector<std::unique_ptr<Aligned<uint8_t>>> codes, scales;
+    for (size_t l = 0; l < layers; ++l) {
+      codes.push_back(std::make_unique<Aligned<uint8_t>>(packed.codes.size()));
+      std::copy(packed.codes.begin(), packed.codes.end(), codes.back()->data);
+      scales.push_back(
+          std::make_unique<Aligned<uint8_t>>(packed.scales.size()));
+      std::copy(packed.scales.begin(), packed.scales.end(),
+                scales.back()->data);
+    }
+    float tensorScale = packed.tensorScale;
+    bool hasTensorScale =
+        scheme && (scheme->scale == nx::ScaleKind::TensorF32 ||
+                   scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32);
+    LinearKernel kernel(ctx, 1, k, n, scheme, dir);
+    auto pass = [&] {
+      for (size_t l = 0; l < layers; ++l)
+        kernel.run(x.data, codes[l]->data,
+                   packed.scales.empty() ? nullptr : scales[l]->data,
+                   hasTensorScale ? &tensorScale : nullptr, y.data);
+    };
+    pass();
+    double time = bestOf(3, pass);
+    double gbps = layers * packed.bytes() / time / 1e9;
+    llvm::outs() << llvm::formatv(
+        "GEMV 1x{0}x{1} {2,-8} weights: {3,6:F1} GB/s of weights = {4,5:F1}% "
+        "of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
+        k, n, name, gbps, 100 * gbps / bandwidth, layers,
+        layers * packed.bytes() / 1e6);
+    llvm::outs().flush();
+  }
+}
+
+/// Decode tokens/s of the synthetic 100M Llama under `scheme` (weights
+/// and activations of every linear; empty: FP32).
+void benchDecode(MLIRContext &ctx, const std::string &dir,
+                 llvm::StringRef scheme, int64_t tokens, double bandwidth) {
+  auto request = parseSynthesisRequest(R"({"preset": "100m"})", "preset");
+  if (!request)
+    llvm::report_fatal_error(llvm::toString(request.takeError()).c_str());
+  OwningOpRef<ModuleOp> module = buildSyntheticModel(&ctx, *request);
+  if (!scheme.empty()) {
+    PassManager pm(&ctx);
+    // The pass manager is anchored on builtin.module already.
+    std::string pipeline = ("xfmr-set-precision{weights=" + scheme +
+                            " activations=" + scheme + " match=layers}")
+                               .str();
+    if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
+      llvm::report_fatal_error("cannot set the precision");
+  }
+  WeightStore store;
+  cpu::CpuLibraryOptions options;
+  options.outputDir = dir;
+  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme)).str();
+  double compileStart = now();
+  auto files = cpu::buildCpuLibrary(*module, store, options);
+  if (!files)
+    llvm::report_fatal_error(llvm::toString(files.takeError()).c_str());
+  double compileTime = now() - compileStart;
+  auto model = cpu::CpuModel::load(files->library, files->weights);
+  if (!model)
+    llvm::report_fatal_error(llvm::toString(model.takeError()).c_str());
+  uint64_t packBytes = 0;
+  llvm::sys::fs::file_size(files->weights, packBytes);
+
+  auto decode = [&](auto step) {
+    double best = 1e30;
+    for (int rep = 0; rep < 2; ++rep) {
+      double start = now();
+      for (int64_t t = 0; t < tokens; ++t)
+        step(static_cast<int32_t>(1 + t * 7 % 1000));
+      best = std::min(best, now() - start);
+    }
+    return tokens / best;
+  };
+  double cpuRate = decode([&](int32_t token) {
+    if ((*model)->position() + 1 >= (*model)->maxSeqLen())
+      (*model)->reset();
+    if (!(*model)->forward({token}))
+      llvm::report_fatal_error("cpu decode failed");
+  });
+  auto eval = Evaluator::create(*module, store);
+  if (!eval)
+    llvm::report_fatal_error(llvm::toString(eval.takeError()).c_str());
+  double evalRate = decode([&](int32_t token) {
+    if (!(*eval)->forward({token}))
+      llvm::report_fatal_error("evaluator decode failed");
+  });
+  // Every weight is read once per token (the embedding row aside).
+  double bound = bandwidth * 1e9 / packBytes;
+  llvm::outs() << llvm::formatv(
+      "decode 100M {0,-6}: mixtile {1,7:F1} tok/s = {2,5:F2}x the "
+      "evaluator ({3,6:F1} tok/s), {4,5:F1}% of the DRAM bound ({5,6:F1} "
+      "tok/s for {6:F0} MB of weights); compiled in {7:F1} s\n",
+      scheme.empty() ? "f32" : scheme, cpuRate, cpuRate / evalRate, evalRate,
+      100 * cpuRate / bound, bound, packBytes / 1e6, compileTime);
+  llvm::outs().flush();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool quick = false;
+  std::set<std::string> sections;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick")
+      quick = true;
+    else
+      sections.insert(argv[i]);
+  }
+  auto wanted = [&](const char *section) {
+    return sections.empty() || sections.count(section);
+  };
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  cpu::registerCpuPipelineDialects(registry);
+  registerAllPasses();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  llvm::SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("mixtile-bench-cpu", dir))
+    llvm::report_fatal_error("cannot create a temporary directory");
+  std::string tmp(dir);
+  openblas_set_num_threads(threadCount());
+
+  double fmaPeak = peak(fmaLoop, kChains * 16 * 2);
+  double dotPeak = peak(dotLoop, kChains * 16 * 4);
+  double bandwidth = dramBandwidth();
+  llvm::outs() << llvm::formatv(
+      "{0} cores: FP32 FMA peak {1:F1} GFLOP/s (AVX-512), BF16 dot peak {2:F1} "
+      "GFLOP/s (vdpbf16ps), DRAM read {3:F1} GB/s\n",
+      threadCount(), fmaPeak, dotPeak, bandwidth);
+  llvm::outs().flush();
+
+  if (wanted("gemm")) {
+    benchGemm(ctx, tmp, 1024, fmaPeak, dotPeak);
+    if (!quick)
+      benchGemm(ctx, tmp, 4096, fmaPeak, dotPeak);
+  }
+  if (wanted("gemv"))
+    benchGemv(ctx, tmp, bandwidth);
+  if (wanted("decode"))
+    for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
+      benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);
+  llvm::sys::fs::remove_directories(tmp);
+  return 0;
+}

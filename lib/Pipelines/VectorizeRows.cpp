@@ -1,0 +1,702 @@
+//===- VectorizeRows.cpp - register-tiled kernels across output columns ---===//
+//
+// mixtile-cpu-vectorize-rows rewrites, on buffers, every linalg.generic of
+// the form out[m, n] = body(inputs, out[m, n]) over loops (m, n, k) with k a
+// reduction (the linears and matmuls of convert-xfmr-to-linalg) into a
+// register-tiled kernel vectorized across n:
+//
+//   for each group of `vectors` vectors of n (in parallel over threads):
+//     for each block of `depth` values of k, in order:
+//       for each tile of `rows` rows m:
+//         acc[r][j] = out[m + r, n + j * width : width]
+//         for k in the block:  acc[r][j] = body(inputs at (m + r, n.., k), acc)
+//         out[...] = acc
+//
+// The k blocks keep the weights a column group reads within one block in
+// the L1 cache while every row tile reuses them; a partial sum rests in
+// `out` between blocks, unchanged.
+//
+// Every output element still receives the body's updates for k = 0, 1, ...
+// in order, with the body's own operations, so the results are those of the
+// scalar loop nest bit for bit: vectorizing across the independent output
+// columns needs no reassociation. The body is vectorized operation by
+// operation: a value that depends on n becomes a vector of `width` lanes,
+// other values stay scalars (broadcast where a vector op uses them), and
+// values that do not change with k are computed before the k loop. Inputs
+// indexed [.., n] are read with one vector load, inputs indexed [.., n / 2]
+// (two fp4 codes to a byte) with a half-width load whose bytes are
+// duplicated, other inputs with scalar loads.
+//
+// With `threads`, the column groups are distributed over the runtime's
+// threads: the kernel is outlined into a function of a column range, and a
+// task function reading the kernel's operands from a context struct is
+// handed to mixtile_parallel_for (CpuParallel.c). Columns are independent,
+// so the split does not change any result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Pipelines/CpuPipeline.h"
+
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+using namespace mlir;
+using namespace mixtile;
+using namespace mixtile::cpu;
+
+namespace {
+
+/// The loop dimensions a body value depends on.
+enum Dependence : unsigned { kOnM = 1, kOnN = 2, kOnK = 4 };
+
+/// How an input operand is read for one tile.
+enum class InputKind {
+  /// Indexed without n: one scalar load per (row, k) as needed.
+  Scalar,
+  /// The last index is n: one vector load per vector of columns.
+  Columns,
+  /// The last index is n / 2 (i8 fp4 codes, two to a byte): a half-width
+  /// load with every byte duplicated.
+  HalfColumns,
+};
+
+/// Where a generic can be vectorized across n, what its kernel needs.
+struct RowKernelPlan {
+  mutable linalg::GenericOp op;
+  /// Lanes per vector (divides N).
+  int64_t width = 0;
+  int64_t columns = 0;
+  SmallVector<InputKind> inputs;
+  /// Dependences of every value of the body.
+  DenseMap<Value, unsigned> dependence;
+};
+
+unsigned dimsOf(AffineMap map) {
+  unsigned dims = 0;
+  for (AffineExpr result : map.getResults())
+    for (unsigned d = 0; d < 3; ++d)
+      if (result.isFunctionOfDim(d))
+        dims |= 1u << d;
+  return dims;
+}
+
+bool isVectorizableBodyOp(Operation *op) {
+  if (isa<linalg::IndexOp, linalg::YieldOp>(op))
+    return true;
+  if (op->getNumRegions() != 0 || op->getNumResults() != 1)
+    return false;
+  Dialect *dialect = op->getDialect();
+  if (!dialect || !isa<arith::ArithDialect, math::MathDialect>(dialect))
+    return false;
+  return llvm::all_of(op->getResultTypes(),
+                      [](Type type) { return type.isIntOrIndexOrFloat(); });
+}
+
+/// Checks `op` and computes its plan; fails for generics of another form.
+FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
+  RowKernelPlan plan;
+  plan.op = op;
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 3)
+    return failure();
+  auto iterators = op.getIteratorTypesArray();
+  if (iterators[0] != utils::IteratorType::parallel ||
+      iterators[1] != utils::IteratorType::parallel ||
+      iterators[2] != utils::IteratorType::reduction)
+    return failure();
+  MLIRContext *ctx = op.getContext();
+  OpOperand *init = op.getDpsInitOperand(0);
+  auto outType = dyn_cast<MemRefType>(init->get().getType());
+  if (!outType || outType.getRank() != 2 || !outType.isLastDimUnitStride() ||
+      !outType.getElementType().isF32() ||
+      op.getMatchingIndexingMap(init) !=
+          AffineMap::getMultiDimMapWithTargets(3, {0, 1}, ctx))
+    return failure();
+  plan.columns = outType.getDimSize(1);
+  if (ShapedType::isDynamic(plan.columns))
+    return failure();
+  for (int64_t width = maxWidth; width >= 4 && !plan.width; width /= 2)
+    if (plan.columns % width == 0)
+      plan.width = width;
+  if (!plan.width)
+    return failure();
+
+  Block *body = op.getBlock();
+  AffineExpr n = getAffineDimExpr(1, ctx);
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || type.getRank() == 0)
+      return failure();
+    unsigned dims = dimsOf(map);
+    InputKind kind = InputKind::Scalar;
+    if (dims & 2) {
+      // n may only appear as the last index, alone or halved.
+      for (AffineExpr result : map.getResults().drop_back())
+        if (result.isFunctionOfDim(1))
+          return failure();
+      AffineExpr last = map.getResults().back();
+      if (!type.isLastDimUnitStride())
+        return failure();
+      if (last == n)
+        kind = InputKind::Columns;
+      else if (last == n.floorDiv(2) && type.getElementType().isInteger(8) &&
+               plan.width % 2 == 0)
+        kind = InputKind::HalfColumns;
+      else
+        return failure();
+    }
+    plan.inputs.push_back(kind);
+    plan.dependence[body->getArgument(input->getOperandNumber())] =
+        (dims & 1 ? kOnM : 0) | (dims & 2 ? kOnN : 0) | (dims & 4 ? kOnK : 0);
+  }
+  // The accumulator changes with every k.
+  plan.dependence[body->getArguments().back()] = kOnM | kOnN | kOnK;
+  for (Operation &bodyOp : body->without_terminator()) {
+    if (!isVectorizableBodyOp(&bodyOp))
+      return failure();
+    unsigned deps = 0;
+    if (auto index = dyn_cast<linalg::IndexOp>(bodyOp))
+      deps = 1u << index.getDim();
+    for (Value operand : bodyOp.getOperands())
+      deps |= plan.dependence.lookup(operand);
+    plan.dependence[bodyOp.getResult(0)] = deps;
+  }
+  Value yielded = body->getTerminator()->getOperand(0);
+  if (!(plan.dependence.lookup(yielded) & kOnN))
+    return failure();
+  // The kernel reads a dynamic K from an operand indexed by k alone.
+  if (ShapedType::isDynamic(op.getStaticLoopRanges()[2]) &&
+      llvm::none_of(op.getIndexingMapsArray(), [&](AffineMap map) {
+        return llvm::is_contained(map.getResults(), getAffineDimExpr(2, ctx));
+      }))
+    return failure();
+  return plan;
+}
+
+/// Emits the kernel of one plan: the body vectorized for a tile of rows and
+/// vectors of columns.
+class RowKernelEmitter {
+public:
+  RowKernelEmitter(const RowKernelPlan &plan, OpBuilder &b, Location loc,
+                   IRMapping &outer)
+      : plan(plan), b(b), loc(loc), outer(outer) {}
+
+  /// The loops over vectors [vBegin, vEnd) of columns, in groups of
+  /// `vectors`, and every row in tiles of `rows`.
+  void emitColumnRange(Value vBegin, Value vEnd, int64_t rows, int64_t vectors,
+                       int64_t depth);
+
+private:
+  Value constantIndex(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  VectorType vectorOf(Type element) const {
+    return VectorType::get({plan.width}, element);
+  }
+  Value operand(unsigned i) { return outer.lookup(plan.op->getOperand(i)); }
+  /// The trip count of the k loop, from the kernel's operands.
+  Value reductionSize();
+  Value output() { return operand(plan.op->getNumOperands() - 1); }
+
+  /// The loops over the rows for the `vectors` vectors starting at column
+  /// `n0`.
+  void emitColumnGroup(Value n0, int64_t rows, int64_t vectors, int64_t depth);
+  /// The loop over k in [kBegin, kEnd) of a `rows` x `vectors` tile at
+  /// (m0, n0).
+  void emitTile(Value m0, Value n0, Value kBegin, Value kEnd, int64_t rows,
+                int64_t vectors);
+  /// The value of block argument / op result `value` of the body for row r
+  /// and vector j, emitted at the builder's point.
+  void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
+                   unsigned tileVectors);
+  Value emitInput(unsigned input, unsigned r, unsigned j);
+  Value emitIndex(linalg::IndexOp index, unsigned r, unsigned j);
+  Value asVector(Value value, unsigned deps);
+
+  /// Lane values of the tile: value of the body -> [r][j].
+  Value &lane(Value value, unsigned r, unsigned j) {
+    return lanes[value][r * maxVectors + j];
+  }
+  /// The lane (r, j) of `value`, accounting for values that do not vary
+  /// with the row or the vector.
+  Value get(Value value, unsigned r, unsigned j) {
+    unsigned deps = plan.dependence.lookup(value);
+    if (!plan.dependence.count(value))
+      return outer.lookupOrDefault(value);
+    auto it = lanes.find(value);
+    assert(it != lanes.end() && "body value used before it was emitted");
+    return it
+        ->second[(deps & kOnM ? r : 0) * maxVectors + (deps & kOnN ? j : 0)];
+  }
+
+  const RowKernelPlan &plan;
+  OpBuilder &b;
+  Location loc;
+  IRMapping &outer;
+  DenseMap<Value, SmallVector<Value>> lanes;
+  unsigned maxVectors = 0;
+  Value m0, n0, k;
+};
+
+void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
+                                       int64_t vectors, int64_t depth) {
+  Value width = constantIndex(plan.width);
+  Value group = constantIndex(vectors);
+  // Whole groups first, then single vectors.
+  Value count = arith::SubIOp::create(b, loc, vEnd, vBegin);
+  Value whole = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, count, group), group);
+  Value groupsEnd = arith::AddIOp::create(b, loc, vBegin, whole);
+  auto columnLoop = [&](Value begin, Value end, Value step, int64_t n) {
+    scf::ForOp loop = scf::ForOp::create(b, loc, begin, end, step);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    emitColumnGroup(
+        arith::MulIOp::create(b, loc, loop.getInductionVar(), width), rows, n,
+        depth);
+  };
+  columnLoop(vBegin, groupsEnd, group, vectors);
+  if (vectors > 1)
+    columnLoop(groupsEnd, vEnd, constantIndex(1), 1);
+}
+
+void RowKernelEmitter::emitColumnGroup(Value n0, int64_t rows, int64_t vectors,
+                                       int64_t depth) {
+  Value kSize = reductionSize();
+  scf::ForOp blocks =
+      scf::ForOp::create(b, loc, constantIndex(0), kSize, constantIndex(depth));
+  OpBuilder::InsertionGuard blockGuard(b);
+  b.setInsertionPointToStart(blocks.getBody());
+  Value kBegin = blocks.getInductionVar();
+  Value kEnd = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, kBegin, constantIndex(depth)),
+      kSize);
+  Value rowCount = memref::DimOp::create(b, loc, output(), 0);
+  Value tileRows = constantIndex(rows);
+  Value wholeRows = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, rowCount, tileRows), tileRows);
+  auto rowLoop = [&](Value begin, Value end, int64_t tile) {
+    scf::ForOp loop =
+        scf::ForOp::create(b, loc, begin, end, constantIndex(tile));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    emitTile(loop.getInductionVar(), n0, kBegin, kEnd, tile, vectors);
+  };
+  rowLoop(constantIndex(0), wholeRows, rows);
+  if (rows > 1)
+    rowLoop(wholeRows, rowCount, 1);
+}
+
+Value RowKernelEmitter::reductionSize() {
+  int64_t size = plan.op.getStaticLoopRanges()[2];
+  if (!ShapedType::isDynamic(size))
+    return constantIndex(size);
+  // An operand indexed by k alone in some dimension has K there.
+  AffineExpr kExpr = getAffineDimExpr(2, plan.op.getContext());
+  for (OpOperand &input : plan.op->getOpOperands()) {
+    AffineMap map = plan.op.getMatchingIndexingMap(&input);
+    for (auto [position, result] : llvm::enumerate(map.getResults()))
+      if (result == kExpr)
+        return memref::DimOp::create(b, loc, outer.lookup(input.get()),
+                                     position);
+  }
+  llvm_unreachable("planRowKernel checks that K can be read");
+}
+
+Value RowKernelEmitter::asVector(Value value, unsigned deps) {
+  if (isa<VectorType>(value.getType()))
+    return value;
+  return vector::BroadcastOp::create(b, loc, vectorOf(value.getType()), value);
+}
+
+Value RowKernelEmitter::emitIndex(linalg::IndexOp index, unsigned r,
+                                  unsigned j) {
+  switch (index.getDim()) {
+  case 0:
+    return arith::AddIOp::create(b, loc, m0, constantIndex(r));
+  case 1: {
+    Value first =
+        arith::AddIOp::create(b, loc, n0, constantIndex(j * plan.width));
+    Value step = vector::StepOp::create(b, loc, vectorOf(b.getIndexType()));
+    return arith::AddIOp::create(b, loc, asVector(first, kOnN), step);
+  }
+  default:
+    return k;
+  }
+}
+
+Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
+  OpOperand *operandRef = plan.op.getDpsInputOperand(input);
+  AffineMap map = plan.op.getMatchingIndexingMap(operandRef);
+  Value memref = outer.lookup(operandRef->get());
+  Value row = arith::AddIOp::create(b, loc, m0, constantIndex(r));
+  Value col = arith::AddIOp::create(b, loc, n0, constantIndex(j * plan.width));
+  SmallVector<Value> dims = {row, col, k ? k : constantIndex(0)};
+  SmallVector<Value> indices;
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    indices.push_back(
+        affine::makeComposedAffineApply(b, loc, map.getSubMap({i}),
+                                        getAsOpFoldResult(ValueRange(dims)))
+            .getResult());
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  switch (plan.inputs[input]) {
+  case InputKind::Scalar:
+    return memref::LoadOp::create(b, loc, memref, indices);
+  case InputKind::Columns:
+    return vector::LoadOp::create(b, loc, vectorOf(element), memref, indices);
+  case InputKind::HalfColumns: {
+    auto half = VectorType::get({plan.width / 2}, element);
+    Value bytes = vector::LoadOp::create(b, loc, half, memref, indices);
+    SmallVector<int64_t> duplicate;
+    for (int64_t lane = 0; lane < plan.width; ++lane)
+      duplicate.push_back(lane / 2);
+    return vector::ShuffleOp::create(b, loc, bytes, bytes, duplicate);
+  }
+  }
+  llvm_unreachable("unknown input kind");
+}
+
+void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
+                                   unsigned tileVectors) {
+  for (Operation *op : ops) {
+    Value result = op->getResult(0);
+    unsigned deps = plan.dependence.lookup(result);
+    unsigned rs = deps & kOnM ? tileRows : 1;
+    unsigned js = deps & kOnN ? tileVectors : 1;
+    auto &values = lanes[result];
+    values.assign(tileRows * maxVectors, Value());
+    for (unsigned r = 0; r < rs; ++r)
+      for (unsigned j = 0; j < js; ++j) {
+        Value value;
+        if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+          value = emitIndex(index, r, j);
+        } else {
+          SmallVector<Value> operands;
+          for (Value operand : op->getOperands()) {
+            Value mapped = get(operand, r, j);
+            operands.push_back(deps & kOnN ? asVector(mapped, deps) : mapped);
+          }
+          Type type = result.getType();
+          OperationState state(op->getLoc(), op->getName(), operands,
+                               deps & kOnN ? Type(vectorOf(type)) : type,
+                               op->getAttrs());
+          value = b.create(state)->getResult(0);
+        }
+        values[r * maxVectors + j] = value;
+      }
+  }
+}
+
+void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
+                                Value kEnd, int64_t rows, int64_t vectors) {
+  m0 = tileM;
+  n0 = tileN;
+  k = Value();
+  maxVectors = vectors;
+  lanes.clear();
+  Block *body = plan.op.getBlock();
+  // Inputs and ops that do not change with k come before the k loop.
+  SmallVector<Operation *> invariant, varying;
+  for (Operation &op : body->without_terminator())
+    (plan.dependence.lookup(op.getResult(0)) & kOnK ? varying : invariant)
+        .push_back(&op);
+  auto emitInputs = [&](bool withK) {
+    for (unsigned i = 0; i < plan.inputs.size(); ++i) {
+      Value arg = body->getArgument(i);
+      unsigned deps = plan.dependence.lookup(arg);
+      if (bool(deps & kOnK) != withK)
+        continue;
+      auto &values = lanes[arg];
+      values.assign(rows * vectors, Value());
+      for (unsigned r = 0; r < (deps & kOnM ? rows : 1); ++r)
+        for (unsigned j = 0; j < (deps & kOnN ? vectors : 1); ++j)
+          values[r * vectors + j] = emitInput(i, r, j);
+    }
+  };
+  emitInputs(false);
+  emitBodyOps(invariant, rows, vectors);
+
+  Value out = output();
+  auto accType = vectorOf(b.getF32Type());
+  SmallVector<Value> initial;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < vectors; ++j)
+      initial.push_back(vector::LoadOp::create(
+          b, loc, accType, out,
+          ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
+                     arith::AddIOp::create(b, loc, n0,
+                                           constantIndex(j * plan.width))}));
+  auto loop =
+      scf::ForOp::create(b, loc, kBegin, kEnd, constantIndex(1), initial);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    k = loop.getInductionVar();
+    Value accArg = body->getArguments().back();
+    lanes[accArg].assign(loop.getRegionIterArgs().begin(),
+                         loop.getRegionIterArgs().end());
+    emitInputs(true);
+    emitBodyOps(varying, rows, vectors);
+    Value yielded = body->getTerminator()->getOperand(0);
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < vectors; ++j)
+        next.push_back(asVector(get(yielded, r, j), kOnN));
+    scf::YieldOp::create(b, loc, next);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < vectors; ++j)
+      vector::StoreOp::create(
+          b, loc, loop.getResult(r * vectors + j), out,
+          ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
+                     arith::AddIOp::create(b, loc, n0,
+                                           constantIndex(j * plan.width))});
+}
+
+/// Values the kernel of `op` reads: its operands and the values its body
+/// uses from above, minus constants (cloned into the kernel).
+SmallVector<Value> kernelOperands(linalg::GenericOp op) {
+  SetVector<Value> values(op->getOperands().begin(), op->getOperands().end());
+  getUsedValuesDefinedAbove(op.getRegion(), values);
+  SmallVector<Value> result;
+  for (Value value : values)
+    if (!value.getDefiningOp<arith::ConstantOp>())
+      result.push_back(value);
+  return result;
+}
+
+class VectorizeRowsPass
+    : public PassWrapper<VectorizeRowsPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(VectorizeRowsPass)
+
+  VectorizeRowsPass() = default;
+  VectorizeRowsPass(const VectorizeRowsPass &other) : PassWrapper(other) {}
+  explicit VectorizeRowsPass(const VectorizeRowsOptions &options) {
+    width = options.width;
+    rows = options.rows;
+    vectors = options.vectors;
+    depth = options.depth;
+    threads = options.threads;
+    parallelWork = options.parallelWork;
+  }
+
+  StringRef getArgument() const final { return "mixtile-cpu-vectorize-rows"; }
+  StringRef getDescription() const final {
+    return "Register-tile and vectorize (m, n, k) linalg.generic ops across "
+           "n on buffers, keeping every reduction's order";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<affine::AffineDialect, arith::ArithDialect,
+                    func::FuncDialect, LLVM::LLVMDialect, memref::MemRefDialect,
+                    scf::SCFDialect, vector::VectorDialect>();
+  }
+
+  void runOnOperation() override;
+
+private:
+  /// Outlines the kernel of `plan` into a function of a vector range and
+  /// replaces the generic with a call (through the thread pool for large
+  /// kernels).
+  void rewrite(const RowKernelPlan &plan, unsigned id);
+  func::FuncOp createKernel(const RowKernelPlan &plan, ArrayRef<Value> args,
+                            StringRef name);
+  func::FuncOp createTask(func::FuncOp kernel, ArrayRef<Value> args,
+                          LLVM::LLVMStructType context);
+  func::FuncOp getParallelFor();
+
+  Option<int64_t> width{*this, "width",
+                        llvm::cl::desc("Most lanes per f32 vector"),
+                        llvm::cl::init(16)};
+  Option<int64_t> rows{*this, "rows",
+                       llvm::cl::desc("Rows m per register tile"),
+                       llvm::cl::init(6)};
+  Option<int64_t> vectors{*this, "vectors",
+                          llvm::cl::desc("Vectors of columns n per tile"),
+                          llvm::cl::init(4)};
+  Option<int64_t> depth{
+      *this, "depth",
+      llvm::cl::desc("Values of k per block (the weights of a column group "
+                     "read in one block stay in the L1 cache)"),
+      llvm::cl::init(256)};
+  Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Distribute column groups over the runtime's threads"),
+      llvm::cl::init(true)};
+  Option<int64_t> parallelWork{
+      *this, "parallel-work",
+      llvm::cl::desc("Smallest N * K that is worth the threads"),
+      llvm::cl::init(1 << 16)};
+};
+
+func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
+                                             ArrayRef<Value> args,
+                                             StringRef name) {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = module.getContext();
+  Location loc = plan.op.getLoc();
+  SmallVector<Type> types;
+  for (Value arg : args)
+    types.push_back(arg.getType());
+  types.append(2, IndexType::get(ctx));
+  OpBuilder b(module.getBody(), module.getBody()->end());
+  auto kernel =
+      func::FuncOp::create(b, loc, name, FunctionType::get(ctx, types, {}));
+  kernel.setPrivate();
+  Block *entry = kernel.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  IRMapping mapping;
+  for (auto [arg, value] : llvm::zip(entry->getArguments(), args))
+    mapping.map(value, arg);
+  // Constants the body uses are cloned, not passed.
+  SetVector<Value> above;
+  getUsedValuesDefinedAbove(plan.op.getRegion(), above);
+  for (Value value : above)
+    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+      mapping.map(value, b.clone(*constant)->getResult(0));
+  RowKernelEmitter emitter(plan, b, loc, mapping);
+  // A tile of several rows pays off only when there are rows to share the
+  // decoded weights; the row loop handles any count.
+  emitter.emitColumnRange(entry->getArgument(args.size()),
+                          entry->getArgument(args.size() + 1), rows, vectors,
+                          depth);
+  func::ReturnOp::create(b, loc);
+  return kernel;
+}
+
+func::FuncOp VectorizeRowsPass::getParallelFor() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = module.getContext();
+  StringRef name = "mixtile_parallel_for";
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  Type index = IndexType::get(ctx);
+  auto task = FunctionType::get(ctx, {ptr, index, index}, {});
+  OpBuilder b(module.getBody(), module.getBody()->begin());
+  auto decl = func::FuncOp::create(
+      b, module.getLoc(), name,
+      FunctionType::get(ctx, {task, ptr, index, index}, {}));
+  decl.setPrivate();
+  return decl;
+}
+
+func::FuncOp VectorizeRowsPass::createTask(func::FuncOp kernel,
+                                           ArrayRef<Value> args,
+                                           LLVM::LLVMStructType context) {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = module.getContext();
+  Location loc = kernel.getLoc();
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  Type index = IndexType::get(ctx);
+  OpBuilder b(module.getBody(), module.getBody()->end());
+  auto task =
+      func::FuncOp::create(b, loc, (kernel.getSymName() + "_task").str(),
+                           FunctionType::get(ctx, {ptr, index, index}, {}));
+  task.setPrivate();
+  Block *entry = task.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  SmallVector<Value> operands;
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    Type field = context.getBody()[i];
+    auto address =
+        LLVM::GEPOp::create(b, loc, ptr, context, entry->getArgument(0),
+                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
+    Value loaded = LLVM::LoadOp::create(b, loc, field, address);
+    operands.push_back(
+        UnrealizedConversionCastOp::create(b, loc, arg.getType(), loaded)
+            .getResult(0));
+  }
+  operands.push_back(entry->getArgument(1));
+  operands.push_back(entry->getArgument(2));
+  func::CallOp::create(b, loc, kernel, operands);
+  func::ReturnOp::create(b, loc);
+  return task;
+}
+
+void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
+  linalg::GenericOp op = plan.op;
+  auto parent = op->getParentOfType<func::FuncOp>();
+  SmallVector<Value> args = kernelOperands(op);
+  std::string name = (parent.getSymName() + "_rows" + llvm::Twine(id)).str();
+  func::FuncOp kernel = createKernel(plan, args, name);
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  int64_t vectorCount = plan.columns / plan.width;
+  Value count = arith::ConstantIndexOp::create(b, loc, vectorCount);
+  int64_t reduction = op.getStaticLoopRanges()[2];
+  bool parallel = threads && vectorCount >= 2 * vectors &&
+                  !ShapedType::isDynamic(reduction) &&
+                  plan.columns * reduction >= parallelWork;
+  if (!parallel) {
+    SmallVector<Value> operands(args);
+    operands.append({zero, count});
+    func::CallOp::create(b, loc, kernel, operands);
+    op.erase();
+    return;
+  }
+  // The operands travel to the threads in a struct of their LLVM types.
+  LLVMTypeConverter converter(ctx);
+  SmallVector<Type> fields;
+  for (Value arg : args)
+    fields.push_back(converter.convertType(arg.getType()));
+  auto context = LLVM::LLVMStructType::getLiteral(ctx, fields);
+  func::FuncOp task = createTask(kernel, args, context);
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  Value one =
+      LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(1));
+  Value storage = LLVM::AllocaOp::create(b, loc, ptr, context, one);
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    Value field =
+        UnrealizedConversionCastOp::create(b, loc, fields[i], arg).getResult(0);
+    auto address =
+        LLVM::GEPOp::create(b, loc, ptr, context, storage,
+                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
+    LLVM::StoreOp::create(b, loc, field, address);
+  }
+  Value taskRef = func::ConstantOp::create(b, loc, task.getFunctionType(),
+                                           task.getSymName());
+  Value grain = arith::ConstantIndexOp::create(b, loc, vectors);
+  func::CallOp::create(b, loc, getParallelFor(),
+                       ValueRange{taskRef, storage, count, grain});
+  op.erase();
+}
+
+} // namespace
+
+void VectorizeRowsPass::runOnOperation() {
+  SmallVector<RowKernelPlan> plans;
+  getOperation().walk([&](linalg::GenericOp op) {
+    FailureOr<RowKernelPlan> plan = planRowKernel(op, width);
+    if (succeeded(plan))
+      plans.push_back(std::move(*plan));
+  });
+  unsigned id = 0;
+  for (const RowKernelPlan &plan : plans)
+    rewrite(plan, id++);
+}
+
+std::unique_ptr<Pass>
+mixtile::cpu::createVectorizeRowsPass(const VectorizeRowsOptions &options) {
+  return std::make_unique<VectorizeRowsPass>(options);
+}
+
+void mixtile::cpu::registerVectorizeRowsPass() {
+  PassRegistration<VectorizeRowsPass>();
+}

@@ -1,0 +1,117 @@
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="depth=16 parallel-work=1024" --cse --split-input-file | FileCheck %s
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false" --split-input-file | FileCheck %s --check-prefix=SERIAL
+
+// mixtile-cpu-vectorize-rows: a linear (m, n, k) becomes a kernel function
+// of a range of column vectors. Its loops: groups of 4 vectors of 16
+// columns, blocks of k (depth 16 of the 64) in order, tiles of 6 rows,
+// and the k loop carrying the 6 x 4 accumulators, each updated by one
+// vector FMA per k (the body's math.fma, so the order is the scalar loop's).
+// Large kernels run through mixtile_parallel_for with a task function that
+// reads the operands from a context struct.
+
+// CHECK-LABEL: func.func @linear(
+// CHECK:         %[[CTX:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>)>
+// CHECK-COUNT-3: llvm.store
+// CHECK:         %[[TASK:.*]] = constant @linear_rows0_task : (!llvm.ptr, index, index) -> ()
+// CHECK:         call @mixtile_parallel_for(%[[TASK]], %[[CTX]], %c8, %c4)
+// CHECK-NOT:     linalg.generic
+
+// CHECK-LABEL: func.func private @linear_rows0(
+// CHECK-SAME:      %[[X:.*]]: memref<?x64xf32>, %[[W:.*]]: memref<64x128xf32>, %[[Y:.*]]: memref<?x128xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK:         scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
+// CHECK:           scf.for %[[KB:.*]] = %c0 to %c64 step %c16 {
+// CHECK:             scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c6 {
+// CHECK-COUNT-24:      vector.load %[[Y]]
+// CHECK:               %[[ACC:.*]]:24 = scf.for %[[K:.*]] = %[[KB]] to %{{.*}} step %{{.*}} iter_args(
+// CHECK:                 %[[XK:.*]] = affine.apply #{{.*}}(%[[K]])
+// CHECK:                 memref.load %[[X]][%{{.*}}, %[[XK]]] : memref<?x64xf32>
+// CHECK-COUNT-4:         vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<64x128xf32>, vector<16xf32>
+// CHECK:                 vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK:                 math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK-COUNT-24:      vector.store
+// CHECK-LABEL: func.func private @linear_rows0_task(
+// CHECK-SAME:      %[[CONTEXT:.*]]: !llvm.ptr, %[[B:.*]]: index, %[[E:.*]]: index)
+// CHECK-COUNT-3: llvm.load
+// CHECK:         call @linear_rows0(%{{.*}}, %{{.*}}, %{{.*}}, %[[B]], %[[E]])
+
+// SERIAL-LABEL: func.func @linear(
+// SERIAL:         call @linear_rows0(%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c8)
+// SERIAL-NOT:     mixtile_parallel_for
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @linear(%x: tensor<?x64xf32>, %w: tensor<64x128xf32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x128xf32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
+// fp4 codes, two columns to a byte ([k, n / 2]): one half-width load of 8
+// bytes per vector, each byte duplicated; the block scale [k / 32, n] is a
+// full-width load; the nibble is chosen by the column's parity.
+
+// CHECK-LABEL: func.func private @fp4_rows0(
+// CHECK:         %[[BYTES:.*]] = vector.load %{{.*}} : memref<64x16xi8>, vector<8xi8>
+// CHECK:         vector.shuffle %[[BYTES]], %[[BYTES]] [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7] : vector<8xi8>, vector<8xi8>
+// CHECK:         vector.load %{{.*}} : memref<2x32xi8>, vector<16xi8>
+// CHECK:         vector.step : vector<16xindex>
+// CHECK:         arith.remui %{{.*}} : vector<16xindex>
+// CHECK:         arith.shrui %{{.*}} : vector<16xi8>
+#x = affine_map<(m, n, k) -> (m, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#codes = affine_map<(m, n, k) -> (k, n floordiv 2)>
+#scales = affine_map<(m, n, k) -> (k floordiv 32, n)>
+func.func @fp4(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %s: tensor<2x32xi8>, %y: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #codes, #scales, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w, %s : tensor<?x64xf32>, tensor<64x16xi8>, tensor<2x32xi8>) outs(%y : tensor<?x32xf32>) {
+  ^bb0(%a: f32, %byte: i8, %scale: i8, %acc: f32):
+    %n = linalg.index 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %odd = arith.remui %n, %c2 : index
+    %bits = arith.muli %odd, %c4 : index
+    %shift = arith.index_cast %bits : index to i8
+    %nibble = arith.shrui %byte, %shift : i8
+    %wide = arith.extui %nibble : i8 to i32
+    %sw = arith.extui %scale : i8 to i32
+    %sum = arith.addi %wide, %sw : i32
+    %v = arith.sitofp %sum : i32 to f32
+    %f = math.fma %a, %v, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
+
+// -----
+
+// Generics of other forms stay as they are: a column count that no vector
+// width divides, and a reduction over n.
+
+// CHECK-LABEL: func.func @odd(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @reduce_n(
+// CHECK:         linalg.generic
+// CHECK-NOT:   func.func private
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @odd(%x: tensor<?x8xf32>, %w: tensor<8x6xf32>, %y: tensor<?x6xf32>) -> tensor<?x6xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x8xf32>, tensor<8x6xf32>) outs(%y : tensor<?x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x6xf32>
+  return %r : tensor<?x6xf32>
+}
+func.func @reduce_n(%x: tensor<?x16xf32>, %y: tensor<?xf32>) -> tensor<?xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<?x16xf32>) outs(%y : tensor<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %f = arith.addf %a, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}

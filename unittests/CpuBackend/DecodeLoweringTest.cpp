@@ -1,0 +1,132 @@
+//===- DecodeLoweringTest.cpp - the weight decoding, executed -------------===//
+//
+// Compiles buildDecodeCode (the arithmetic decoding of weight codes and
+// block scales the linear kernels use) through mixtile-cpu-pipeline for
+// every format of at most 8 bits, runs it on every byte, and compares each
+// result bit for bit with numerics::decode of the code's low bits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
+#include "mixtile/Numerics/FloatFormats.h"
+#include "mixtile/Pipelines/CpuPipeline.h"
+#include "mixtile/Runtime/CpuLibrary.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <string>
+
+using namespace mlir;
+using namespace mixtile;
+namespace nx = mixtile::numerics;
+
+namespace {
+
+constexpr nx::FloatFormat kDecodedFormats[] = {
+    nx::FloatFormat::F8E4M3FN, nx::FloatFormat::F8E5M2,
+    nx::FloatFormat::F6E2M3FN, nx::FloatFormat::F6E3M2FN,
+    nx::FloatFormat::F4E2M1FN, nx::FloatFormat::F8E8M0FNU};
+
+template <typename T> struct Memref1D {
+  T *allocated, *aligned;
+  int64_t offset, sizes[1], strides[1];
+};
+using DecodeFn = void (*)(Memref1D<uint8_t> *, Memref1D<float> *);
+
+std::string decodeName(nx::FloatFormat format) {
+  return "decode_" + std::string(nx::getFormatInfo(format).name);
+}
+
+/// `func.func @name(%codes: memref<256xi8>, %values: memref<256xf32>)`.
+void addDecodeKernel(OpBuilder &b, nx::FloatFormat format) {
+  Location loc = b.getUnknownLoc();
+  OpBuilder::InsertionGuard guard(b);
+  auto codes = MemRefType::get({256}, b.getI8Type());
+  auto values = MemRefType::get({256}, b.getF32Type());
+  auto func = func::FuncOp::create(b, loc, decodeName(format),
+                                   b.getFunctionType({codes, values}, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *block = func.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  Value in = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get({256}, b.getI8Type()),
+      block->getArgument(0), /*restrict=*/true);
+  Value init =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{256}, b.getF32Type());
+  AffineMap identity = b.getMultiDimIdentityMap(1);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{in}, ValueRange{init},
+      ArrayRef<AffineMap>{identity, identity},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl,
+                                cpu::buildDecodeCode(nb, nl, args[0], format));
+      });
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, generic.getResult(0), block->getArgument(1),
+      /*restrict=*/true, /*writable=*/true);
+  func::ReturnOp::create(b, loc);
+}
+
+TEST(DecodeLoweringTest, EveryByteOfEveryFormat) {
+  DialectRegistry registry;
+  cpu::registerCpuPipelineDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OpBuilder b(&ctx);
+  OwningOpRef<ModuleOp> module(ModuleOp::create(b.getUnknownLoc()));
+  b.setInsertionPointToEnd(module->getBody());
+  for (nx::FloatFormat format : kDecodedFormats)
+    addDecodeKernel(b, format);
+
+  llvm::SmallString<128> directory;
+  ASSERT_FALSE(
+      llvm::sys::fs::createUniqueDirectory("mixtile-decode-test", directory));
+  cpu::CpuLibraryOptions options;
+  options.outputDir = std::string(directory);
+  options.name = "decode";
+  llvm::Expected<std::string> library =
+      cpu::compileKernelLibrary(*module, options);
+  ASSERT_TRUE(bool(library)) << llvm::toString(library.takeError());
+  void *handle = dlopen(library->c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+
+  uint8_t codes[256];
+  for (unsigned i = 0; i < 256; ++i)
+    codes[i] = static_cast<uint8_t>(i);
+  for (nx::FloatFormat format : kDecodedFormats) {
+    auto decode = reinterpret_cast<DecodeFn>(
+        dlsym(handle, ("_mlir_ciface_" + decodeName(format)).c_str()));
+    ASSERT_NE(decode, nullptr) << decodeName(format);
+    float values[256];
+    Memref1D<uint8_t> in = {codes, codes, 0, {256}, {1}};
+    Memref1D<float> out = {values, values, 0, {256}, {1}};
+    decode(&in, &out);
+    unsigned mask = (1u << nx::getFormatInfo(format).bits) - 1;
+    for (unsigned i = 0; i < 256; ++i) {
+      float expected = nx::decode(i & mask, format);
+      uint32_t expectedBits, actualBits;
+      std::memcpy(&expectedBits, &expected, 4);
+      std::memcpy(&actualBits, &values[i], 4);
+      EXPECT_EQ(actualBits, expectedBits)
+          << decodeName(format) << " of byte " << i;
+    }
+  }
+  dlclose(handle);
+  llvm::sys::fs::remove_directories(directory);
+}
+
+} // namespace
