@@ -53,6 +53,13 @@ config.mixtile_sanitizers = [
     s for s in getattr(config, "mixtile_sanitizers", "").split(";") if s]
 if config.mixtile_sanitizers:
     config.available_features.add("sanitizers")
+    # What scripts/run-tests-sanitized.sh sets, for lit run by hand: LLVM's
+    # allocators poison memory from our objects that the uninstrumented
+    # libMLIR.so then uses without unpoisoning (docs/Reliability.md).
+    config.environment.setdefault(
+        "ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1:allow_user_poisoning=0")
+    config.environment.setdefault(
+        "UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
 if "address" in config.mixtile_sanitizers:
     import subprocess
     asan_runtime = subprocess.check_output(

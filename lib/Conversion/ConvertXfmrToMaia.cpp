@@ -8,6 +8,7 @@
 #include "mixtile/Conversion/Passes.h"
 #include "mixtile/Conversion/XfmrToMaia/Lowering.h"
 #include "mixtile/Dialect/Maia/IR/MaiaProgram.h"
+#include "mixtile/Evaluator/PrecisionSchemes.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/Target/TargetAttr.h"
 
@@ -42,6 +43,12 @@ public:
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     if (!forward)
       return fail("the module has no @forward");
+    // A declaration has no body to lower (found by fuzzing: it was read
+    // past the end of the empty region).
+    if (forward.isExternal())
+      return fail("@forward is a declaration, without a body to lower");
+    if (failed(checkMXBlocks(module, *target)))
+      return signalPassFailure();
     MaiaLoweringOptions options;
     options.tokens.assign(tokens.begin(), tokens.end());
     options.numTokens = numTokens;
@@ -68,6 +75,34 @@ public:
   }
 
 private:
+  /// The tensor unit decodes one E8M0 scale per target.mxBlock codes, so an
+  /// MX record with another block cannot run there (found by fuzzing the
+  /// target description: the program failed maia verification).
+  static LogicalResult checkMXBlocks(ModuleOp module,
+                                     const TargetModel &target) {
+    WalkResult result = module.walk([&](xfmr::PrecisionOpInterface op) {
+      llvm::Expected<OperandSchemes> schemes =
+          getOperandSchemes(op.getPrecisionRecord());
+      if (!schemes) {
+        // The lowering reports records it cannot follow.
+        llvm::consumeError(schemes.takeError());
+        return WalkResult::advance();
+      }
+      for (const std::optional<numerics::QuantScheme> &scheme :
+           {schemes->weights, schemes->activations}) {
+        if (!scheme || scheme->scale != numerics::ScaleKind::BlockE8M0 ||
+            int64_t(scheme->blockSize) == target.mxBlock)
+          continue;
+        op->emitError("convert-xfmr-to-maia: MX blocks of ")
+            << scheme->blockSize << " elements, but target '" << target.name
+            << "' scales blocks of " << target.mxBlock;
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    return failure(result.wasInterrupted());
+  }
+
   /// Relative weight files are looked up next to the IR file.
   static std::string baseDirectory(ModuleOp module) {
     if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))

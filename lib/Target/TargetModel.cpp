@@ -9,6 +9,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
 using namespace mixtile;
 using llvm::Expected;
 using llvm::StringRef;
@@ -25,6 +29,9 @@ double TargetModel::peakMacsPerSecond(ComputeClass cls) const {
 
 namespace {
 
+/// Integral fields stay below 2^53, where doubles (JSON numbers) are exact.
+constexpr double kMaxWholeNumber = 9007199254740992.0;
+
 /// Reads the fields of one description, remembering the first problem.
 class FieldReader {
 public:
@@ -38,9 +45,17 @@ public:
     std::optional<double> number = value ? value->getAsNumber() : std::nullopt;
     if (!number)
       return fail("missing or non-numeric field '" + key + "'");
+    if (!std::isfinite(*number))
+      return fail("field '" + key + "' must be a finite number");
     if (positive ? !(*number > 0) : !(*number >= 0))
       return fail("field '" + key + "' must be " +
                   (positive ? "positive" : "non-negative"));
+    // Counts and sizes are whole numbers that doubles hold exactly, so the
+    // conversion below is defined (UBSan under the target-description fuzz
+    // target: converting 1e30 clusters to int64_t is undefined).
+    if (std::is_integral_v<T> &&
+        (*number != std::floor(*number) || *number >= kMaxWholeNumber))
+      return fail("field '" + key + "' must be a whole number below 2^53");
     out = static_cast<T>(*number);
   }
 
@@ -49,7 +64,9 @@ public:
       error = llvm::createFileError(source, llvm::createStringError(message));
   }
 
-  llvm::Error takeError() { return error ? std::move(*error) : llvm::Error::success(); }
+  llvm::Error takeError() {
+    return error ? std::move(*error) : llvm::Error::success();
+  }
 
   const llvm::json::Object &object;
   StringRef source;
@@ -123,6 +140,10 @@ Expected<TargetModel> TargetModel::fromJSON(StringRef text, StringRef source) {
   }
   if (!r.error && t.hbmEfficiency > 1)
     r.fail("field 'hbm_efficiency' must be at most 1");
+  // Maia programs name tiles with 32-bit ids.
+  if (!r.error && double(t.clusters) * double(t.tilesPerCluster) > UINT32_MAX)
+    r.fail("clusters * tiles_per_cluster must be below 2^32 (tile ids are "
+           "32-bit)");
   if (llvm::Error error = r.takeError())
     return std::move(error);
   return t;
@@ -153,10 +174,9 @@ llvm::json::Value TargetModel::toJSON() const {
       {"hbm_latency_seconds", hbmLatencySeconds},
       {"tsram_bytes_per_tile", tsramBytesPerTile},
       {"csram_bytes_per_cluster", csramBytesPerCluster},
-      {"ttu_macs_per_cycle",
-       llvm::json::Object{{"fp4", macsPerCycleFP4},
-                          {"fp8", macsPerCycleFP8},
-                          {"bf16", macsPerCycleBF16}}},
+      {"ttu_macs_per_cycle", llvm::json::Object{{"fp4", macsPerCycleFP4},
+                                                {"fp8", macsPerCycleFP8},
+                                                {"bf16", macsPerCycleBF16}}},
       {"tvp_lanes_f32", tvpLanesF32},
       {"tvp_transcendentals_per_cycle", tvpTranscendentalsPerCycle},
       {"tsram_read_bytes_per_cycle", tsramReadBytesPerCycle},
