@@ -36,24 +36,4 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 lit_args=(-sv)
 [ -n "${LIT_JOBS:-}" ] && lit_args+=(-j "$LIT_JOBS")
 
-set +e
-/usr/lib/llvm-22/bin/lit "${lit_args[@]}" "$MIXTILE_BUILD/test" "$@" \
-  | tee "$MIXTILE_BUILD/lit.log"
-lit_status=${PIPESTATUS[0]}
-set -e
-
-python3 - "$MIXTILE_BUILD/lit.log" "$lit_status" <<'PY'
-import re, sys
-log, status = open(sys.argv[1]).read(), int(sys.argv[2])
-counts = {k: int(v) for k, v in re.findall(r"^\s+([A-Za-z ]+?)\s*:\s+(\d+)", log, re.M)}
-passed = counts.get("Passed", 0) + counts.get("Expectedly Failed", 0)
-failed = sum(counts.get(k, 0) for k in
-             ("Failed", "Unresolved", "Timed Out", "Unexpectedly Passed"))
-if status != 0 and failed == 0:
-    failed = 1  # lit itself failed (e.g. a broken config): never report green.
-unsupported = counts.get("Unsupported", 0)
-if unsupported:
-    print(f"{unsupported} unsupported (missing ../shared or features)")
-print(f"{passed} passed, {failed} failed (ASan + UBSan)")
-sys.exit(1 if failed else 0)
-PY
+mixtile_run_lit " (ASan + UBSan)" "$@"
