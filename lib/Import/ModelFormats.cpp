@@ -81,6 +81,23 @@ Type storageTypeOf(Builder &b, StorageType type) {
                                     : Type(b.getBF16Type());
 }
 
+/// Fails when `index` holds too few tensors for the config's layer count.
+/// This is a bound on the work of building the module, checked before it is
+/// built, so that a few bytes claiming millions of layers cannot make the
+/// importer build millions of layers before reporting the first missing
+/// tensor; completeness is still checked tensor by tensor.
+Error checkLayerCount(StringRef path, const ModelConfig &config,
+                      const TensorFileIndex &index, size_t tensorsPerLayer) {
+  size_t available = index.tensors.size();
+  if (static_cast<uint64_t>(config.nLayers) <= available / tensorsPerLayer)
+    return Error::success();
+  return llvm::createFileError(
+      path, llvm::createStringError(llvm::formatv(
+                "the config has {0} layers, which need at least {1} tensors "
+                "each, but the file holds {2} tensors",
+                config.nLayers, tensorsPerLayer, available)));
+}
+
 /// Builds the module with weights resolved through `index`; fails on the
 /// first missing or mis-shaped tensor.
 Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
@@ -88,6 +105,17 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
                                                const ModelConfig &config,
                                                const TensorFileIndex &index,
                                                Naming naming) {
+  // The last layer's tensors are checked first, so that a config with too
+  // many layers names the first tensor it lacks without building the rest.
+  std::string lastLayer = "layers." + std::to_string(config.nLayers - 1) + ".";
+  for (const LayerName &name : kLayerNames) {
+    std::string stored = rename(lastLayer + name.meta, naming);
+    if (!index.find(stored))
+      return llvm::createFileError(
+          path, llvm::createStringError("tensor '" + stored + "' is missing"));
+  }
+  if (Error error = checkLayerCount(path, config, index, std::size(kLayerNames)))
+    return std::move(error);
   std::string missing;
   auto weights = [&](OpBuilder &b, StringRef key,
                      ArrayRef<int64_t> shape) -> Value {
@@ -212,6 +240,9 @@ buildGPT2FromIndex(MLIRContext *ctx, StringRef path, const ModelConfig &config,
                    const TensorFileIndex &index,
                    llvm::function_ref<StoredTensor(StringRef)> locate,
                    StringRef prefix = "") {
+  // A GPT-2 layer has at least its two norms and two fused products.
+  if (Error error = checkLayerCount(path, config, index, 4))
+    return std::move(error);
   std::string missing;
   auto find = [&](StringRef name) {
     const TensorInfo *info = index.find(name);

@@ -346,14 +346,19 @@ Error failAt(uint32_t tile, size_t index, const Instruction &inst,
 }
 
 /// Canonical form of the fields the text does not show: a scale mode without
-/// block scales has block 0, and unused fields are zero, so that every
+/// block scales has block 0 (and one with block scales a block of at least
+/// 1, which the text must spell), and unused fields are zero, so that every
 /// program survives printing and parsing unchanged.
 Error checkCanonical(const Instruction &inst) {
   auto checkTensor = [](const char *role,
                         const TensorOperand &t) -> std::optional<std::string> {
+    std::string mode = getScaleModeName(t.scaleMode).str();
     if (!hasBlockScales(t.scaleMode) && t.block != 0)
-      return std::string(role) + " has a block size but scale mode '" +
-             getScaleModeName(t.scaleMode).str() + "' has no block scales";
+      return std::string(role) + " has a block size but scale mode '" + mode +
+             "' has no block scales";
+    if (hasBlockScales(t.scaleMode) && t.block == 0)
+      return std::string(role) + ": scale mode '" + mode +
+             "' needs a block size of at least 1";
     return std::nullopt;
   };
   std::optional<std::string> problem;
@@ -373,6 +378,21 @@ Error checkCanonical(const Instruction &inst) {
   if (problem)
     return fail(*problem);
   return Error::success();
+}
+
+/// Counts the assembly cannot spell as zero, so that every program
+/// decodeBinary accepts prints as assembly parseAssembly accepts.
+std::optional<std::string> checkCounts(const Instruction &inst) {
+  auto *semWait = std::get_if<SemWaitInst>(&inst);
+  const Sync *sync = getSync(inst);
+  if ((semWait && semWait->count == 0) ||
+      (sync && llvm::any_of(sync->waits,
+                            [](const SemWait &w) { return w.count == 0; })))
+    return std::string("a wait count must be at least 1");
+  auto *signal = std::get_if<SemSignalInst>(&inst);
+  if (signal && signal->count == 0)
+    return std::string("a signal count must be at least 1");
+  return std::nullopt;
 }
 
 Error verifyInstructionStructure(const Program &program,
@@ -395,6 +415,8 @@ Error verifyInstructionStructure(const Program &program,
   }
   if (Error error = checkCanonical(inst))
     return failAt(stream.tile, index, inst, llvm::toString(std::move(error)));
+  if (std::optional<std::string> problem = checkCounts(inst))
+    return failAt(stream.tile, index, inst, *problem);
   if (std::holds_alternative<HaltInst>(inst) &&
       index + 1 != stream.instructions.size())
     return failAt(stream.tile, index, inst,
@@ -629,22 +651,20 @@ private:
     return Error::success();
   }
 
-  Error checkWait(const SemRef &sem, uint32_t count) const {
+  Error checkWait(const SemRef &sem) const {
     if (Error error = checkSem("waited", sem))
       return error;
     if (sem.tile != tile)
       return failHere("tile " + Twine(tile) + " waits on semaphore t" +
                       Twine(sem.tile) + ".s" + Twine(sem.id) +
                       " of another tile; a tile only waits on its own");
-    if (count == 0)
-      return failHere("a wait count must be at least 1");
     return Error::success();
   }
 
   Error checkSync(const Sync &sync) const {
     for (size_t i = 0; i < sync.waits.size(); ++i) {
       const SemWait &wait = sync.waits[i];
-      if (Error error = checkWait(wait.sem, wait.count))
+      if (Error error = checkWait(wait.sem))
         return error;
       for (size_t j = 0; j < i; ++j)
         if (sync.waits[j].sem.id == wait.sem.id)
@@ -732,12 +752,10 @@ private:
   }
 
   Error check(const SemSignalInst &i) const {
-    if (i.count == 0)
-      return failHere("a signal count must be at least 1");
     return checkSem("signalled", i.sem);
   }
 
-  Error check(const SemWaitInst &i) const { return checkWait(i.sem, i.count); }
+  Error check(const SemWaitInst &i) const { return checkWait(i.sem); }
 
   Error check(const BarrierInst &i) const {
     if (i.tiles.back() >= uint64_t(target.numTiles()))

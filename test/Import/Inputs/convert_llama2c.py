@@ -131,11 +131,14 @@ def gguf_string(s):
     return struct.pack("<Q", len(b)) + b
 
 
-def write_gguf(cfg, w, out, arch, version, qtype, truncate):
+def write_gguf(cfg, w, out, arch, version, qtype, truncate, claim_layers=0):
+    # claim_layers: a block_count above the layers stored, with the last stored
+    # layer numbered as the claimed last one.
+    layers = claim_layers or cfg["layers"]
     kv = [("general.architecture", 8, gguf_string(arch)),
           (arch + ".context_length", 4, struct.pack("<I", cfg["seq"])),
           (arch + ".embedding_length", 4, struct.pack("<I", cfg["dim"])),
-          (arch + ".block_count", 4, struct.pack("<I", cfg["layers"])),
+          (arch + ".block_count", 4, struct.pack("<I", layers)),
           (arch + ".feed_forward_length", 4, struct.pack("<I", cfg["hidden"])),
           (arch + ".attention.head_count", 4, struct.pack("<I", cfg["heads"])),
           (arch + ".attention.head_count_kv", 4, struct.pack("<I", cfg["kv_heads"])),
@@ -143,7 +146,7 @@ def write_gguf(cfg, w, out, arch, version, qtype, truncate):
           (arch + ".attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5))]
     tensors = [("token_embd.weight", w["emb"]), ("output_norm.weight", w["rms_final"])]
     for l in range(cfg["layers"]):
-        p = f"blk.{l}."
+        p = f"blk.{layers - 1 if l == cfg['layers'] - 1 else l}."
         tensors += [(p + "attn_norm.weight", w["rms_att"][l]),
                     (p + "attn_q.weight", w["wq"][l]), (p + "attn_k.weight", w["wk"][l]),
                     (p + "attn_v.weight", w["wv"][l]), (p + "attn_output.weight", w["wo"][l]),
@@ -183,12 +186,14 @@ def main():
     p.add_argument("--qtype", type=int, default=0)
     p.add_argument("--truncate", type=int, default=0)
     p.add_argument("--shards", type=int, default=1)
+    p.add_argument("--claim-layers", type=int, default=0)
     a = p.parse_args()
     cfg, w = load(a.model)
     if a.kind == "hf":
         write_hf(cfg, w, a.out, a.dtype, a.shards)
     else:
-        write_gguf(cfg, w, a.out, a.arch, a.version, a.qtype, a.truncate)
+        write_gguf(cfg, w, a.out, a.arch, a.version, a.qtype, a.truncate,
+                   a.claim_layers)
 
 
 if __name__ == "__main__":

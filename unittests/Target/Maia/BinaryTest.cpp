@@ -2,7 +2,8 @@
 //
 // Every prefix of a valid binary is rejected; corrupted headers, checksums,
 // opcodes and fields give errors naming the byte, and no corruption of any
-// byte crashes the decoder or lets a structurally invalid program through.
+// byte crashes the decoder or lets a structurally invalid program through,
+// or one whose printed assembly the assembler rejects.
 //
 //===----------------------------------------------------------------------===//
 
@@ -131,8 +132,15 @@ TEST(MaiaBinaryTest, NoByteCorruptionCrashes) {
       }
       llvm::Error error = verifyStructure(*program);
       EXPECT_FALSE(bool(error)) << llvm::toString(std::move(error));
-      // Decoding accepts only canonical encodings.
+      // Decoding accepts only canonical encodings, and only programs the
+      // assembly can spell.
       EXPECT_EQ(encodeBinary(*program), corrupt) << "byte " << i;
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      printAssembly(*program, os);
+      llvm::Expected<Program> reparsed = parseAssembly(text, "printed.masm");
+      EXPECT_TRUE(bool(reparsed))
+          << "byte " << i << ": " << llvm::toString(reparsed.takeError());
     }
   }
 }
