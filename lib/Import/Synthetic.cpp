@@ -10,8 +10,11 @@
 #include "llvm/Support/xxhash.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Parallel.h"
 
+#include <array>
 #include <cmath>
+#include <numeric>
 
 using namespace mlir;
 using namespace mixtile;
@@ -119,10 +122,13 @@ mixtile::buildSyntheticModel(MLIRContext *ctx,
 namespace {
 /// SplitMix64: a small, well-mixed generator whose output is the same on
 /// every platform (unlike std::normal_distribution).
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
+
 struct SplitMix64 {
   uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  uint64_t next() { return mix(state += kGolden); }
+  /// The output for counter value `z`.
+  static uint64_t mix(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
@@ -138,38 +144,143 @@ struct SplitMix64 {
   /// like trained weight matrices, at the cost of one log per sample.
   double heavyTailed() {
     uint64_t bits = next();
-    double u = (static_cast<double>(bits >> 12) + 0.5) / 4503599627370496.0;
-    double magnitude = -std::log(u) * 0.7071067811865476;
+    double magnitude = laplaceMagnitude(bits >> 12);
     return (bits & 1) ? magnitude : -magnitude;
+  }
+  /// The magnitude heavyTailed() makes of a draw's top 52 bits; it falls
+  /// as they grow.
+  static double laplaceMagnitude(uint64_t top52) {
+    double u = (static_cast<double>(top52) + 0.5) / 4503599627370496.0;
+    return -std::log(u) * 0.7071067811865476;
   }
 };
 } // namespace
 
-void mixtile::generateSyntheticTensor(uint64_t seed, llvm::StringRef key,
-                                      ArrayRef<int64_t> shape,
-                                      llvm::MutableArrayRef<float> out) {
-  SplitMix64 rng{seed ^ static_cast<uint64_t>(llvm::xxh3_64bits(key))};
-  if (shape.size() == 1 && key.ends_with(".bias")) { // Biases: small.
-    for (float &v : out)
-      v = static_cast<float>(0.02 * rng.normal());
-    return;
-  }
-  if (shape.size() == 1) { // Norm weights: near one.
-    for (float &v : out)
-      v = static_cast<float>(1.0 + 0.1 * rng.normal());
-    return;
-  }
-  int64_t rows = shape[0], cols = shape[1];
+/// The generator of tensor `key` of model `seed`.
+static SplitMix64 tensorGenerator(uint64_t seed, llvm::StringRef key) {
+  return {seed ^ static_cast<uint64_t>(llvm::xxh3_64bits(key))};
+}
+
+/// The scale of a matrix's values and of each input channel. A few input
+/// channels (1 in 256, at least one) carry 8x larger weights: the outlier
+/// features that make low-precision formats hard. Consumes the channel
+/// draws from `rng`.
+static std::pair<double, std::vector<float>>
+matrixScales(SplitMix64 &rng, llvm::StringRef key, int64_t cols) {
   bool isEmbedding = key == "tok_embeddings" || key == "wte" || key == "wpe";
   double scale = isEmbedding ? 1.0 : 1.0 / std::sqrt(static_cast<double>(cols));
-  // A few input channels (1 in 256, at least one) carry 8x larger weights:
-  // the outlier features that make low-precision formats hard.
   std::vector<float> channelScale(cols, 1.0f);
   if (!isEmbedding)
     for (int64_t i = 0, e = std::max<int64_t>(1, cols / 256); i < e; ++i)
       channelScale[rng.next() % cols] = 8.0f;
-  for (int64_t r = 0; r < rows; ++r)
+  return {scale, std::move(channelScale)};
+}
+
+/// Lowers `regular` and `outliers` to the smallest top-52-bit draw of one
+/// row (counter `base` before its first element) in the channels
+/// `outlierMask` leaves out and keeps. Branch-free so that it vectorizes;
+/// cloned for AVX-512, which multiplies 64-bit lanes.
+#if defined(__x86_64__) && defined(__ELF__) && defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "default")))
+#endif
+static void smallestDraws(uint64_t base, ArrayRef<uint64_t> outlierMask,
+                          uint64_t &regular, uint64_t &outliers) {
+  uint64_t lowRegular = regular, lowOutliers = outliers;
+  for (size_t c = 0; c < outlierMask.size(); ++c) {
+    uint64_t bits = SplitMix64::mix(base + uint64_t(c + 1) * kGolden) >> 12;
+    lowRegular = std::min(lowRegular, bits | outlierMask[c]);
+    lowOutliers = std::min(lowOutliers, bits | ~outlierMask[c]);
+  }
+  regular = lowRegular;
+  outliers = lowOutliers;
+}
+
+float mixtile::syntheticMaxAbs(uint64_t seed, llvm::StringRef key,
+                               ArrayRef<int64_t> shape) {
+  if (shape.size() == 1) {
+    std::vector<float> values(shape[0]);
+    generateSyntheticTensor(seed, key, shape, values);
+    float result = 0;
+    for (float v : values)
+      result = std::max(result, std::fabs(v));
+    return result;
+  }
+  SplitMix64 rng = tensorGenerator(seed, key);
+  int64_t rows = shape[0], cols = shape[1];
+  auto [scale, channelScale] = matrixScales(rng, key, cols);
+  // |value| grows as the draw's top 52 bits shrink (SplitMix64::heavyTailed)
+  // and rounding to float is monotonic, so the largest magnitude of each
+  // channel class is that of its smallest draw: no logarithm per element.
+  // Branch-free over a per-channel mask so that the loop vectorizes; rows
+  // are split over threads (a minimum does not depend on the order).
+  std::vector<uint64_t> outlierMask(cols);
+  for (int64_t c = 0; c < cols; ++c)
+    outlierMask[c] = channelScale[c] != 1.0f ? ~0ull : 0;
+  const uint64_t first = rng.state;
+  const int64_t chunk = std::max<int64_t>(1, (1 << 22) / cols);
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+  std::vector<std::array<uint64_t, 2>> perChunk(chunks);
+  llvm::parallelFor(0, chunks, [&](size_t i) {
+    uint64_t regular = ~0ull, outliers = ~0ull;
+    for (int64_t r = i * chunk, e = std::min(rows, r + chunk); r < e; ++r) {
+      uint64_t base = first + uint64_t(r) * uint64_t(cols) * kGolden;
+      smallestDraws(base, outlierMask, regular, outliers);
+    }
+    perChunk[i] = {regular, outliers};
+  });
+  uint64_t smallest[2] = {~0ull, ~0ull}; // Regular, outlier channels.
+  for (const std::array<uint64_t, 2> &m : perChunk)
+    for (int k = 0; k < 2; ++k)
+      smallest[k] = std::min(smallest[k], m[k]);
+  float result = 0;
+  for (int outlier = 0; outlier < 2; ++outlier) {
+    if (smallest[outlier] == ~0ull)
+      continue;
+    double magnitude = SplitMix64::laplaceMagnitude(smallest[outlier]);
+    result = std::max(result, static_cast<float>(magnitude * scale *
+                                                 (outlier ? 8.0f : 1.0f)));
+  }
+  return result;
+}
+
+void mixtile::generateSyntheticRows(uint64_t seed, llvm::StringRef key,
+                                    ArrayRef<int64_t> shape,
+                                    ArrayRef<int64_t> rows,
+                                    llvm::MutableArrayRef<float> out) {
+  SplitMix64 rng = tensorGenerator(seed, key);
+  if (shape.size() == 1) { // Vectors are small: generate them whole.
+    assert(rows.size() == 1 && rows[0] == 0 && "a vector has one row");
+    generateSyntheticTensor(seed, key, shape, out);
+    return;
+  }
+  int64_t cols = shape[1];
+  assert(out.size() == rows.size() * size_t(cols) && "one row per index");
+  auto [scale, channelScale] = matrixScales(rng, key, cols);
+  // Element (r, c) takes the generator's (r * cols + c)-th value after the
+  // channel draws; SplitMix64 is a counter, so any row starts directly.
+  const uint64_t first = rng.state;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    assert(rows[i] >= 0 && rows[i] < shape[0] && "row out of range");
+    rng.state = first + uint64_t(rows[i]) * uint64_t(cols) * kGolden;
+    float *row = out.data() + i * cols;
     for (int64_t c = 0; c < cols; ++c)
-      out[r * cols + c] =
-          static_cast<float>(rng.heavyTailed() * scale * channelScale[c]);
+      row[c] = static_cast<float>(rng.heavyTailed() * scale * channelScale[c]);
+  }
+}
+
+void mixtile::generateSyntheticTensor(uint64_t seed, llvm::StringRef key,
+                                      ArrayRef<int64_t> shape,
+                                      llvm::MutableArrayRef<float> out) {
+  if (shape.size() == 1) {
+    SplitMix64 rng = tensorGenerator(seed, key);
+    // Biases are small; norm weights are near one.
+    bool isBias = key.ends_with(".bias");
+    for (float &v : out)
+      v = static_cast<float>(isBias ? 0.02 * rng.normal()
+                                    : 1.0 + 0.1 * rng.normal());
+    return;
+  }
+  std::vector<int64_t> rows(shape[0]);
+  std::iota(rows.begin(), rows.end(), 0);
+  generateSyntheticRows(seed, key, shape, rows, out);
 }

@@ -17,6 +17,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace mixtile;
@@ -153,6 +154,73 @@ Expected<ArrayRef<float>> WeightStore::get(xfmr::WeightOp op) {
   if (op.isPlainLayout())
     return get(op.getFile(), op.getKey(), *offset, storage, *count);
   return getRelaidOut(op, *offset, storage, *count);
+}
+
+Expected<float> WeightStore::maxFiniteAbs(xfmr::WeightOp op) {
+  StringRef file = op.getFile();
+  uint64_t seed;
+  if (file.starts_with(kSyntheticFilePrefix) &&
+      !file.drop_front(kSyntheticFilePrefix.size()).getAsInteger(10, seed))
+    return syntheticMaxAbs(seed, op.getKey(), op.getType().getShape());
+  Expected<ArrayRef<float>> data = get(op);
+  if (!data)
+    return data.takeError();
+  float result = 0;
+  for (float v : *data)
+    if (std::isfinite(v))
+      result = std::max(result, std::fabs(v));
+  return result;
+}
+
+llvm::Error WeightStore::getRows(xfmr::WeightOp op, ArrayRef<int64_t> rows,
+                                 std::vector<float> &out) {
+  ArrayRef<int64_t> shape = op.getType().getShape();
+  Expected<uint64_t> count = checkedElementCount(shape);
+  if (!count)
+    return count.takeError();
+  int64_t numRows = shape.empty() ? 1 : shape[0];
+  uint64_t rowLength = numRows ? *count / numRows : 0;
+  for (int64_t row : rows)
+    if (row < 0 || row >= numRows)
+      return llvm::createStringError("weight '" + op.getKey() + "': row " +
+                                     llvm::Twine(row) + " of " +
+                                     llvm::Twine(numRows));
+  StringRef file = op.getFile();
+  bool synthetic = file.starts_with(kSyntheticFilePrefix);
+  std::optional<int64_t> offset = op.getOffset();
+  if (synthetic && shape.size() == 2) {
+    uint64_t seed;
+    if (file.drop_front(kSyntheticFilePrefix.size()).getAsInteger(10, seed))
+      return llvm::createStringError("bad synthetic weight file '" + file +
+                                     "' (expected synthetic:<seed>)");
+    size_t start = out.size();
+    out.resize(start + rows.size() * rowLength);
+    generateSyntheticRows(seed, op.getKey(), shape, rows,
+                          llvm::MutableArrayRef<float>(out).drop_front(start));
+    return llvm::Error::success();
+  }
+  if (!synthetic && file != kShapesOnlyFile && offset && op.isPlainLayout()) {
+    mlir::Type storage =
+        op.getStorageType().value_or(op.getType().getElementType());
+    uint64_t width = storage.getIntOrFloatBitWidth() / 8;
+    for (int64_t row : rows) {
+      Expected<ArrayRef<float>> data =
+          get(file, op.getKey(), *offset + row * rowLength * width, storage,
+              rowLength);
+      if (!data)
+        return data.takeError();
+      out.insert(out.end(), data->begin(), data->end());
+    }
+    return llvm::Error::success();
+  }
+  // Vectors and relaid-out tensors are read whole.
+  Expected<ArrayRef<float>> data = get(op);
+  if (!data)
+    return data.takeError();
+  for (int64_t row : rows)
+    out.insert(out.end(), data->begin() + row * rowLength,
+               data->begin() + (row + 1) * rowLength);
+  return llvm::Error::success();
 }
 
 Expected<ArrayRef<float>> WeightStore::getRelaidOut(xfmr::WeightOp op,

@@ -303,11 +303,10 @@ void dequantizeNVFP4(const QuantizedMatrix &q, float *out) {
 
 MIXTILE_VECTOR_CLONES
 void fakeQuantizeNVFP4(const float *in, float *out, size_t rows, size_t cols,
-                       const QuantScheme &scheme) {
+                       const QuantScheme &scheme, float tensorMaxAbs) {
   const MiniFloatRounder e2m1(FloatFormat::F4E2M1FN, Overflow::Saturate);
   const size_t blockSize = scheme.blockSize;
-  const float tensorScale =
-      computeNVFP4TensorScale(maxFiniteAbs(in, rows * cols));
+  const float tensorScale = computeNVFP4TensorScale(tensorMaxAbs);
   const NVFP4BlockScaler scaler = makeNVFP4BlockScaler(tensorScale);
   for (size_t row = 0; row < rows; ++row) {
     for (size_t col = 0; col < cols; col += blockSize) {
@@ -354,9 +353,9 @@ void dequantizePerTensor(const QuantizedMatrix &q, float *out) {
 
 MIXTILE_VECTOR_CLONES
 void fakeQuantizePerTensor(const float *in, float *out, size_t n,
-                           FloatFormat element) {
+                           FloatFormat element, float tensorMaxAbs) {
   const MiniFloatRounder rounder(element, Overflow::Saturate);
-  const float scale = computeFP8TensorScale(maxFiniteAbs(in, n), element);
+  const float scale = computeFP8TensorScale(tensorMaxAbs, element);
   for (size_t i = 0; i < n; ++i)
     out[i] = rounder.round(in[i] / scale) * scale;
 }
@@ -478,16 +477,30 @@ void mixtile::numerics::dequantize(const QuantizedMatrix &q, float *out) {
 
 void mixtile::numerics::fakeQuantize(const float *in, float *out, size_t rows,
                                      size_t cols, const QuantScheme &scheme) {
+  fakeQuantizeRows(in, out, rows, cols, scheme,
+                   hasTensorScale(scheme) ? maxFiniteAbs(in, rows * cols) : 0);
+}
+
+bool mixtile::numerics::hasTensorScale(const QuantScheme &scheme) {
+  return scheme.scale == ScaleKind::TensorF32 ||
+         scheme.scale == ScaleKind::BlockE4M3WithTensorF32;
+}
+
+void mixtile::numerics::fakeQuantizeRows(const float *in, float *out,
+                                         size_t rows, size_t cols,
+                                         const QuantScheme &scheme,
+                                         float tensorMaxAbs) {
   assert((!hasBlockScales(scheme) || scheme.blockSize > 0) &&
          "block-scaled schemes need a positive block size");
   switch (scheme.scale) {
   case ScaleKind::None:
     return roundTo(in, out, rows * cols, scheme.element, kUnscaledOverflow);
   case ScaleKind::TensorF32:
-    return fakeQuantizePerTensor(in, out, rows * cols, scheme.element);
+    return fakeQuantizePerTensor(in, out, rows * cols, scheme.element,
+                                 tensorMaxAbs);
   case ScaleKind::BlockE8M0:
     return fakeQuantizeMX(in, out, rows, cols, scheme);
   case ScaleKind::BlockE4M3WithTensorF32:
-    return fakeQuantizeNVFP4(in, out, rows, cols, scheme);
+    return fakeQuantizeNVFP4(in, out, rows, cols, scheme, tensorMaxAbs);
   }
 }

@@ -905,9 +905,11 @@ AssignPrecisionPass::probeSensitivities(const Search &search,
                                         WeightStore &store) {
   if (probeRows <= 0)
     return fail("probe-rows must be positive");
+  if (probeOutputs < 0)
+    return fail("probe-outputs must be 0 (every output) or positive");
   Expected<std::unique_ptr<LocalErrorModel>> model =
       LocalErrorModel::createFromProbes(search.groups, store, probeRows,
-                                        probeSeed);
+                                        probeSeed, probeOutputs);
   if (!model)
     return fail(llvm::toString(model.takeError()));
   std::vector<std::vector<double>> errors;

@@ -18,6 +18,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/xxhash.h"
 
 #include <cmath>
 #include <numeric>
@@ -245,6 +246,12 @@ struct LocalErrorModel::Layer {
   ArrayRef<float> weights;
   std::vector<float> ownedWeights;
   int64_t outputs = 0, cols = 0;
+  /// Outputs of the product per output kept here (1 unless sampled).
+  double outputsPerKept = 1;
+  /// When sampled: the weight the rows came from, and the whole tensor's
+  /// largest magnitude (for per-tensor scales), found when first needed.
+  xfmr::WeightOp sampledFrom;
+  std::optional<float> tensorMaxAbs;
   bool isEmbedding = false;
   /// Sampled FP32 inputs [rows, cols] and their FP32 outputs [rows, outputs].
   std::vector<float> inputs, reference;
@@ -286,7 +293,53 @@ static Expected<ArrayRef<float>> weightData(xfmr::PrecisionOpInterface op,
   return ArrayRef<float>(owned);
 }
 
-Error LocalErrorModel::addLayers(ArrayRef<LayerGroup> groups) {
+/// `count` of `total` rows, one uniformly at random from each of `count`
+/// equal strata: distinct, ascending, spread over the whole matrix.
+static std::vector<int64_t> stratifiedRows(int64_t total, int64_t count,
+                                           uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> rows(count);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t begin = i * total / count, end = (i + 1) * total / count;
+    rows[i] = begin + int64_t(rng() % uint64_t(end - begin));
+  }
+  return rows;
+}
+
+Error LocalErrorModel::sampleOutputs(xfmr::PrecisionOpInterface op,
+                                     Layer &layer, int64_t maxOutputs,
+                                     uint64_t seed) {
+  std::vector<int64_t> rows =
+      stratifiedRows(layer.outputs, maxOutputs,
+                     seed ^ llvm::xxh3_64bits(xfmr::getLayerName(op)));
+  std::vector<float> kept;
+  kept.reserve(rows.size() * layer.cols);
+  auto weightOp = op.getWeightOperand().getDefiningOp<xfmr::WeightOp>();
+  if (weightOp && op.isWeightOutputMajor()) {
+    if (Error err = store->getRows(weightOp, rows, kept))
+      return err;
+    layer.sampledFrom = weightOp;
+  } else {
+    Expected<ArrayRef<float>> data = weightData(op, *store, layer.ownedWeights);
+    if (!data)
+      return data.takeError();
+    for (int64_t row : rows)
+      kept.insert(kept.end(), data->begin() + row * layer.cols,
+                  data->begin() + (row + 1) * layer.cols);
+    layer.tensorMaxAbs = 0;
+    for (float v : *data)
+      if (std::isfinite(v))
+        layer.tensorMaxAbs = std::max(*layer.tensorMaxAbs, std::fabs(v));
+  }
+  layer.outputsPerKept = double(layer.outputs) / maxOutputs;
+  layer.outputs = maxOutputs;
+  layer.ownedWeights = std::move(kept);
+  layer.weights = layer.ownedWeights;
+  return Error::success();
+}
+
+Error LocalErrorModel::addLayers(ArrayRef<LayerGroup> groups,
+                                 int64_t maxOutputs, uint64_t seed) {
   for (const LayerGroup &group : groups)
     for (xfmr::PrecisionOpInterface op : group.ops) {
       auto layer = std::make_unique<Layer>();
@@ -299,11 +352,16 @@ Error LocalErrorModel::addLayers(ArrayRef<LayerGroup> groups) {
                                        xfmr::getLayerName(op) +
                                        "' has no static reduction size");
       layer->outputs = type.getNumElements() / layer->cols;
-      Expected<ArrayRef<float>> data =
-          weightData(op, *store, layer->ownedWeights);
-      if (!data)
-        return data.takeError();
-      layer->weights = *data;
+      if (maxOutputs > 0 && layer->outputs > maxOutputs) {
+        if (Error err = sampleOutputs(op, *layer, maxOutputs, seed))
+          return err;
+      } else {
+        Expected<ArrayRef<float>> data =
+            weightData(op, *store, layer->ownedWeights);
+        if (!data)
+          return data.takeError();
+        layer->weights = *data;
+      }
       layers[op] = std::move(layer);
     }
   return Error::success();
@@ -332,7 +390,8 @@ LocalErrorModel::create(ModuleOp module, WeightStore &store,
   // Every linear layer sees one row per token; keep every stride-th one.
   int64_t stride = std::max<int64_t>(1, (totalRows + maxRows - 1) /
                                             std::max<int64_t>(1, maxRows));
-  if (Error err = model->addLayers(groupLayers(module)))
+  if (Error err = model->addLayers(groupLayers(module), /*maxOutputs=*/0,
+                                   /*seed=*/0))
     return std::move(err);
   EvaluatorOptions options;
   options.observeLinearInput = [&](Operation *op, const float *rows,
@@ -369,10 +428,10 @@ LocalErrorModel::create(ModuleOp module, WeightStore &store,
 Expected<std::unique_ptr<LocalErrorModel>>
 LocalErrorModel::createFromProbes(ArrayRef<LayerGroup> groups,
                                   WeightStore &store, int64_t rows,
-                                  uint64_t seed) {
+                                  uint64_t seed, int64_t maxOutputs) {
   std::unique_ptr<LocalErrorModel> model(new LocalErrorModel);
   model->store = &store;
-  if (Error err = model->addLayers(groups))
+  if (Error err = model->addLayers(groups, maxOutputs, seed))
     return std::move(err);
   // Box-Muller over a 64-bit Mersenne Twister: the same probes on every
   // platform (std::normal_distribution is not specified bit for bit).
@@ -407,6 +466,22 @@ static std::pair<double, double> squaredError(ArrayRef<float> reference,
   return {error, norm};
 }
 
+/// For a layer that keeps sampled rows and a scheme with a per-tensor
+/// scale, the whole tensor's largest magnitude; nullopt otherwise.
+Expected<std::optional<float>>
+LocalErrorModel::sampledTensorMaxAbs(Layer &layer,
+                                     const numerics::QuantScheme &scheme) {
+  if (layer.outputsPerKept == 1 || !numerics::hasTensorScale(scheme))
+    return std::optional<float>();
+  if (!layer.tensorMaxAbs) {
+    Expected<float> largest = store->maxFiniteAbs(layer.sampledFrom);
+    if (!largest)
+      return largest.takeError();
+    layer.tensorMaxAbs = *largest;
+  }
+  return layer.tensorMaxAbs;
+}
+
 Expected<double> LocalErrorModel::relativeError(const LayerGroup &group,
                                                 xfmr::PrecisionAttr record) {
   Expected<OperandSchemes> schemes = getOperandSchemes(record);
@@ -421,13 +496,23 @@ Expected<double> LocalErrorModel::relativeError(const LayerGroup &group,
                                      "' is not part of the model");
     Layer &layer = *it->second;
     std::vector<float> w(layer.weights.begin(), layer.weights.end());
-    if (schemes->weights)
-      numerics::fakeQuantize(layer.weights.data(), w.data(), layer.outputs,
-                             layer.cols, *schemes->weights);
+    if (schemes->weights) {
+      Expected<std::optional<float>> tensorMaxAbs =
+          sampledTensorMaxAbs(layer, *schemes->weights);
+      if (!tensorMaxAbs)
+        return tensorMaxAbs.takeError();
+      if (*tensorMaxAbs)
+        numerics::fakeQuantizeRows(layer.weights.data(), w.data(),
+                                   layer.outputs, layer.cols,
+                                   *schemes->weights, **tensorMaxAbs);
+      else
+        numerics::fakeQuantize(layer.weights.data(), w.data(), layer.outputs,
+                               layer.cols, *schemes->weights);
+    }
     if (layer.isEmbedding) {
       auto [e, n] = squaredError(layer.weights, w);
-      error += e;
-      norm += n;
+      error += e * layer.outputsPerKept;
+      norm += n * layer.outputsPerKept;
       continue;
     }
     std::vector<float> x = layer.inputs;
@@ -441,8 +526,8 @@ Expected<double> LocalErrorModel::relativeError(const LayerGroup &group,
                     kernels::PackedMatrix(w.data(), layer.outputs, layer.cols),
                     nullptr, y.data(), nullptr);
     auto [e, n] = squaredError(layer.reference, y);
-    error += e;
-    norm += n;
+    error += e * layer.outputsPerKept;
+    norm += n * layer.outputsPerKept;
   }
   return norm > 0 ? error / norm : 0;
 }

@@ -11,6 +11,8 @@
 // RUN: mixtile-opt %t.DATA.mlir --xfmr-assign-precision="budget=local=0.01 sensitivity=probe objective=bytes function=two calibration=%s" -verify-diagnostics -o /dev/null
 // RUN: sed -n 's|^// ROWS: |// expected-error @below |p' %s > %t.ROWS.mlir && sed -n '/^module @two/,$p' %s >> %t.ROWS.mlir
 // RUN: mixtile-opt %t.ROWS.mlir --xfmr-assign-precision="budget=local=0.01 sensitivity=probe objective=bytes function=two probe-rows=0" -verify-diagnostics -o /dev/null
+// RUN: sed -n 's|^// OUTPUTS: |// expected-error @below |p' %s > %t.OUTPUTS.mlir && sed -n '/^module @two/,$p' %s >> %t.OUTPUTS.mlir
+// RUN: mixtile-opt %t.OUTPUTS.mlir --xfmr-assign-precision="budget=local=0.01 sensitivity=probe objective=bytes function=two probe-outputs=-1" -verify-diagnostics -o /dev/null
 // RUN: sed -n 's|^// NOFUNC: |// expected-error @below |p' %s > %t.NOFUNC.mlir && sed -n '/^module @two/,$p' %s >> %t.NOFUNC.mlir
 // RUN: mixtile-opt %t.NOFUNC.mlir --xfmr-assign-precision="budget=local=0.01 sensitivity=probe objective=bytes function=nope" -verify-diagnostics -o /dev/null
 // RUN: sed -n 's|^// NOWEIGHTS: |// expected-error @below |p' %s > %t.NOWEIGHTS.mlir && sed -n '/^module @two/,$p' %s >> %t.NOWEIGHTS.mlir
@@ -20,6 +22,7 @@
 // MODE: {{xfmr-assign-precision: budget local= goes with sensitivity=probe, and sensitivity=probe with budget local=}}
 // DATA: {{xfmr-assign-precision: sensitivity=probe uses no data; drop calibration= and holdout=}}
 // ROWS: {{xfmr-assign-precision: probe-rows must be positive}}
+// OUTPUTS: {{xfmr-assign-precision: probe-outputs must be 0 (every output) or positive}}
 // NOFUNC: {{xfmr-assign-precision: no function @nope in the module}}
 // NOWEIGHTS: {{xfmr-assign-precision: @other has no layers with weights to assign}}
 

@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mixtile;
@@ -58,6 +59,40 @@ TEST(SyntheticTest, SameSeedAndKeyGiveSameData) {
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   EXPECT_NE(a, d);
+}
+
+TEST(SyntheticTest, RowsMatchTheWholeTensor) {
+  const int64_t rows = 50, cols = 300;
+  for (const char *key : {"layers.1.feed_forward.w2", "tok_embeddings"}) {
+    std::vector<float> whole(rows * cols);
+    generateSyntheticTensor(5, key, {rows, cols}, whole);
+    std::vector<int64_t> picked = {49, 0, 17, 17, 3};
+    std::vector<float> sampled(picked.size() * cols);
+    generateSyntheticRows(5, key, {rows, cols}, picked, sampled);
+    for (size_t i = 0; i < picked.size(); ++i)
+      EXPECT_TRUE(std::equal(sampled.begin() + i * cols,
+                             sampled.begin() + (i + 1) * cols,
+                             whole.begin() + picked[i] * cols))
+          << key << " row " << picked[i];
+  }
+}
+
+TEST(SyntheticTest, MaxAbsIsTheTensorsLargestMagnitude) {
+  struct Case {
+    const char *key;
+    std::vector<int64_t> shape;
+  } cases[] = {{"layers.0.feed_forward.w1", {96, 1024}},
+               {"tok_embeddings", {64, 40}},
+               {"layers.0.ffn_norm", {300}}};
+  for (const Case &c : cases) {
+    std::vector<float> values(c.shape.size() == 1 ? c.shape[0]
+                                                  : c.shape[0] * c.shape[1]);
+    generateSyntheticTensor(8, c.key, c.shape, values);
+    float largest = 0;
+    for (float v : values)
+      largest = std::max(largest, std::fabs(v));
+    EXPECT_EQ(syntheticMaxAbs(8, c.key, c.shape), largest) << c.key;
+  }
 }
 
 TEST(SyntheticTest, NormWeightsAreNearOne) {

@@ -754,6 +754,34 @@ TEST(BlockQuantTest, FakeQuantizeIsBitIdenticalToDequantizeQuantize) {
   }
 }
 
+TEST(BlockQuantTest, RowsQuantizeAsInTheWholeTensor) {
+  const size_t rows = 40, cols = 96;
+  std::vector<float> in = heavyTailed(rows * cols, 23);
+  float tensorMaxAbs = 0;
+  for (float v : in)
+    tensorMaxAbs = std::max(tensorMaxAbs, std::fabs(v));
+  float partMaxAbs = 0;
+  for (size_t i = 7 * cols; i < 10 * cols; ++i)
+    partMaxAbs = std::max(partMaxAbs, std::fabs(in[i]));
+  ASSERT_LT(partMaxAbs, tensorMaxAbs);
+  for (std::string_view name : kQuantSchemeNames) {
+    SCOPED_TRACE(name);
+    QuantScheme scheme = schemeNamed(name);
+    std::vector<float> whole = fakeQuantized(in, rows, cols, scheme);
+    // Rows 7..9 alone, which do not hold the tensor's largest value.
+    const size_t first = 7, count = 3;
+    std::vector<float> part(count * cols);
+    fakeQuantizeRows(in.data() + first * cols, part.data(), count, cols,
+                     scheme, tensorMaxAbs);
+    EXPECT_TRUE(bitIdentical(
+        part, std::vector<float>(whole.begin() + first * cols,
+                                 whole.begin() + (first + count) * cols)));
+    EXPECT_EQ(hasTensorScale(scheme),
+              scheme.scale == ScaleKind::TensorF32 ||
+                  scheme.scale == ScaleKind::BlockE4M3WithTensorF32);
+  }
+}
+
 TEST(BlockQuantTest, MXElementsNeverExceedTheScaledMaximum) {
   // |dequant| <= maxNormal * X per block, whatever the input.
   const size_t cols = 172;

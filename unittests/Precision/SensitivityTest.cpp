@@ -146,6 +146,43 @@ TEST_F(SensitivityTest, LocalErrorGrowsWithCoarserFormats) {
   }
 }
 
+TEST_F(SensitivityTest, SampledOutputsEstimateEveryOutput) {
+  // Large enough that 32 kept outputs are a real sample of every product.
+  auto request = parseSynthesisRequest(
+      R"({"dim": 128, "hidden_dim": 344, "n_layers": 2, "n_heads": 4,
+          "n_kv_heads": 2, "vocab_size": 512, "max_seq_len": 32,
+          "seed": 6})",
+      "test");
+  ASSERT_TRUE(bool(request));
+  mlir::OwningOpRef<mlir::ModuleOp> wide =
+      buildSyntheticModel(ctx.get(), *request);
+  std::vector<LayerGroup> groups = groupLayers(*wide);
+  auto full = LocalErrorModel::createFromProbes(groups, store, 32, 1);
+  auto sampled = LocalErrorModel::createFromProbes(groups, store, 32, 1, 32);
+  ASSERT_TRUE(full && sampled);
+  mlir::Builder b(ctx.get());
+  xfmr::PrecisionAttr candidates[] = {
+      record(b.getBF16Type(), {}, 0),
+      record(b.getType<mlir::Float8E4M3FNType>(), b.getF32Type(), 0),
+      record(b.getType<mlir::Float4E2M1FNType>(),
+             b.getType<mlir::Float8E8M0FNUType>(), 32)};
+  for (xfmr::PrecisionAttr candidate : candidates) {
+    double fullSum = 0, sampledSum = 0;
+    for (const LayerGroup &g : groups) {
+      auto exact = (*full)->relativeError(g, candidate);
+      auto estimate = (*sampled)->relativeError(g, candidate);
+      ASSERT_TRUE(exact && estimate);
+      EXPECT_GT(*exact, 0) << g.name;
+      // One group's estimate is a sample of 32 outputs of 128 to 512.
+      EXPECT_NEAR(*estimate / *exact, 1.0, 0.35) << g.name;
+      fullSum += *exact;
+      sampledSum += *estimate;
+    }
+    // The budget bounds the sum, where the sampling errors average out.
+    EXPECT_NEAR(sampledSum / fullSum, 1.0, 0.1);
+  }
+}
+
 TEST(SpearmanTest, RanksWithTies) {
   EXPECT_DOUBLE_EQ(spearmanCorrelation({1, 2, 3, 4}, {10, 20, 30, 40}), 1);
   EXPECT_DOUBLE_EQ(spearmanCorrelation({1, 2, 3, 4}, {4, 3, 2, 1}), -1);

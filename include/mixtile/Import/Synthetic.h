@@ -47,6 +47,21 @@ void generateSyntheticTensor(uint64_t seed, llvm::StringRef key,
                              llvm::ArrayRef<int64_t> shape,
                              llvm::MutableArrayRef<float> out);
 
+/// Fills `out` with rows `rows` (in that order) of the 2-D synthetic tensor
+/// `key` of `seed`, exactly as generateSyntheticTensor would; a row costs
+/// its own elements only, so large models can be sampled by row. A 1-D
+/// tensor has one row, 0.
+void generateSyntheticRows(uint64_t seed, llvm::StringRef key,
+                           llvm::ArrayRef<int64_t> shape,
+                           llvm::ArrayRef<int64_t> rows,
+                           llvm::MutableArrayRef<float> out);
+
+/// The largest |value| of the synthetic tensor `key` of `seed`, equal to
+/// the maximum over generateSyntheticTensor's output, without generating
+/// the values (for the per-tensor scales of row-sampled measurements).
+float syntheticMaxAbs(uint64_t seed, llvm::StringRef key,
+                      llvm::ArrayRef<int64_t> shape);
+
 } // namespace mixtile
 
 #endif // MIXTILE_IMPORT_SYNTHETIC_H

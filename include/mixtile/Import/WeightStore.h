@@ -39,6 +39,17 @@ public:
   /// problem (missing file, offset past the end, unsupported storage type).
   llvm::Expected<llvm::ArrayRef<float>> get(xfmr::WeightOp op);
 
+  /// Appends rows `rows` of `op`'s data, viewed as [dim 0, the rest] (a
+  /// vector is the one row 0), to `out`. Synthetic weights generate only
+  /// those rows and plainly stored ones read only theirs, so a large model
+  /// can be sampled by row without materializing its tensors.
+  llvm::Error getRows(xfmr::WeightOp op, llvm::ArrayRef<int64_t> rows,
+                      std::vector<float> &out);
+
+  /// The largest finite |value| of `op`'s data. Synthetic weights compute
+  /// it without generating the values.
+  llvm::Expected<float> maxFiniteAbs(xfmr::WeightOp op);
+
   /// Returns `count` elements of `storage` type at byte `offset` of `file`.
   llvm::Expected<llvm::ArrayRef<float>> get(llvm::StringRef file,
                                             llvm::StringRef key,

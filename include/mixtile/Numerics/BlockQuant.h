@@ -148,6 +148,17 @@ void dequantize(const QuantizedMatrix &q, float *out);
 void fakeQuantize(const float *in, float *out, size_t rows, size_t cols,
                   const QuantScheme &scheme);
 
+/// True if the scheme has one scale for the whole tensor (per-tensor FP8,
+/// NVFP4's FP32 scale), which depends on the tensor's largest magnitude.
+bool hasTensorScale(const QuantScheme &scheme);
+
+/// fakeQuantize() of `rows` rows taken from a larger tensor whose largest
+/// finite magnitude is `tensorMaxAbs` (the per-tensor scale comes from it;
+/// ignored by schemes without one): the rows come out as they would in
+/// the whole tensor's fakeQuantize().
+void fakeQuantizeRows(const float *in, float *out, size_t rows, size_t cols,
+                      const QuantScheme &scheme, float tensorMaxAbs);
+
 } // namespace mixtile::numerics
 
 #endif // MIXTILE_NUMERICS_BLOCKQUANT_H

@@ -93,6 +93,9 @@ def XfmrAssignPrecision : Pass<"xfmr-assign-precision", "mlir::ModuleOp"> {
            "sensitivity=probe: probe input rows per product">,
     Option<"probeSeed", "probe-seed", "uint64_t", /*default=*/"1",
            "sensitivity=probe: seed of the probe inputs">,
+    Option<"probeOutputs", "probe-outputs", "int64_t", /*default=*/"0",
+           "sensitivity=probe: output features (weight rows) sampled per "
+           "product, stratified, only those rows read (0: every one)">,
     Option<"function", "function", "std::string", /*default=*/"\"\"",
            "The function whose products are assigned (default: @forward, "
            "or the module's only function)">,

@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ namespace mixtile {
 
 class Evaluator;
 class WeightStore;
+namespace numerics {
+struct QuantScheme;
+} // namespace numerics
 
 /// Layers that must be given one format together.
 struct LayerGroup {
@@ -112,9 +116,14 @@ public:
   /// a weight format's error the expected error over inputs of any
   /// isotropic distribution. Works on any op with the precision interface
   /// whose weights are xfmr.weight or float constants (linalg products too).
+  /// With `maxOutputs` > 0, a product with more outputs (weight rows) keeps
+  /// `maxOutputs` of them, one drawn from each of as many equal strata, and
+  /// its errors count for the outputs it stands for; only those rows are
+  /// read, so a model larger than memory can be measured; per-tensor scales
+  /// (fp8, nvfp4) still come from the whole tensor (WeightStore::maxFiniteAbs).
   static llvm::Expected<std::unique_ptr<LocalErrorModel>>
   createFromProbes(llvm::ArrayRef<LayerGroup> groups, WeightStore &store,
-                   int64_t rows, uint64_t seed);
+                   int64_t rows, uint64_t seed, int64_t maxOutputs = 0);
 
   /// The relative squared output error of `group` under `record`.
   llvm::Expected<double> relativeError(const LayerGroup &group,
@@ -123,7 +132,12 @@ public:
 private:
   struct Layer;
   LocalErrorModel() = default;
-  llvm::Error addLayers(llvm::ArrayRef<LayerGroup> groups);
+  llvm::Error addLayers(llvm::ArrayRef<LayerGroup> groups, int64_t maxOutputs,
+                        uint64_t seed);
+  llvm::Expected<std::optional<float>>
+  sampledTensorMaxAbs(Layer &layer, const numerics::QuantScheme &scheme);
+  llvm::Error sampleOutputs(xfmr::PrecisionOpInterface op, Layer &layer,
+                            int64_t maxOutputs, uint64_t seed);
   void computeReferences();
   llvm::Expected<Layer *> layer(xfmr::PrecisionOpInterface op);
 
