@@ -5,16 +5,19 @@
 // reduction (the linears and matmuls of convert-xfmr-to-linalg) into a
 // register-tiled kernel vectorized across n:
 //
-//   for each group of `vectors` vectors of n (in parallel over threads):
-//     for each block of `depth` values of k, in order:
+//   for each block of `depth` (fewer rows than a tile: `narrow-depth`)
+//   values of k, in order:
+//     for each group of `vectors` vectors of n (split over threads):
 //       for each tile of `rows` rows m:
 //         acc[r][j] = out[m + r, n + j * width : width]
 //         for k in the block:  acc[r][j] = body(inputs at (m + r, n.., k), acc)
 //         out[...] = acc
 //
 // The k blocks keep the weights a column group reads within one block in
-// the L1 cache while every row tile reuses them; a partial sum rests in
-// `out` between blocks, unchanged.
+// the L1 cache while every row tile reuses them, and make a block of all
+// column groups read the K-major weights' rows from end to end; a partial
+// sum rests in `out` between blocks, unchanged. With threads, each thread
+// runs this nest over its own range of column groups.
 //
 // Every output element still receives the body's updates for k = 0, 1, ...
 // in order, with the body's own operations, so the results are those of the
@@ -197,7 +200,7 @@ public:
   /// The loops over vectors [vBegin, vEnd) of columns, in groups of
   /// `vectors`, and every row in tiles of `rows`.
   void emitColumnRange(Value vBegin, Value vEnd, int64_t rows, int64_t vectors,
-                       int64_t depth);
+                       int64_t depth, int64_t narrowDepth);
 
 private:
   Value constantIndex(int64_t value) {
@@ -212,8 +215,9 @@ private:
   Value output() { return operand(plan.op->getNumOperands() - 1); }
 
   /// The loops over the rows for the `vectors` vectors starting at column
-  /// `n0`.
-  void emitColumnGroup(Value n0, int64_t rows, int64_t vectors, int64_t depth);
+  /// `n0`, over k in [kBegin, kEnd).
+  void emitColumnGroup(Value n0, Value kBegin, Value kEnd, int64_t rows,
+                       int64_t vectors);
   /// The loop over k in [kBegin, kEnd) of a `rows` x `vectors` tile at
   /// (m0, n0).
   void emitTile(Value m0, Value n0, Value kBegin, Value kEnd, int64_t rows,
@@ -252,7 +256,27 @@ private:
 };
 
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
-                                       int64_t vectors, int64_t depth) {
+                                       int64_t vectors, int64_t depth,
+                                       int64_t narrowDepth) {
+  // The k blocks are the outer loop: one block over the range's column
+  // groups reads `depth` rows of the K-major weights from end to end, a few
+  // long streams, where a whole column group at a time would read a short
+  // strip of every row (a page per k: the TLB misses bound batch-1
+  // products). Each output still sees k in order.
+  Value kSize = reductionSize();
+  Value narrow =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                            memref::DimOp::create(b, loc, output(), 0),
+                            constantIndex(rows));
+  Value step = arith::SelectOp::create(b, loc, narrow,
+                                       constantIndex(narrowDepth),
+                                       constantIndex(depth));
+  scf::ForOp blocks = scf::ForOp::create(b, loc, constantIndex(0), kSize, step);
+  OpBuilder::InsertionGuard blockGuard(b);
+  b.setInsertionPointToStart(blocks.getBody());
+  Value kBegin = blocks.getInductionVar();
+  Value kEnd = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, kBegin, step), kSize);
   Value width = constantIndex(plan.width);
   Value group = constantIndex(vectors);
   // Whole groups first, then single vectors.
@@ -264,26 +288,16 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
     scf::ForOp loop = scf::ForOp::create(b, loc, begin, end, step);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    emitColumnGroup(
-        arith::MulIOp::create(b, loc, loop.getInductionVar(), width), rows, n,
-        depth);
+    emitColumnGroup(arith::MulIOp::create(b, loc, loop.getInductionVar(), width),
+                    kBegin, kEnd, rows, n);
   };
   columnLoop(vBegin, groupsEnd, group, vectors);
   if (vectors > 1)
     columnLoop(groupsEnd, vEnd, constantIndex(1), 1);
 }
 
-void RowKernelEmitter::emitColumnGroup(Value n0, int64_t rows, int64_t vectors,
-                                       int64_t depth) {
-  Value kSize = reductionSize();
-  scf::ForOp blocks =
-      scf::ForOp::create(b, loc, constantIndex(0), kSize, constantIndex(depth));
-  OpBuilder::InsertionGuard blockGuard(b);
-  b.setInsertionPointToStart(blocks.getBody());
-  Value kBegin = blocks.getInductionVar();
-  Value kEnd = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, kBegin, constantIndex(depth)),
-      kSize);
+void RowKernelEmitter::emitColumnGroup(Value n0, Value kBegin, Value kEnd,
+                                       int64_t rows, int64_t vectors) {
   Value rowCount = memref::DimOp::create(b, loc, output(), 0);
   Value tileRows = constantIndex(rows);
   Value wholeRows = arith::MulIOp::create(
@@ -490,6 +504,7 @@ public:
     rows = options.rows;
     vectors = options.vectors;
     depth = options.depth;
+    narrowDepth = options.narrowDepth;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -532,6 +547,12 @@ private:
       llvm::cl::desc("Values of k per block (the weights of a column group "
                      "read in one block stay in the L1 cache)"),
       llvm::cl::init(256)};
+  Option<int64_t> narrowDepth{
+      *this, "narrow-depth",
+      llvm::cl::desc("Values of k per block for fewer rows than a tile "
+                     "(batch-1 products: fewer weight rows in flight for the "
+                     "prefetchers)"),
+      llvm::cl::init(16)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -572,7 +593,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),
                           entry->getArgument(args.size() + 1), rows, vectors,
-                          depth);
+                          depth, narrowDepth);
   func::ReturnOp::create(b, loc);
   return kernel;
 }
@@ -681,6 +702,15 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
 } // namespace
 
 void VectorizeRowsPass::runOnOperation() {
+  for (auto [name, value] :
+       {std::pair<StringRef, int64_t>{"width", width}, {"rows", rows},
+        {"vectors", vectors}, {"depth", depth}, {"narrow-depth", narrowDepth}})
+    if (value <= 0) {
+      getOperation().emitError()
+          << "mixtile-cpu-vectorize-rows: " << name << " must be positive, got "
+          << value;
+      return signalPassFailure();
+    }
   SmallVector<RowKernelPlan> plans;
   getOperation().walk([&](linalg::GenericOp op) {
     FailureOr<RowKernelPlan> plan = planRowKernel(op, width);

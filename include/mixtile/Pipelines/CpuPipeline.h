@@ -77,6 +77,10 @@ struct VectorizeRowsOptions {
   /// leave registers for 4 weight vectors and a broadcast), and the values
   /// of k per cache block.
   int64_t rows = 6, vectors = 4, depth = 256;
+  /// The values of k per block when there are fewer rows than a tile (a
+  /// batch-1 product): nothing reuses the weights, and a short block keeps
+  /// few enough weight rows in flight for the hardware prefetchers.
+  int64_t narrowDepth = 16;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

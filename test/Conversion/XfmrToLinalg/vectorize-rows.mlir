@@ -1,9 +1,10 @@
-// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="depth=16 parallel-work=1024" --cse --split-input-file | FileCheck %s
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="depth=16 narrow-depth=4 parallel-work=1024" --cse --split-input-file | FileCheck %s
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false" --split-input-file | FileCheck %s --check-prefix=SERIAL
 
 // mixtile-cpu-vectorize-rows: a linear (m, n, k) becomes a kernel function
-// of a range of column vectors. Its loops: groups of 4 vectors of 16
-// columns, blocks of k (depth 16 of the 64) in order, tiles of 6 rows,
+// of a range of column vectors. Its loops: blocks of k in order (depth 16
+// of the 64, or narrow-depth 4 for fewer than 6 rows), groups of 4 vectors
+// of 16 columns, tiles of 6 rows,
 // and the k loop carrying the 6 x 4 accumulators, each updated by one
 // vector FMA per k (the body's math.fma, so the order is the scalar loop's).
 // Large kernels run through mixtile_parallel_for with a task function that
@@ -18,8 +19,10 @@
 
 // CHECK-LABEL: func.func private @linear_rows0(
 // CHECK-SAME:      %[[X:.*]]: memref<?x64xf32>, %[[W:.*]]: memref<64x128xf32>, %[[Y:.*]]: memref<?x128xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
-// CHECK:         scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
-// CHECK:           scf.for %[[KB:.*]] = %c0 to %c64 step %c16 {
+// CHECK:         %[[NARROW:.*]] = arith.cmpi ult, %{{.*}}, %c6 : index
+// CHECK:         %[[STEP:.*]] = arith.select %[[NARROW]], %c4, %c16 : index
+// CHECK:         scf.for %[[KB:.*]] = %c0 to %c64 step %[[STEP]] {
+// CHECK:           scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
 // CHECK:             scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c6 {
 // CHECK-COUNT-24:      vector.load %[[Y]]
 // CHECK:               %[[ACC:.*]]:24 = scf.for %[[K:.*]] = %[[KB]] to %{{.*}} step %{{.*}} iter_args(
