@@ -58,12 +58,82 @@ static uint32_t formulaBits(uint32_t code, const nx::FormatInfo &info) {
   return llvm::bit_cast<uint32_t>(value) | (sign << 31);
 }
 
+/// The FP8 code `code` (i8) through f16, whose conversion to f32 is one
+/// instruction on x86 (vcvtph2ps) and exact: an E5M2 code is the top byte
+/// of the f16 of its value; an E4M3 code, sign-extended to 16 bits and
+/// shifted left by 7, has its exponent and mantissa fields in the f16's
+/// (bit 14 cleared), which reads as its value times 2^-8 (f16's bias is 15,
+/// E4M3's 7), normal or subnormal; multiplying by 2^8 is exact.
+static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
+                                 nx::FloatFormat format) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  auto i16 = [&](uint16_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI16Type(), v);
+  };
+  auto i8 = [&](uint8_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI8Type(), v);
+  };
+  bool isE5M2 = format == nx::FloatFormat::F8E5M2;
+  Value wide =
+      isE5M2 ? Value(arith::ExtUIOp::create(b, loc, b.getI16Type(), code))
+             : Value(arith::ExtSIOp::create(b, loc, b.getI16Type(), code));
+  Value fields = arith::ShLIOp::create(b, loc, wide, i16(isE5M2 ? 8 : 7));
+  if (!isE5M2)
+    fields = arith::AndIOp::create(b, loc, fields, i16(0xBF80));
+  // NaN codes (E4M3's magnitude 0x7f, which would read as 480; E5M2's
+  // 0x7d-0x7f, whose payloads the library does not keep) become the f16
+  // quiet NaN of their sign, which widens to the f32 one.
+  Value magnitude = arith::AndIOp::create(b, loc, code, i8(0x7f));
+  Value isNaN = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, magnitude,
+                                      i8(isE5M2 ? 0x7d : 0x7f));
+  Value nanFields = arith::OrIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, fields, i16(0x8000)), i16(0x7e00));
+  fields = s.select(isNaN, nanFields, fields);
+  Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), fields);
+  Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  if (!isE5M2)
+    value = arith::MulFOp::create(b, loc, value, s.f32(256.0f));
+  return value;
+}
+
+/// The E2M1 code at bits 9-12 of the i16 `positioned` (other bits
+/// anything) through f16, as decodeFP8ThroughF16: exponent and mantissa
+/// at the bottom of the f16's fields read as the value times 2^-14 (f16's
+/// bias is 15, E2M1's 1), normal or subnormal, and 2^14 is exact.
+static Value decodeE2M1ThroughF16(ScalarBuilder &s, Value positioned) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  auto i16 = [&](uint16_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI16Type(), v);
+  };
+  Value code = arith::AndIOp::create(b, loc, positioned, i16(0x1E00));
+  Value sign = arith::AndIOp::create(
+      b, loc, arith::ShLIOp::create(b, loc, code, i16(3)), i16(0x8000));
+  Value fields = arith::OrIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, code, i16(0x0E00)), sign);
+  Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), fields);
+  Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  return arith::MulFOp::create(b, loc, value, s.f32(16384.0f));
+}
+
 /// The value of the `format` code held in the low bits of the integer
 /// `code` (at most 8 bits wide), as numerics::decode gives it.
 static Value decodeMiniFloat(ScalarBuilder &s, Value code,
                              nx::FloatFormat format) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
+  if ((format == nx::FloatFormat::F8E4M3FN ||
+       format == nx::FloatFormat::F8E5M2) &&
+      code.getType().isInteger(8))
+    return decodeFP8ThroughF16(s, code, format);
+  if (format == nx::FloatFormat::F4E2M1FN && code.getType().isInteger(8)) {
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), code);
+    return decodeE2M1ThroughF16(
+        s, arith::ShLIOp::create(
+               b, loc, wide,
+               arith::ConstantIntOp::create(b, loc, b.getI16Type(), 9)));
+  }
   const nx::FormatInfo &info = nx::getFormatInfo(format);
   unsigned magnitudeBits = info.bits - (info.hasSign ? 1 : 0);
   Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
@@ -119,12 +189,15 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
   case nx::FloatFormat::F4E2M1FN: {
-    // Column 2i is the low nibble of byte i, column 2i + 1 the high one.
+    // Column 2i is the low nibble of byte i, column 2i + 1 the high one:
+    // shifting by 9 or 5 puts either at bits 9-12.
     Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
     Value shift = arith::IndexCastOp::create(
-        b, loc, b.getI8Type(), arith::MulIOp::create(b, loc, odd, s.index(4)));
-    Value byte = arith::ShRUIOp::create(b, loc, data, shift);
-    return decodeMiniFloat(s, byte, weight.scheme->element);
+        b, loc, b.getI16Type(),
+        arith::SubIOp::create(b, loc, s.index(9),
+                              arith::MulIOp::create(b, loc, odd, s.index(4))));
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), data);
+    return decodeE2M1ThroughF16(s, arith::ShLIOp::create(b, loc, wide, shift));
   }
   default:
     return decodeMiniFloat(s, data, weight.scheme->element);

@@ -73,10 +73,11 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // holds the weight K-major as fp4 codes, two adjacent outputs n to a byte
 // ([48, 4] bytes), and E8M0 scales ([2 blocks, 8]); the linear decodes them
 // as it multiplies, arithmetically (no table, so that the kernel
-// vectorizes): the nibble of output n, its magnitude bits moved into an
-// f32 with the exponent rebiased (subnormal codes corrected without an f32
-// subnormal), its sign, times the block scale (the code shifted into an f32
-// exponent, with 0 and 255 patched to 2^-127 and NaN).
+// vectorizes): the nibble of output n shifted to bits 9-12 of an i16, its
+// exponent and mantissa kept at the bottom of an f16's fields and its sign
+// moved to the f16's, widened to f32 and times 2^14 (the f16 reads as the
+// value times 2^-14, subnormals included), times the block scale (the code
+// shifted into an f32 exponent, with 0 and 255 patched to 2^-127 and NaN).
 // The activations are quantized row by row: the 48 columns are padded to
 // two blocks of 32 for the block maxima.
 
@@ -104,20 +105,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[BYTE:.*]]: i8, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
 // CHECK:           %[[N:.*]] = linalg.index 1 : index
 // CHECK:           arith.remui %[[N]]
-// CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[BYTE]], %{{.*}} : i8
-// CHECK:           %[[WIDE:.*]] = arith.extui %[[SHIFTED]] : i8 to i32
-// CHECK:           %[[NIBBLE:.*]] = arith.andi %[[WIDE]], %{{.*}} : i32
-// CHECK:           %[[MAG:.*]] = arith.andi %[[NIBBLE]], %{{.*}} : i32
-// CHECK:           %[[FIELDS:.*]] = arith.shli %[[MAG]], %{{.*}} : i32
-// CHECK:           %[[REBIASED:.*]] = arith.addi %[[FIELDS]], %{{.*}} : i32
-// CHECK:           %[[NORMAL:.*]] = arith.bitcast %[[REBIASED]] : i32 to f32
-// CHECK:           %[[ISSUB:.*]] = arith.cmpi ult, %[[MAG]], %{{.*}} : i32
-// CHECK:           %[[FRACTION:.*]] = arith.subf %[[NORMAL]], %{{.*}} : f32
-// CHECK:           %[[SUBNORMAL:.*]] = arith.mulf %[[FRACTION]], %{{.*}} : f32
-// CHECK:           arith.select %[[ISSUB]], %[[SUBNORMAL]], %[[NORMAL]] : f32
-// CHECK:           %[[SIGN:.*]] = arith.shli %{{.*}}, %{{.*}} : i32
-// CHECK:           %[[SIGNED:.*]] = arith.ori %{{.*}}, %[[SIGN]] : i32
-// CHECK:           %[[ELEMENT:.*]] = arith.bitcast %[[SIGNED]] : i32 to f32
+// CHECK:           %[[SHIFT:.*]] = arith.index_cast %{{.*}} : index to i16
+// CHECK:           %[[WIDE:.*]] = arith.extui %[[BYTE]] : i8 to i16
+// CHECK:           %[[AT9:.*]] = arith.shli %[[WIDE]], %[[SHIFT]] : i16
+// CHECK:           %[[CODE:.*]] = arith.andi %[[AT9]], %{{.*}} : i16
+// CHECK:           %[[SIGNBIT:.*]] = arith.shli %[[CODE]], %{{.*}} : i16
+// CHECK:           %[[SIGN:.*]] = arith.andi %[[SIGNBIT]], %{{.*}} : i16
+// CHECK:           %[[FIELDS:.*]] = arith.andi %[[CODE]], %{{.*}} : i16
+// CHECK:           %[[SIGNED:.*]] = arith.ori %[[FIELDS]], %[[SIGN]] : i16
+// CHECK:           %[[HALF:.*]] = arith.bitcast %[[SIGNED]] : i16 to f16
+// CHECK:           %[[WIDENED:.*]] = arith.extf %[[HALF]] : f16 to f32
+// CHECK:           %[[TWO14:.*]] = arith.constant 1.638400e+04 : f32
+// CHECK:           %[[ELEMENT:.*]] = arith.mulf %[[WIDENED]], %[[TWO14]] : f32
 // CHECK:           %[[SWIDE:.*]] = arith.extui %[[SCODE]] : i8 to i32
 // CHECK:           %[[ZERO:.*]] = arith.cmpi eq, %[[SWIDE]], %{{.*}} : i32
 // CHECK:           %[[MIN:.*]] = arith.constant 4194304 : i32
@@ -149,10 +148,15 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TST:.*]] = bufferization.to_tensor %[[TSV]] restrict
 // CHECK:         %[[TS:.*]] = tensor.extract %[[TST]][%{{.*}}] : tensor<1xf32>
 // CHECK:         linalg.generic
-// The E4M3 block scale: NaN for codes 0x7F and 0xFF.
-// CHECK:           %[[NAN:.*]] = arith.constant 2143289344 : i32
-// CHECK:           %[[NNAN:.*]] = arith.constant -4194304 : i32
-// CHECK:           %[[S:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// The E4M3 block scale through f16; its NaN codes become the f16 quiet NaN
+// (0x7E00) of their sign.
+// CHECK:           %[[SWIDE:.*]] = arith.extsi %{{.*}} : i8 to i16
+// CHECK:           %[[QNAN:.*]] = arith.constant 32256 : i16
+// CHECK:           %[[SBITS:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : i16
+// CHECK:           %[[SHALF:.*]] = arith.bitcast %[[SBITS]] : i16 to f16
+// CHECK:           %[[SF32:.*]] = arith.extf %[[SHALF]] : f16 to f32
+// CHECK:           %[[TWO8:.*]] = arith.constant 2.560000e+02 : f32
+// CHECK:           %[[S:.*]] = arith.mulf %[[SF32]], %[[TWO8]] : f32
 // CHECK-NEXT:      %[[BLOCK:.*]] = arith.mulf %{{.*}}, %[[S]] : f32
 // CHECK-NEXT:      %[[W:.*]] = arith.mulf %[[BLOCK]], %[[TS]] : f32
 // CHECK-NEXT:      math.fma %{{.*}}, %[[W]], %{{.*}} : f32
