@@ -561,7 +561,8 @@ int main(int argc, char **argv) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
-  if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP"); keep && *keep == '1')
+  if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP");
+      keep && *keep == '1')
     llvm::errs() << "kernels kept in " << tmp << "\n";
   else
     llvm::sys::fs::remove_directories(tmp);

@@ -344,17 +344,35 @@ double maxAbsDifference(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b) {
   return worst;
 }
 
+/// How `logits` ([rows, vocab]) compare with the evaluator's `reference`:
+/// bit for bit, by the largest difference (absolute, and relative to the
+/// largest reference magnitude), and by the rows whose arg-max agrees.
 json::Object parity(llvm::ArrayRef<float> reference,
-                    llvm::ArrayRef<float> logits) {
+                    llvm::ArrayRef<float> logits, size_t rows) {
   bool identical = reference.size() == logits.size() &&
                    std::memcmp(reference.data(), logits.data(),
                                reference.size() * sizeof(float)) == 0;
+  if (reference.size() != logits.size() || rows == 0)
+    return json::Object{{"bit_identical", false},
+                        {"max_abs_difference", INFINITY}};
+  double largest = 0;
+  for (float v : reference)
+    largest = std::max(largest, double(std::fabs(v)));
+  double difference = identical ? 0.0 : maxAbsDifference(reference, logits);
+  size_t vocab = reference.size() / rows, sameArgmax = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    auto row = [&](llvm::ArrayRef<float> a) {
+      return a.slice(r * vocab, vocab);
+    };
+    sameArgmax += llvm::max_element(row(reference)) - row(reference).begin() ==
+                  llvm::max_element(row(logits)) - row(logits).begin();
+  }
   return json::Object{
       {"bit_identical", identical},
-      {"max_abs_difference", identical ? 0.0
-                             : reference.size() == logits.size()
-                                 ? maxAbsDifference(reference, logits)
-                                 : INFINITY}};
+      {"max_abs_difference", difference},
+      {"max_relative_difference", largest > 0 ? difference / largest : 0.0},
+      {"same_argmax_rows", int64_t(sameArgmax)},
+      {"rows", int64_t(rows)}};
 }
 
 json::Object timingJSON(const maia::SimReport &report) {
@@ -427,7 +445,7 @@ Expected<json::Object> compileForMaia(mlir::ModuleOp module, WeightStore &store,
   return json::Object{{"target", target.name},
                       {"prefill", std::move(prefill)},
                       {"decode_step", std::move(decodeStep)},
-                      {"parity", parity(reference, logits)},
+                      {"parity", parity(reference, logits, prompt.size())},
                       {"program_bytes", int64_t(binary.size())}};
 }
 
@@ -442,6 +460,8 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
   library.outputDir = joinPath(dir, "cpu-build");
   library.name = "model";
   library.cpu = options.cpu;
+  library.numerics = options.cpuFastNumerics ? cpu::CpuNumerics::Fast
+                                             : cpu::CpuNumerics::Exact;
   Expected<cpu::CpuLibraryFiles> files =
       cpu::buildCpuLibrary(module, store, library);
   if (!files)
@@ -463,10 +483,12 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
   Expected<std::vector<float>> logits = (*model)->forward(prompt);
   if (!logits)
     return logits.takeError();
-  return json::Object{{"library", llvm::sys::path::filename(kept[0])},
+  // json::Value keeps a StringRef as it is: the name must be copied.
+  return json::Object{{"library", llvm::sys::path::filename(kept[0]).str()},
                       {"cpu", options.cpu},
+                      {"numerics", options.cpuFastNumerics ? "fast" : "exact"},
                       {"prompt_tokens", int64_t(prompt.size())},
-                      {"parity", parity(reference, *logits)}};
+                      {"parity", parity(reference, *logits, prompt.size())}};
 }
 
 //===----------------------------------------------------------------------===//
@@ -919,10 +941,23 @@ void mixtile::printCompileSummary(const json::Object &summary,
         boolAt(summary, "maia").value_or(false) ? "identical to"
                                                 : "DIFFER from");
   }
-  if (summary.getObject("cpu"))
-    os << llvm::formatv(
-        "cpu: model.so for {0}; logits {1} the evaluator's\n",
-        summary.getObject("cpu")->getString("cpu").value_or("?"),
-        boolAt(summary, "cpu").value_or(false) ? "identical to"
-                                               : "DIFFER from");
+  if (const json::Object *cpu = summary.getObject("cpu")) {
+    bool fast = cpu->getString("numerics") == "fast";
+    std::string agreement = "identical to the evaluator's";
+    if (!boolAt(summary, "cpu").value_or(false))
+      agreement =
+          fast ? std::string(llvm::formatv(
+                     "within {0:e2} of the evaluator's (relative to the "
+                     "largest), the same arg-max at {1:F0} of {2:F0} positions",
+                     numberAt(summary,
+                              {"cpu", "parity", "max_relative_difference"})
+                         .value_or(INFINITY),
+                     numberAt(summary, {"cpu", "parity", "same_argmax_rows"})
+                         .value_or(0),
+                     numberAt(summary, {"cpu", "parity", "rows"}).value_or(0)))
+               : std::string("DIFFER from the evaluator's");
+    os << llvm::formatv("cpu: model.so for {0} ({1} numerics); logits {2}\n",
+                        cpu->getString("cpu").value_or("?"),
+                        fast ? "fast" : "exact", agreement);
+  }
 }

@@ -114,7 +114,8 @@ Expected<OwningOpRef<ModuleOp>> buildFromIndex(MLIRContext *ctx,
       return llvm::createFileError(
           path, llvm::createStringError("tensor '" + stored + "' is missing"));
   }
-  if (Error error = checkLayerCount(path, config, index, std::size(kLayerNames)))
+  if (Error error =
+          checkLayerCount(path, config, index, std::size(kLayerNames)))
     return std::move(error);
   std::string missing;
   auto weights = [&](OpBuilder &b, StringRef key,

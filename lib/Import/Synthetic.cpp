@@ -7,10 +7,10 @@
 #include "mixtile/Import/Synthetic.h"
 
 #include "mlir/IR/Builders.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Parallel.h"
+#include "llvm/Support/xxhash.h"
 
 #include <array>
 #include <cmath>
@@ -183,8 +183,9 @@ matrixScales(SplitMix64 &rng, llvm::StringRef key, int64_t cols) {
 #if defined(__x86_64__) && defined(__ELF__) && defined(__clang__)
 __attribute__((target_clones("arch=x86-64-v4", "default")))
 #endif
-static void smallestDraws(uint64_t base, ArrayRef<uint64_t> outlierMask,
-                          uint64_t &regular, uint64_t &outliers) {
+static void
+smallestDraws(uint64_t base, ArrayRef<uint64_t> outlierMask, uint64_t &regular,
+              uint64_t &outliers) {
   uint64_t lowRegular = regular, lowOutliers = outliers;
   for (size_t c = 0; c < outlierMask.size(); ++c) {
     uint64_t bits = SplitMix64::mix(base + uint64_t(c + 1) * kGolden) >> 12;

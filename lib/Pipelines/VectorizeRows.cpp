@@ -264,19 +264,18 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
   // strip of every row (a page per k: the TLB misses bound batch-1
   // products). Each output still sees k in order.
   Value kSize = reductionSize();
-  Value narrow =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                            memref::DimOp::create(b, loc, output(), 0),
-                            constantIndex(rows));
-  Value step = arith::SelectOp::create(b, loc, narrow,
-                                       constantIndex(narrowDepth),
-                                       constantIndex(depth));
-  scf::ForOp blocks = scf::ForOp::create(b, loc, constantIndex(0), kSize, step);
+  Value narrow = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ult,
+      memref::DimOp::create(b, loc, output(), 0), constantIndex(rows));
+  Value kStep = arith::SelectOp::create(
+      b, loc, narrow, constantIndex(narrowDepth), constantIndex(depth));
+  scf::ForOp blocks =
+      scf::ForOp::create(b, loc, constantIndex(0), kSize, kStep);
   OpBuilder::InsertionGuard blockGuard(b);
   b.setInsertionPointToStart(blocks.getBody());
   Value kBegin = blocks.getInductionVar();
   Value kEnd = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, kBegin, step), kSize);
+      b, loc, arith::AddIOp::create(b, loc, kBegin, kStep), kSize);
   Value width = constantIndex(plan.width);
   Value group = constantIndex(vectors);
   // Whole groups first, then single vectors.
@@ -288,8 +287,9 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
     scf::ForOp loop = scf::ForOp::create(b, loc, begin, end, step);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    emitColumnGroup(arith::MulIOp::create(b, loc, loop.getInductionVar(), width),
-                    kBegin, kEnd, rows, n);
+    emitColumnGroup(
+        arith::MulIOp::create(b, loc, loop.getInductionVar(), width), kBegin,
+        kEnd, rows, n);
   };
   columnLoop(vBegin, groupsEnd, group, vectors);
   if (vectors > 1)
@@ -702,13 +702,14 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
 } // namespace
 
 void VectorizeRowsPass::runOnOperation() {
-  for (auto [name, value] :
-       {std::pair<StringRef, int64_t>{"width", width}, {"rows", rows},
-        {"vectors", vectors}, {"depth", depth}, {"narrow-depth", narrowDepth}})
+  for (auto [name, value] : {std::pair<StringRef, int64_t>{"width", width},
+                             {"rows", rows},
+                             {"vectors", vectors},
+                             {"depth", depth},
+                             {"narrow-depth", narrowDepth}})
     if (value <= 0) {
-      getOperation().emitError()
-          << "mixtile-cpu-vectorize-rows: " << name << " must be positive, got "
-          << value;
+      getOperation().emitError() << "mixtile-cpu-vectorize-rows: " << name
+                                 << " must be positive, got " << value;
       return signalPassFailure();
     }
   SmallVector<RowKernelPlan> plans;

@@ -503,8 +503,8 @@ Expected<double> LocalErrorModel::relativeError(const LayerGroup &group,
         return tensorMaxAbs.takeError();
       if (*tensorMaxAbs)
         numerics::fakeQuantizeRows(layer.weights.data(), w.data(),
-                                   layer.outputs, layer.cols,
-                                   *schemes->weights, **tensorMaxAbs);
+                                   layer.outputs, layer.cols, *schemes->weights,
+                                   **tensorMaxAbs);
       else
         numerics::fakeQuantize(layer.weights.data(), w.data(), layer.outputs,
                                layer.cols, *schemes->weights);

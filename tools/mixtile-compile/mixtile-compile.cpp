@@ -94,6 +94,11 @@ static cl::opt<unsigned> promptTokens(
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU library target: native (default) or a CPU name"),
         cl::init("native"), cl::cat(category));
+static cl::opt<bool> cpuFastNumerics(
+    "cpu-fast-numerics",
+    cl::desc("Build the CPU library with numerics=fast (any accumulation "
+             "order) instead of exact (the evaluator's results bit for bit)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<unsigned> threads("num-threads",
                                  cl::desc("Worker threads (0: every core)"),
                                  cl::init(0), cl::cat(category));
@@ -205,6 +210,7 @@ llvm::Expected<CompileOptions> makeOptions() {
   options.threads = threads;
   options.promptTokens = promptTokens;
   options.cpu = cpu;
+  options.cpuFastNumerics = cpuFastNumerics;
   if (promptTokens == 0)
     return llvm::createStringError("--prompt-tokens must be at least 1");
   llvm::Expected<CompileStage> stage = parseCompileStage(compileTo);

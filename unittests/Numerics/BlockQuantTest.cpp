@@ -771,8 +771,8 @@ TEST(BlockQuantTest, RowsQuantizeAsInTheWholeTensor) {
     // Rows 7..9 alone, which do not hold the tensor's largest value.
     const size_t first = 7, count = 3;
     std::vector<float> part(count * cols);
-    fakeQuantizeRows(in.data() + first * cols, part.data(), count, cols,
-                     scheme, tensorMaxAbs);
+    fakeQuantizeRows(in.data() + first * cols, part.data(), count, cols, scheme,
+                     tensorMaxAbs);
     EXPECT_TRUE(bitIdentical(
         part, std::vector<float>(whole.begin() + first * cols,
                                  whole.begin() + (first + count) * cols)));

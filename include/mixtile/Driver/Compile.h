@@ -74,6 +74,9 @@ struct CompileOptions {
   unsigned promptTokens = 32;
   /// CPU library: target CPU ("native": the host).
   std::string cpu = "native";
+  /// CPU library: numerics=fast (any order, within the tolerance of
+  /// docs/CpuBackend.md) instead of exact (the evaluator's bits).
+  bool cpuFastNumerics = false;
 };
 
 /// Called with the name of each step as it starts ("import", ...), its
