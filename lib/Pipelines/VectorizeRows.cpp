@@ -25,10 +25,12 @@
 // columns needs no reassociation. The body is vectorized operation by
 // operation: a value that depends on n becomes a vector of `width` lanes,
 // other values stay scalars (broadcast where a vector op uses them), and
-// values that do not change with k are computed before the k loop. Inputs
-// indexed [.., n] are read with one vector load, inputs indexed [.., n / 2]
-// (two fp4 codes to a byte) with a half-width load whose bytes are
-// duplicated, other inputs with scalar loads.
+// values that do not change with k are computed before the k loop; values
+// that change with k only through k floordiv B (block scales) are computed once
+// per period of B, in a loop around the k loop, when every block of k starts a
+// period or lies within one. Inputs indexed [.., n] are read with one vector
+// load, inputs indexed [.., n / 2] (two fp4 codes to a byte) with a half-width
+// load whose bytes are duplicated, other inputs with scalar loads.
 //
 // With `threads`, the column groups are distributed over the runtime's
 // threads: the kernel is outlined into a function of a column range, and a
@@ -61,8 +63,9 @@ using namespace mixtile::cpu;
 
 namespace {
 
-/// The loop dimensions a body value depends on.
-enum Dependence : unsigned { kOnM = 1, kOnN = 2, kOnK = 4 };
+/// The loop dimensions a body value depends on. kOnKBlock: on k only
+/// through k floordiv the plan's kBlock (a block scale's index).
+enum Dependence : unsigned { kOnM = 1, kOnN = 2, kOnK = 4, kOnKBlock = 8 };
 
 /// How an input operand is read for one tile.
 enum class InputKind {
@@ -84,7 +87,29 @@ struct RowKernelPlan {
   SmallVector<InputKind> inputs;
   /// Dependences of every value of the body.
   DenseMap<Value, unsigned> dependence;
+  /// The B of the inputs indexed by k floordiv B (0: none).
+  int64_t kBlock = 0;
 };
+
+/// B if every use of k in `map` is k floordiv B for one constant B, 0 if
+/// k is used otherwise (or not at all).
+int64_t getKBlock(AffineMap map) {
+  int64_t block = 0;
+  for (AffineExpr result : map.getResults()) {
+    if (!result.isFunctionOfDim(2))
+      continue;
+    auto div = dyn_cast<AffineBinaryOpExpr>(result);
+    if (!div || div.getKind() != AffineExprKind::FloorDiv)
+      return 0;
+    auto lhs = dyn_cast<AffineDimExpr>(div.getLHS());
+    auto rhs = dyn_cast<AffineConstantExpr>(div.getRHS());
+    if (!lhs || lhs.getPosition() != 2 || !rhs || rhs.getValue() <= 1 ||
+        (block && block != rhs.getValue()))
+      return 0;
+    block = rhs.getValue();
+  }
+  return block;
+}
 
 unsigned dimsOf(AffineMap map) {
   unsigned dims = 0;
@@ -162,8 +187,14 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
         return failure();
     }
     plan.inputs.push_back(kind);
+    unsigned onK = dims & 4 ? kOnK : 0;
+    if (int64_t block = getKBlock(map);
+        block && (!plan.kBlock || plan.kBlock == block)) {
+      plan.kBlock = block;
+      onK = kOnKBlock;
+    }
     plan.dependence[body->getArgument(input->getOperandNumber())] =
-        (dims & 1 ? kOnM : 0) | (dims & 2 ? kOnN : 0) | (dims & 4 ? kOnK : 0);
+        (dims & 1 ? kOnM : 0) | (dims & 2 ? kOnN : 0) | onK;
   }
   // The accumulator changes with every k.
   plan.dependence[body->getArguments().back()] = kOnM | kOnN | kOnK;
@@ -201,6 +232,11 @@ public:
   /// `vectors`, and every row in tiles of `rows`.
   void emitColumnRange(Value vBegin, Value vEnd, int64_t rows, int64_t vectors,
                        int64_t depth, int64_t narrowDepth);
+
+  /// Whether values that change with k only every kBlock values are
+  /// computed once per kBlock: every block of k must then lie within one
+  /// period of kBlock or start at one's beginning.
+  bool hoistsKBlocks = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -258,6 +294,10 @@ private:
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
                                        int64_t vectors, int64_t depth,
                                        int64_t narrowDepth) {
+  auto nests = [&](int64_t step) {
+    return step % plan.kBlock == 0 || plan.kBlock % step == 0;
+  };
+  hoistsKBlocks = plan.kBlock && nests(depth) && nests(narrowDepth);
   // The k blocks are the outer loop: one block over the range's column
   // groups reads `depth` rows of the K-major weights from end to end, a few
   // long streams, where a whole column group at a time would read a short
@@ -422,26 +462,36 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
   maxVectors = vectors;
   lanes.clear();
   Block *body = plan.op.getBlock();
-  // Inputs and ops that do not change with k come before the k loop.
-  SmallVector<Operation *> invariant, varying;
+  // Inputs and ops that do not change with k come before the k loop;
+  // those that change every kBlock values of k, before a loop over k
+  // within one period of kBlock.
+  enum Stage { Invariant, PerKBlock, Varying };
+  auto stageOf = [&](Value value) {
+    unsigned deps = plan.dependence.lookup(value);
+    if (deps & kOnK)
+      return Varying;
+    if (deps & kOnKBlock)
+      return hoistsKBlocks ? PerKBlock : Varying;
+    return Invariant;
+  };
+  SmallVector<Operation *> stageOps[3];
   for (Operation &op : body->without_terminator())
-    (plan.dependence.lookup(op.getResult(0)) & kOnK ? varying : invariant)
-        .push_back(&op);
-  auto emitInputs = [&](bool withK) {
+    stageOps[stageOf(op.getResult(0))].push_back(&op);
+  auto emitStage = [&](Stage stage) {
     for (unsigned i = 0; i < plan.inputs.size(); ++i) {
       Value arg = body->getArgument(i);
-      unsigned deps = plan.dependence.lookup(arg);
-      if (bool(deps & kOnK) != withK)
+      if (stageOf(arg) != stage)
         continue;
+      unsigned deps = plan.dependence.lookup(arg);
       auto &values = lanes[arg];
       values.assign(rows * vectors, Value());
       for (unsigned r = 0; r < (deps & kOnM ? rows : 1); ++r)
         for (unsigned j = 0; j < (deps & kOnN ? vectors : 1); ++j)
           values[r * vectors + j] = emitInput(i, r, j);
     }
+    emitBodyOps(stageOps[stage], rows, vectors);
   };
-  emitInputs(false);
-  emitBodyOps(invariant, rows, vectors);
+  emitStage(Invariant);
 
   Value out = output();
   auto accType = vectorOf(b.getF32Type());
@@ -453,23 +503,43 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
           ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
                      arith::AddIOp::create(b, loc, n0,
                                            constantIndex(j * plan.width))}));
-  auto loop =
-      scf::ForOp::create(b, loc, kBegin, kEnd, constantIndex(1), initial);
-  {
+  // The loop over k in [from, to) carrying the accumulators.
+  auto kLoop = [&](Value from, Value to, ValueRange accumulators) {
+    auto loop =
+        scf::ForOp::create(b, loc, from, to, constantIndex(1), accumulators);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     k = loop.getInductionVar();
     Value accArg = body->getArguments().back();
     lanes[accArg].assign(loop.getRegionIterArgs().begin(),
                          loop.getRegionIterArgs().end());
-    emitInputs(true);
-    emitBodyOps(varying, rows, vectors);
+    emitStage(Varying);
     Value yielded = body->getTerminator()->getOperand(0);
     SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < vectors; ++j)
         next.push_back(asVector(get(yielded, r, j), kOnN));
     scf::YieldOp::create(b, loc, next);
+    return loop;
+  };
+  bool perKBlock = llvm::any_of(body->getArguments(), [&](Value arg) {
+    return stageOf(arg) == PerKBlock;
+  });
+  scf::ForOp loop;
+  if (!perKBlock) {
+    loop = kLoop(kBegin, kEnd, initial);
+  } else {
+    // Periods of kBlock: a block of k starts one or lies within one.
+    Value period = constantIndex(plan.kBlock);
+    loop = scf::ForOp::create(b, loc, kBegin, kEnd, period, initial);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    k = loop.getInductionVar();
+    emitStage(PerKBlock);
+    Value periodEnd = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, k, period), kEnd);
+    scf::ForOp inner = kLoop(k, periodEnd, loop.getRegionIterArgs());
+    scf::YieldOp::create(b, loc, inner.getResults());
   }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < vectors; ++j)

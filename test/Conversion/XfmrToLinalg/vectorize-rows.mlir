@@ -55,16 +55,22 @@ func.func @linear(%x: tensor<?x64xf32>, %w: tensor<64x128xf32>, %y: tensor<?x128
 // -----
 
 // fp4 codes, two columns to a byte ([k, n / 2]): one half-width load of 8
-// bytes per vector, each byte duplicated; the block scale [k / 32, n] is a
-// full-width load; the nibble is chosen by the column's parity.
+// bytes per vector, each byte duplicated; the nibble is chosen by the
+// column's parity (before any k loop). The block scale [k / 32, n] is a
+// full-width load that changes every 32 values of k: it and what depends on
+// it alone are computed in a loop over the periods of 32 (each block of k,
+// 16 or 4 values, lies within one), around the loop over k.
 
 // CHECK-LABEL: func.func private @fp4_rows0(
-// CHECK:         %[[BYTES:.*]] = vector.load %{{.*}} : memref<64x16xi8>, vector<8xi8>
-// CHECK:         vector.shuffle %[[BYTES]], %[[BYTES]] [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7] : vector<8xi8>, vector<8xi8>
-// CHECK:         vector.load %{{.*}} : memref<2x32xi8>, vector<16xi8>
 // CHECK:         vector.step : vector<16xindex>
 // CHECK:         arith.remui %{{.*}} : vector<16xindex>
-// CHECK:         arith.shrui %{{.*}} : vector<16xi8>
+// CHECK:         %[[ACC:.*]]:24 = scf.for %[[PERIOD:.*]] = %{{.*}} to %{{.*}} step %c32 iter_args(
+// CHECK:           %[[SCALE:.*]] = vector.load %{{.*}} : memref<2x32xi8>, vector<16xi8>
+// CHECK:           arith.extui %[[SCALE]] : vector<16xi8> to vector<16xi32>
+// CHECK:           scf.for %{{.*}} = %[[PERIOD]] to %{{.*}} step %{{.*}} iter_args(
+// CHECK:             %[[BYTES:.*]] = vector.load %{{.*}} : memref<64x16xi8>, vector<8xi8>
+// CHECK:             vector.shuffle %[[BYTES]], %[[BYTES]] [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7] : vector<8xi8>, vector<8xi8>
+// CHECK:             arith.shrui %{{.*}} : vector<16xi8>
 #x = affine_map<(m, n, k) -> (m, k)>
 #y = affine_map<(m, n, k) -> (m, n)>
 #codes = affine_map<(m, n, k) -> (k, n floordiv 2)>
