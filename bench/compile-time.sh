@@ -43,7 +43,7 @@ timed() {
   step_times+=("$s")
 }
 
-printf "%-7s %-9s %9s %9s %9s %9s %9s %9s %11s %12s %12s %12s\n" layers shape \
+printf "%-7s %-9s %9s %10s %9s %9s %9s %9s %11s %12s %12s %12s\n" layers shape \
   import calib+plan maia encode sim cpu total_s peak_MB s/layer MB/layer
 for layers in "${sizes[@]}"; do
   total_s=0 peak_kb=0 step_times=()
@@ -61,7 +61,7 @@ for layers in "${sizes[@]}"; do
   timed "$bin/mixtile-opt" "$m.annotated.mlir" --mixtile-cpu-pipeline \
     -o "$m.llvm.mlir"
   name=$([ "$layers" -ge 80 ] && echo 70B || echo 8B)
-  printf "%-7s %-9s %9s %9s %9s %9s %9s %9s %11.1f %12.0f %12.3f %12.1f\n" \
+  printf "%-7s %-9s %9s %10s %9s %9s %9s %9s %11.1f %12.0f %12.3f %12.1f\n" \
     "$layers" "$name" "${step_times[@]}" "$total_s" \
     "$(awk -v k="$peak_kb" 'BEGIN { print k / 1024 }')" \
     "$(awk -v t="$total_s" -v l="$layers" 'BEGIN { print t / l }')" \
