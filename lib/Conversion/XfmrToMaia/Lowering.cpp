@@ -888,7 +888,10 @@ Expected<MaiaLoweredProgram> ForwardLowering::run() {
   result.logits = buffer.name;
   result.numTokens = tokens;
   result.vocab = logits->cols;
-  result.program = emitter.takeProgram();
+  Expected<maia::Program> program = emitter.takeProgram();
+  if (!program)
+    return program.takeError();
+  result.program = std::move(*program);
   return std::move(result);
 }
 

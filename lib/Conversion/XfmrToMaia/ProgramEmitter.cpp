@@ -95,6 +95,13 @@ void TileStream::releaseSemaphore(uint32_t id) {
 }
 
 void TileStream::waitOldest() {
+  if (pending.empty()) {
+    // Every semaphore is reserved: the target has too few for the kernel.
+    // Semaphore 0 keeps the emission going; takeProgram() reports it.
+    outOfSemaphores = true;
+    freeSemaphores.push_back(0);
+    return;
+  }
   auto oldest = pending.begin();
   program.instructions.push_back(
       maia::SemWaitInst{{program.tile, oldest->second}, 1});
@@ -351,7 +358,13 @@ Token ProgramEmitter::copyF32(TileStream &s, BufferRef src, BufferRef dst,
   return s.issue(std::move(dma), deps);
 }
 
-maia::Program ProgramEmitter::takeProgram() {
+Expected<maia::Program> ProgramEmitter::takeProgram() {
+  for (const std::unique_ptr<TileStream> &s : streams)
+    if (s->ranOutOfSemaphores())
+      return llvm::createStringError(
+          "convert-xfmr-to-maia: tile " + llvm::Twine(s->tile()) +
+          " needs more semaphores at once than the target's " +
+          llvm::Twine(target.semaphoresPerTile) + " per tile");
   for (maia::TileProgram &t : program.tiles)
     t.instructions.push_back(maia::HaltInst{});
   return std::move(program);

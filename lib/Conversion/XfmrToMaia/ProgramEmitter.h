@@ -78,6 +78,8 @@ public:
   };
   QueueRotation swapQueues(QueueRotation rotation);
   uint32_t tile() const { return program.tile; }
+  /// Whether a command found every semaphore reserved.
+  bool ranOutOfSemaphores() const { return outOfSemaphores; }
   bool empty() const { return program.instructions.empty(); }
 
 private:
@@ -89,6 +91,7 @@ private:
   unsigned queue = 0;
   uint64_t nextSerial = 0;
   std::vector<uint32_t> freeSemaphores;
+  bool outOfSemaphores = false;
   /// Serial -> semaphore of commands whose completion is not yet known, in
   /// issue order.
   std::map<uint64_t, uint32_t> pending;
@@ -166,7 +169,9 @@ public:
                 std::array<uint64_t, 3> srcStrides,
                 std::array<uint64_t, 3> dstStrides, llvm::ArrayRef<Token> deps);
 
-  maia::Program takeProgram();
+  /// The program, each stream ended by a halt; fails if a stream needed
+  /// more semaphores at once than the target has.
+  llvm::Expected<maia::Program> takeProgram();
   maia::Program &getProgram() { return program; }
 
 private:
