@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<MLIRContext> ctx = fuzz::makeContext();
   ParserConfig config(ctx.get());
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(fuzz::asText(data, size), config);
+      parseSourceString<ModuleOp>(fuzz::asMLIRSource(data, size), config);
   if (!module || !fuzz::tensorsAreSmall(*module, kMaxTensorElements) ||
       !fuzz::weightsNeedNoFiles(*module))
     return 0;

@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<MLIRContext> ctx = mixtile::fuzz::makeContext();
   ParserConfig config(ctx.get());
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(mixtile::fuzz::asText(data, size), config);
+      parseSourceString<ModuleOp>(mixtile::fuzz::asMLIRSource(data, size),
+                                  config);
   if (!module)
     return 0;
   checkRoundTrip(*module, /*generic=*/false);
