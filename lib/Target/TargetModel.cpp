@@ -38,7 +38,11 @@ public:
   FieldReader(const llvm::json::Object &object, StringRef source)
       : object(object), source(source) {}
 
-  template <typename T> void require(StringRef key, T &out, bool positive) {
+  /// Reads `key` into `out`. Integer fields, and `whole` ones (byte counts
+  /// kept in a double), must be whole numbers below 2^53.
+  template <typename T>
+  void require(StringRef key, T &out, bool positive,
+               bool whole = std::is_integral_v<T>) {
     if (error)
       return;
     const llvm::json::Value *value = object.get(key);
@@ -53,7 +57,7 @@ public:
     // Counts and sizes are whole numbers that doubles hold exactly, so the
     // conversion below is defined (UBSan under the target-description fuzz
     // target: converting 1e30 clusters to int64_t is undefined).
-    if (std::is_integral_v<T> &&
+    if (whole &&
         (*number != std::floor(*number) || *number >= kMaxWholeNumber))
       return fail("field '" + key + "' must be a whole number below 2^53");
     out = static_cast<T>(*number);
@@ -96,7 +100,9 @@ Expected<TargetModel> TargetModel::fromJSON(StringRef text, StringRef source) {
   r.require("clock_hz", t.clockHz, true);
   r.require("clusters", t.clusters, true);
   r.require("tiles_per_cluster", t.tilesPerCluster, true);
-  r.require("hbm_bytes", t.hbmBytes, true);
+  // A byte count: the lowering converts it to a 64-bit size (UBSan under
+  // the target-description fuzz target: 2.1e26 bytes).
+  r.require("hbm_bytes", t.hbmBytes, true, /*whole=*/true);
   r.require("hbm_bytes_per_second", t.hbmBytesPerSecond, true);
   r.require("hbm_efficiency", t.hbmEfficiency, true);
   r.require("hbm_latency_seconds", t.hbmLatencySeconds, false);
