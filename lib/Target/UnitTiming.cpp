@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace mixtile;
 
@@ -59,10 +60,20 @@ double mixtile::tileLinkBytesPerCycle(const TargetModel &target) {
   return double(target.csramToTsramBytesPerCycle);
 }
 
+/// `cycles` rounded up to a whole count, saturated at 2^64 - 1: a target
+/// description may make a rate tiny or a clock huge (found by fuzzing:
+/// 1e47 Hz), and converting a larger double to uint64_t is undefined.
+static uint64_t wholeCycles(double cycles) {
+  double whole = std::ceil(cycles);
+  if (!(whole < 0x1p64))
+    return std::numeric_limits<uint64_t>::max();
+  return whole > 0 ? uint64_t(whole) : 0;
+}
+
 uint64_t mixtile::channelCycles(uint64_t bytes, double bytesPerCycle) {
-  return uint64_t(std::ceil(double(bytes) / bytesPerCycle));
+  return wholeCycles(double(bytes) / bytesPerCycle);
 }
 
 uint64_t mixtile::hbmLatencyCycles(const TargetModel &target) {
-  return uint64_t(std::llround(target.hbmLatencySeconds * target.clockHz));
+  return wholeCycles(std::round(target.hbmLatencySeconds * target.clockHz));
 }
