@@ -31,6 +31,7 @@ namespace {
 
 /// Integral fields stay below 2^53, where doubles (JSON numbers) are exact.
 constexpr double kMaxWholeNumber = 9007199254740992.0;
+constexpr int64_t kMaxSemaphoresPerTile = 65536;
 
 /// Reads the fields of one description, remembering the first problem.
 class FieldReader {
@@ -146,6 +147,11 @@ Expected<TargetModel> TargetModel::fromJSON(StringRef text, StringRef source) {
   }
   if (!r.error && t.hbmEfficiency > 1)
     r.fail("field 'hbm_efficiency' must be at most 1");
+  // The lowering keeps a list of each tile's free semaphores (found by
+  // fuzzing: 177777777777 semaphores ran it out of memory).
+  if (!r.error && t.semaphoresPerTile > kMaxSemaphoresPerTile)
+    r.fail("field 'semaphores_per_tile' must be at most " +
+           llvm::Twine(kMaxSemaphoresPerTile));
   // Maia programs name tiles with 32-bit ids.
   if (!r.error && double(t.clusters) * double(t.tilesPerCluster) > UINT32_MAX)
     r.fail("clusters * tiles_per_cluster must be below 2^32 (tile ids are "
