@@ -29,6 +29,20 @@
 using namespace mlir;
 using namespace mixtile::fuzz;
 
+OwningOpRef<ModuleOp> mixtile::fuzz::buildSmallModel(MLIRContext *ctx,
+                                                     int64_t layers) {
+  SynthesisRequest request;
+  request.config.dim = 32;
+  request.config.hiddenDim = 64;
+  request.config.nLayers = layers;
+  request.config.nHeads = 4;
+  request.config.nKVHeads = 2;
+  request.config.vocabSize = 64;
+  request.config.maxSeqLen = 16;
+  request.withWeights = false;
+  return buildSyntheticModel(ctx, request);
+}
+
 std::unique_ptr<MLIRContext> mixtile::fuzz::makeContext() {
   DialectRegistry registry;
   mixtile::registerAllDialects(registry);

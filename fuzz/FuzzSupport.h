@@ -49,6 +49,12 @@ inline llvm::ArrayRef<char> asChars(const uint8_t *data, size_t size) {
 /// input is the expected outcome, and printing it would dominate the run.
 std::unique_ptr<mlir::MLIRContext> makeContext();
 
+/// A shapes-only Llama of `layers` layers (dim 32, hidden 64, 4 heads, 2 KV
+/// heads, vocabulary 64, 16 positions): every op kind the lowerings handle,
+/// compiled in milliseconds.
+mlir::OwningOpRef<mlir::ModuleOp> buildSmallModel(mlir::MLIRContext *ctx,
+                                                  int64_t layers);
+
 /// A file in the temporary directory that lives as long as the process;
 /// each write() replaces its contents. For readers that take a path.
 class ScratchFile {

@@ -9,33 +9,17 @@
 
 #include "FuzzSupport.h"
 
-#include "mixtile/Import/Synthetic.h"
-
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mixtile;
-
-/// Two layers, grouped as xfmr-assign-precision groups them (q/k/v,
-/// gate/up), so plans name real groups.
-static mlir::OwningOpRef<mlir::ModuleOp>
-buildSmallModel(mlir::MLIRContext *ctx) {
-  SynthesisRequest request;
-  request.config.dim = 32;
-  request.config.hiddenDim = 64;
-  request.config.nLayers = 2;
-  request.config.nHeads = 4;
-  request.config.nKVHeads = 2;
-  request.config.vocabSize = 64;
-  request.config.maxSeqLen = 16;
-  request.withWeights = false;
-  return buildSyntheticModel(ctx, request);
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static fuzz::ScratchFile file("json");
   file.write(fuzz::asText(data, size));
   std::unique_ptr<mlir::MLIRContext> ctx = fuzz::makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> module = buildSmallModel(ctx.get());
+  // Two layers, so that plans name groups (q/k/v, gate/up) of each.
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      fuzz::buildSmallModel(ctx.get(), /*layers=*/2);
   std::string apply = llvm::formatv(
       "xfmr-attach-target,xfmr-assign-precision{{plan-in={0}}", file.path());
   if (!fuzz::runPipelineAndVerify(*module, apply))

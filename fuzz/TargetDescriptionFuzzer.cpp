@@ -14,7 +14,6 @@
 
 #include "mixtile/Dialect/Maia/IR/MaiaOps.h"
 #include "mixtile/Dialect/Maia/IR/MaiaProgram.h"
-#include "mixtile/Import/Synthetic.h"
 #include "mixtile/Target/Maia/Simulator.h"
 #include "mixtile/Target/TargetModel.h"
 
@@ -24,22 +23,6 @@ using namespace mixtile;
 
 static constexpr int64_t kMaxCompiledTiles = 64;
 static constexpr int64_t kMinCompiledTsramBytes = 4096;
-
-/// A Llama with every op kind the lowering handles, small enough to compile
-/// in milliseconds.
-static mlir::OwningOpRef<mlir::ModuleOp>
-buildSmallModel(mlir::MLIRContext *ctx) {
-  SynthesisRequest request;
-  request.config.dim = 32;
-  request.config.hiddenDim = 64;
-  request.config.nLayers = 1;
-  request.config.nHeads = 4;
-  request.config.nKVHeads = 2;
-  request.config.vocabSize = 64;
-  request.config.maxSeqLen = 16;
-  request.withWeights = false;
-  return buildSyntheticModel(ctx, request);
-}
 
 static void checkRoundTrip(const TargetModel &target) {
   std::string printed;
@@ -57,7 +40,8 @@ static void checkRoundTrip(const TargetModel &target) {
 
 static void compileFor(const TargetModel &target, llvm::StringRef path) {
   std::unique_ptr<mlir::MLIRContext> ctx = fuzz::makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> module = buildSmallModel(ctx.get());
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      fuzz::buildSmallModel(ctx.get(), /*layers=*/1);
   std::string pipeline =
       llvm::formatv("xfmr-set-precision{{weights=mxfp4 activations=mxfp8-e4m3 "
                     "match=feed_forward},xfmr-attach-target{{target={0}},"

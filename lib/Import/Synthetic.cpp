@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Import/Synthetic.h"
+#include "mixtile/Numerics/BlockQuant.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -201,10 +202,7 @@ float mixtile::syntheticMaxAbs(uint64_t seed, llvm::StringRef key,
   if (shape.size() == 1) {
     std::vector<float> values(shape[0]);
     generateSyntheticTensor(seed, key, shape, values);
-    float result = 0;
-    for (float v : values)
-      result = std::max(result, std::fabs(v));
-    return result;
+    return numerics::maxFiniteAbs(values.data(), values.size());
   }
   SplitMix64 rng = tensorGenerator(seed, key);
   int64_t rows = shape[0], cols = shape[1];

@@ -7,6 +7,7 @@
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Import/Synthetic.h"
+#include "mixtile/Numerics/BlockQuant.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
@@ -17,7 +18,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
-#include <cmath>
 #include <cstring>
 
 using namespace mixtile;
@@ -165,11 +165,7 @@ Expected<float> WeightStore::maxFiniteAbs(xfmr::WeightOp op) {
   Expected<ArrayRef<float>> data = get(op);
   if (!data)
     return data.takeError();
-  float result = 0;
-  for (float v : *data)
-    if (std::isfinite(v))
-      result = std::max(result, std::fabs(v));
-  return result;
+  return numerics::maxFiniteAbs(data->data(), data->size());
 }
 
 llvm::Error WeightStore::getRows(xfmr::WeightOp op, ArrayRef<int64_t> rows,

@@ -53,17 +53,6 @@ uint32_t maxAbsBits(const float *x, size_t n) {
   return result;
 }
 
-/// Largest finite |x| over `n` values (0 if none is finite).
-float maxFiniteAbs(const float *x, size_t n) {
-  uint32_t result = 0;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t absBits = floatBits(x[i]) & kAbsMask;
-    uint32_t finiteBits = absBits < kInfBits ? absBits : 0;
-    result = finiteBits > result ? finiteBits : result;
-  }
-  return floatFromBits(result);
-}
-
 bool isFiniteBits(uint32_t absBits) { return absBits < kInfBits; }
 
 /// 2^e for e in [-127, 127], exactly (2^-127 is an f32 subnormal).
@@ -369,6 +358,16 @@ void quantizeUnscaled(const float *in, QuantizedMatrix &q) {
 }
 
 } // namespace
+
+float mixtile::numerics::maxFiniteAbs(const float *x, size_t n) {
+  uint32_t result = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t absBits = floatBits(x[i]) & kAbsMask;
+    uint32_t finiteBits = absBits < kInfBits ? absBits : 0;
+    result = finiteBits > result ? finiteBits : result;
+  }
+  return floatFromBits(result);
+}
 
 std::optional<QuantScheme>
 mixtile::numerics::parseQuantScheme(std::string_view name) {

@@ -326,10 +326,7 @@ Error LocalErrorModel::sampleOutputs(xfmr::PrecisionOpInterface op,
     for (int64_t row : rows)
       kept.insert(kept.end(), data->begin() + row * layer.cols,
                   data->begin() + (row + 1) * layer.cols);
-    layer.tensorMaxAbs = 0;
-    for (float v : *data)
-      if (std::isfinite(v))
-        layer.tensorMaxAbs = std::max(*layer.tensorMaxAbs, std::fabs(v));
+    layer.tensorMaxAbs = numerics::maxFiniteAbs(data->data(), data->size());
   }
   layer.outputsPerKept = double(layer.outputs) / maxOutputs;
   layer.outputs = maxOutputs;

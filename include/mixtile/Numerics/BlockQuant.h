@@ -148,6 +148,10 @@ void dequantize(const QuantizedMatrix &q, float *out);
 void fakeQuantize(const float *in, float *out, size_t rows, size_t cols,
                   const QuantScheme &scheme);
 
+/// The largest finite |x| over `n` values (0 if none is finite): the
+/// magnitude per-tensor scales come from.
+float maxFiniteAbs(const float *x, size_t n);
+
 /// True if the scheme has one scale for the whole tensor (per-tensor FP8,
 /// NVFP4's FP32 scale), which depends on the tensor's largest magnitude.
 bool hasTensorScale(const QuantScheme &scheme);
