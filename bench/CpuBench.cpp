@@ -307,7 +307,7 @@ PackedMatrix packMatrix(const std::vector<float> &w, int64_t n, int64_t k,
                         const std::optional<nx::QuantScheme> &scheme) {
   PackedMatrix packed;
   if (!scheme) {
-    std::vector<float> t = cpu::transposeValues(w, n, k);
+    std::vector<float> t = cpu::packKMajorValues(w, n, k);
     packed.codes.resize(t.size() * sizeof(float));
     std::memcpy(packed.codes.data(), t.data(), packed.codes.size());
     return packed;
@@ -365,11 +365,12 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
   double ours = bestOf(reps, [&] {
     kernel.run(x.data, wf32.data, nullptr, nullptr, yOurs.data);
   });
-  // OpenBLAS on the same row-major [K, N] weights: y = x * wT.
-  const float *wt = reinterpret_cast<const float *>(wf32.data);
+  // OpenBLAS on the [N, K] weights: y = x * w^T.
+  Aligned<float> wBlas(n * k);
+  std::copy(w.begin(), w.end(), wBlas.data);
   double blas = bestOf(reps, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
-                x.data, k, wt, n, 0.0f, yBlas.data, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x.data,
+                k, wBlas.data, k, 0.0f, yBlas.data, n);
   });
   double maxDiff = 0, maxValue = 0;
   for (int64_t i = 0; i < m * n; ++i) {

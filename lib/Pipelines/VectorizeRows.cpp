@@ -89,7 +89,43 @@ struct RowKernelPlan {
   DenseMap<Value, unsigned> dependence;
   /// The B of the inputs indexed by k floordiv B (0: none).
   int64_t kBlock = 0;
+  /// Whether an input is stored in panels of columns (indexed [n floordiv
+  /// P, .., n mod P]): a column group then reads its whole range of k as
+  /// one contiguous run.
+  bool hasPanels = false;
 };
+
+/// How the last index of an input uses the column n: n, n floordiv 2,
+/// n mod P or (n mod P) floordiv 2.
+struct ColumnIndex {
+  bool halved = false;
+  /// P (0: no panels).
+  int64_t panel = 0;
+};
+
+FailureOr<ColumnIndex> matchColumnIndex(AffineExpr last) {
+  ColumnIndex index;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(last);
+  auto constantRhs = [](AffineBinaryOpExpr expr) -> int64_t {
+    auto rhs = dyn_cast<AffineConstantExpr>(expr.getRHS());
+    return rhs ? rhs.getValue() : 0;
+  };
+  if (binary && binary.getKind() == AffineExprKind::FloorDiv &&
+      constantRhs(binary) == 2) {
+    index.halved = true;
+    last = binary.getLHS();
+    binary = dyn_cast<AffineBinaryOpExpr>(last);
+  }
+  if (binary && binary.getKind() == AffineExprKind::Mod &&
+      constantRhs(binary) > 0) {
+    index.panel = constantRhs(binary);
+    last = binary.getLHS();
+  }
+  auto dim = dyn_cast<AffineDimExpr>(last);
+  if (!dim || dim.getPosition() != 1)
+    return failure();
+  return index;
+}
 
 /// B if every use of k in `map` is k floordiv B for one constant B, 0 if
 /// k is used otherwise (or not at all).
@@ -171,17 +207,22 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
     unsigned dims = dimsOf(map);
     InputKind kind = InputKind::Scalar;
     if (dims & 2) {
-      // n may only appear as the last index, alone or halved.
-      for (AffineExpr result : map.getResults().drop_back())
-        if (result.isFunctionOfDim(1))
-          return failure();
-      AffineExpr last = map.getResults().back();
-      if (!type.isLastDimUnitStride())
+      // n is in the last index, alone or halved, or its place within a
+      // panel of P columns, whose number n floordiv P may come before.
+      FailureOr<ColumnIndex> column = matchColumnIndex(map.getResults().back());
+      if (failed(column) || !type.isLastDimUnitStride())
         return failure();
-      if (last == n)
+      for (AffineExpr result : map.getResults().drop_back())
+        if (result.isFunctionOfDim(1) &&
+            (!column->panel || result != n.floorDiv(column->panel)))
+          return failure();
+      // A vector of columns must lie within one panel.
+      if (column->panel && column->panel % plan.width != 0)
+        return failure();
+      plan.hasPanels |= column->panel != 0;
+      if (!column->halved)
         kind = InputKind::Columns;
-      else if (last == n.floorDiv(2) && type.getElementType().isInteger(8) &&
-               plan.width % 2 == 0)
+      else if (type.getElementType().isInteger(8) && plan.width % 2 == 0)
         kind = InputKind::HalfColumns;
       else
         return failure();
@@ -231,7 +272,7 @@ public:
   /// The loops over vectors [vBegin, vEnd) of columns, in groups of
   /// `vectors`, and every row in tiles of `rows`.
   void emitColumnRange(Value vBegin, Value vEnd, int64_t rows, int64_t vectors,
-                       int64_t depth, int64_t narrowDepth);
+                       int64_t depth, int64_t narrowDepth, int64_t rowBlock);
 
   /// Whether values that change with k only every kBlock values are
   /// computed once per kBlock: every block of k must then lie within one
@@ -250,10 +291,10 @@ private:
   Value reductionSize();
   Value output() { return operand(plan.op->getNumOperands() - 1); }
 
-  /// The loops over the rows for the `vectors` vectors starting at column
-  /// `n0`, over k in [kBegin, kEnd).
-  void emitColumnGroup(Value n0, Value kBegin, Value kEnd, int64_t rows,
-                       int64_t vectors);
+  /// The loops over rows [mBegin, mEnd) for the `vectors` vectors starting
+  /// at column `n0`, over k in [kBegin, kEnd).
+  void emitColumnGroup(Value n0, Value kBegin, Value kEnd, Value mBegin,
+                       Value mEnd, int64_t rows, int64_t vectors);
   /// The loop over k in [kBegin, kEnd) of a `rows` x `vectors` tile at
   /// (m0, n0).
   void emitTile(Value m0, Value n0, Value kBegin, Value kEnd, int64_t rows,
@@ -293,22 +334,29 @@ private:
 
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
                                        int64_t vectors, int64_t depth,
-                                       int64_t narrowDepth) {
+                                       int64_t narrowDepth, int64_t rowBlock) {
   auto nests = [&](int64_t step) {
     return step % plan.kBlock == 0 || plan.kBlock % step == 0;
   };
-  hoistsKBlocks = plan.kBlock && nests(depth) && nests(narrowDepth);
   // The k blocks are the outer loop: one block over the range's column
   // groups reads `depth` rows of the K-major weights from end to end, a few
   // long streams, where a whole column group at a time would read a short
   // strip of every row (a page per k: the TLB misses bound batch-1
-  // products). Each output still sees k in order.
+  // products). Each output still sees k in order. With fewer rows than a
+  // tile nothing reuses the weights: blocks of `narrowDepth`, or with
+  // panels all of k at once (the range's panels are one contiguous run).
   Value kSize = reductionSize();
   Value narrow = arith::CmpIOp::create(
       b, loc, arith::CmpIPredicate::ult,
       memref::DimOp::create(b, loc, output(), 0), constantIndex(rows));
-  Value kStep = arith::SelectOp::create(
-      b, loc, narrow, constantIndex(narrowDepth), constantIndex(depth));
+  Value narrowStep =
+      plan.hasPanels
+          ? arith::MaxUIOp::create(b, loc, kSize, constantIndex(1)).getResult()
+          : constantIndex(narrowDepth);
+  hoistsKBlocks =
+      plan.kBlock && nests(depth) && (plan.hasPanels || nests(narrowDepth));
+  Value kStep =
+      arith::SelectOp::create(b, loc, narrow, narrowStep, constantIndex(depth));
   scf::ForOp blocks =
       scf::ForOp::create(b, loc, constantIndex(0), kSize, kStep);
   OpBuilder::InsertionGuard blockGuard(b);
@@ -316,6 +364,17 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
   Value kBegin = blocks.getInductionVar();
   Value kEnd = arith::MinUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, kBegin, kStep), kSize);
+  // Within a block of k, blocks of rows: the inputs of one row block (a
+  // whole number of tiles) stay in the L2 cache while every column group
+  // reuses them.
+  Value rowCount = memref::DimOp::create(b, loc, output(), 0);
+  Value blockRows = constantIndex(llvm::divideCeil(rowBlock, rows) * rows);
+  scf::ForOp rowBlocks =
+      scf::ForOp::create(b, loc, constantIndex(0), rowCount, blockRows);
+  b.setInsertionPointToStart(rowBlocks.getBody());
+  Value mBegin = rowBlocks.getInductionVar();
+  Value mEnd = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, mBegin, blockRows), rowCount);
   Value width = constantIndex(plan.width);
   Value group = constantIndex(vectors);
   // Whole groups first, then single vectors.
@@ -329,7 +388,7 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
     b.setInsertionPointToStart(loop.getBody());
     emitColumnGroup(
         arith::MulIOp::create(b, loc, loop.getInductionVar(), width), kBegin,
-        kEnd, rows, n);
+        kEnd, mBegin, mEnd, rows, n);
   };
   columnLoop(vBegin, groupsEnd, group, vectors);
   if (vectors > 1)
@@ -337,11 +396,15 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
 }
 
 void RowKernelEmitter::emitColumnGroup(Value n0, Value kBegin, Value kEnd,
-                                       int64_t rows, int64_t vectors) {
-  Value rowCount = memref::DimOp::create(b, loc, output(), 0);
+                                       Value mBegin, Value mEnd, int64_t rows,
+                                       int64_t vectors) {
   Value tileRows = constantIndex(rows);
-  Value wholeRows = arith::MulIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, rowCount, tileRows), tileRows);
+  Value rowCount = arith::SubIOp::create(b, loc, mEnd, mBegin);
+  Value wholeRows = arith::AddIOp::create(
+      b, loc, mBegin,
+      arith::MulIOp::create(b, loc,
+                            arith::DivUIOp::create(b, loc, rowCount, tileRows),
+                            tileRows));
   auto rowLoop = [&](Value begin, Value end, int64_t tile) {
     scf::ForOp loop =
         scf::ForOp::create(b, loc, begin, end, constantIndex(tile));
@@ -349,9 +412,9 @@ void RowKernelEmitter::emitColumnGroup(Value n0, Value kBegin, Value kEnd,
     b.setInsertionPointToStart(loop.getBody());
     emitTile(loop.getInductionVar(), n0, kBegin, kEnd, tile, vectors);
   };
-  rowLoop(constantIndex(0), wholeRows, rows);
+  rowLoop(mBegin, wholeRows, rows);
   if (rows > 1)
-    rowLoop(wholeRows, rowCount, 1);
+    rowLoop(wholeRows, mEnd, 1);
 }
 
 Value RowKernelEmitter::reductionSize() {
@@ -575,6 +638,7 @@ public:
     vectors = options.vectors;
     depth = options.depth;
     narrowDepth = options.narrowDepth;
+    rowBlock = options.rowBlock;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -623,6 +687,11 @@ private:
                      "(batch-1 products: fewer weight rows in flight for the "
                      "prefetchers)"),
       llvm::cl::init(16)};
+  Option<int64_t> rowBlock{
+      *this, "row-block",
+      llvm::cl::desc("Rows per block within a block of k (their inputs stay "
+                     "in the L2 cache while every column group reuses them)"),
+      llvm::cl::init(768)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -663,7 +732,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),
                           entry->getArgument(args.size() + 1), rows, vectors,
-                          depth, narrowDepth);
+                          depth, narrowDepth, rowBlock);
   func::ReturnOp::create(b, loc);
   return kernel;
 }
@@ -776,7 +845,8 @@ void VectorizeRowsPass::runOnOperation() {
                              {"rows", rows},
                              {"vectors", vectors},
                              {"depth", depth},
-                             {"narrow-depth", narrowDepth}})
+                             {"narrow-depth", narrowDepth},
+                             {"row-block", rowBlock}})
     if (value <= 0) {
       getOperation().emitError() << "mixtile-cpu-vectorize-rows: " << name
                                  << " must be positive, got " << value;

@@ -50,7 +50,8 @@ int64_t mixtile_info_weight_fingerprint(void);
 int64_t mixtile_info_token_limit(void);
 int64_t mixtile_info_position_limit(void);
 
-enum { kAbiVersion = 1, kHeaderBytes = 64, kPackVersion = 1, kAlign = 64 };
+/* kPackVersion is kWeightPackVersion (WeightPack.h). */
+enum { kAbiVersion = 1, kHeaderBytes = 64, kPackVersion = 2, kAlign = 64 };
 static const char kMagic[8] = {'M', 'X', 'T', 'L', 'W', 'P', 'K', '1'};
 
 /* The weight pack header (WeightPack.h). */

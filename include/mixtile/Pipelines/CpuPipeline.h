@@ -81,6 +81,9 @@ struct VectorizeRowsOptions {
   /// batch-1 product): nothing reuses the weights, and a short block keeps
   /// few enough weight rows in flight for the hardware prefetchers.
   int64_t narrowDepth = 16;
+  /// Rows per block within a block of k: their inputs stay in the L2 cache
+  /// while every column group of the range reuses them.
+  int64_t rowBlock = 768;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

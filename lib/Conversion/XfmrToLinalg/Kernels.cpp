@@ -238,19 +238,34 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   llvm_unreachable("unknown scale kind");
 }
 
+/// The map from the (m, n, k) loops of a linear to `row` and column n of a
+/// K-major array: [row, n], or in panels of P columns (a rank-3 array
+/// [N / P, rows, P / columnsPerElement]) [n / P, row, n mod P].
+/// `columnsPerElement`: 2 for fp4 codes, two to a byte.
+static AffineMap kMajorMap(MLIRContext *ctx, Value array, AffineExpr row,
+                           int64_t columnsPerElement) {
+  AffineExpr n = getAffineDimExpr(1, ctx);
+  auto type = cast<ShapedType>(array.getType());
+  if (type.getRank() == 2)
+    return AffineMap::get(3, 0, {row, n.floorDiv(columnsPerElement)}, ctx);
+  int64_t panel = type.getDimSize(2) * columnsPerElement;
+  return AffineMap::get(
+      3, 0, {n.floorDiv(panel), row, (n % panel).floorDiv(columnsPerElement)},
+      ctx);
+}
+
 /// The maps from the (m, n, k) loops of a linear to the element of the
 /// K-major `weight.data` holding weight (n, k), at [k, n] (fp4: [k, n / 2]),
-/// and to its block scale, at [k / block, n].
+/// and to its block scale, at [k / block, n] (or their panels).
 static AffineMap dataMap(MLIRContext *ctx, const WeightTensors &weight) {
-  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
-  if (weight.isPackedFP4())
-    n = n.floorDiv(2);
-  return AffineMap::get(3, 0, {k, n}, ctx);
+  return kMajorMap(ctx, weight.data, getAffineDimExpr(2, ctx),
+                   weight.isPackedFP4() ? 2 : 1);
 }
 
 static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight) {
-  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
-  return AffineMap::get(3, 0, {k.floorDiv(weight.scheme->blockSize), n}, ctx);
+  AffineExpr k = getAffineDimExpr(2, ctx);
+  return kMajorMap(ctx, weight.blockScales,
+                   k.floorDiv(weight.scheme->blockSize), 1);
 }
 
 //===----------------------------------------------------------------------===//

@@ -29,6 +29,11 @@ uint64_t PackedArray::getByteSize() const {
   return count * (elementType.getIntOrFloatBitWidth() / 8);
 }
 
+int64_t mixtile::cpu::getPanelColumns(int64_t columns) {
+  return columns > kPanelColumns && columns % kPanelColumns == 0 ? kPanelColumns
+                                                                 : 0;
+}
+
 WeightEncoding
 mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
                                 const std::optional<nx::QuantScheme> &scheme,
@@ -41,24 +46,37 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   if (kMajor) {
     assert(shape.size() == 2 && "linear weights are matrices");
     std::swap(dims[0], dims[1]);
+    encoding.panelColumns = getPanelColumns(shape[0]);
   }
+  int64_t panel = encoding.panelColumns;
+  // `outer` rows of `inner` elements, in panels of `panel` of them.
+  auto stored = [&](int64_t outer, int64_t inner,
+                    int64_t perPanel) -> SmallVector<int64_t, 2> {
+    if (!panel)
+      return {outer, inner};
+    return {inner / panel, outer, perPanel};
+  };
   if (!scheme) {
-    encoding.data = {b.getF32Type(), dims};
+    encoding.data = {b.getF32Type(),
+                     kMajor ? stored(dims[0], dims[1], panel) : dims};
     return encoding;
   }
   assert(shape.size() == 2 && "quantized weights are matrices");
-  // The stored matrix: `outer` rows of `inner` codes.
   int64_t outer = dims[0], inner = dims[1];
   unsigned codeBytes = nx::getCodeBytes(scheme->element);
-  if (scheme->element == nx::FloatFormat::F4E2M1FN)
+  if (scheme->element == nx::FloatFormat::F4E2M1FN && panel)
+    encoding.data = {b.getI8Type(), stored(outer, inner, panel / 2)};
+  else if (scheme->element == nx::FloatFormat::F4E2M1FN)
     encoding.data = {b.getI8Type(), {outer, (inner + 1) / 2}};
   else
-    encoding.data = {b.getIntegerType(8 * codeBytes), {outer, inner}};
+    encoding.data = {b.getIntegerType(8 * codeBytes),
+                     stored(outer, inner, panel)};
   if (nx::hasBlockScales(*scheme)) {
     int64_t blocks = nx::getBlocksPerRow(*scheme, shape[1]);
-    encoding.blockScales = PackedArray{
-        b.getI8Type(), kMajor ? SmallVector<int64_t, 2>{blocks, shape[0]}
-                              : SmallVector<int64_t, 2>{shape[0], blocks}};
+    SmallVector<int64_t, 2> scaleShape = {shape[0], blocks};
+    if (kMajor)
+      scaleShape = stored(blocks, shape[0], panel);
+    encoding.blockScales = PackedArray{b.getI8Type(), scaleShape};
   }
   if (scheme->scale == nx::ScaleKind::TensorF32 ||
       scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32)
@@ -212,12 +230,30 @@ static std::vector<uint8_t> transposeBytes(ArrayRef<uint8_t> bytes, size_t rows,
   return result;
 }
 
-std::vector<float> mixtile::cpu::transposeValues(ArrayRef<float> values,
-                                                 int64_t rows, int64_t cols) {
+/// The `rows` x `rowBytes` byte matrix `matrix` cut into column panels of
+/// `panelBytes`, one after the other: [rowBytes / panelBytes, rows,
+/// panelBytes].
+static std::vector<uint8_t> splitIntoPanels(ArrayRef<uint8_t> matrix,
+                                            size_t rows, size_t rowBytes,
+                                            size_t panelBytes) {
+  assert(rowBytes % panelBytes == 0 && "panels tile the rows");
+  std::vector<uint8_t> result(matrix.size());
+  uint8_t *out = result.data();
+  for (size_t panel = 0; panel < rowBytes; panel += panelBytes)
+    for (size_t r = 0; r < rows; ++r, out += panelBytes)
+      std::memcpy(out, &matrix[r * rowBytes + panel], panelBytes);
+  return result;
+}
+
+std::vector<float> mixtile::cpu::packKMajorValues(ArrayRef<float> values,
+                                                  int64_t rows, int64_t cols) {
+  ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t *>(values.data()),
+                          values.size() * sizeof(float));
+  std::vector<uint8_t> packed = transposeBytes(bytes, rows, cols, 4);
+  if (int64_t panel = getPanelColumns(rows))
+    packed = splitIntoPanels(packed, cols, rows * 4, panel * 4);
   std::vector<float> result(values.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      result[c * rows + r] = values[r * cols + c];
+  std::memcpy(result.data(), packed.data(), packed.size());
   return result;
 }
 
@@ -227,14 +263,20 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
   size_t outer = kMajor ? q.cols : q.rows, inner = kMajor ? q.rows : q.cols;
   std::vector<uint8_t> codes =
       kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
-  if (q.scheme.element != nx::FloatFormat::F4E2M1FN)
+  bool fp4 = q.scheme.element == nx::FloatFormat::F4E2M1FN;
+  size_t rowBytes = fp4 ? (inner + 1) / 2 : inner * codeBytes;
+  if (fp4) {
+    std::vector<uint8_t> packed(outer * rowBytes);
+    for (size_t row = 0; row < outer; ++row)
+      nx::packCodes(codes.data() + row * inner, inner, 4,
+                    packed.data() + row * rowBytes);
+    codes = std::move(packed);
+  }
+  int64_t panel = kMajor ? getPanelColumns(q.rows) : 0;
+  if (!panel)
     return codes;
-  size_t rowBytes = (inner + 1) / 2;
-  std::vector<uint8_t> packed(outer * rowBytes);
-  for (size_t row = 0; row < outer; ++row)
-    nx::packCodes(codes.data() + row * inner, inner, 4,
-                  packed.data() + row * rowBytes);
-  return packed;
+  return splitIntoPanels(codes, outer, rowBytes,
+                         fp4 ? panel / 2 : panel * codeBytes);
 }
 
 std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
@@ -242,7 +284,11 @@ std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
   if (!kMajor || q.blockScales.empty())
     return q.blockScales;
   size_t blocks = q.blockScales.size() / q.rows;
-  return transposeBytes(q.blockScales, q.rows, blocks, 1);
+  std::vector<uint8_t> scales =
+      transposeBytes(q.blockScales, q.rows, blocks, 1);
+  if (int64_t panel = getPanelColumns(q.rows))
+    return splitIntoPanels(scales, blocks, q.rows, panel);
+  return scales;
 }
 
 llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
@@ -272,7 +318,7 @@ llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
         continue;
       }
       std::vector<float> transposed =
-          transposeValues(*data, shape[0], shape[1]);
+          packKMajorValues(*data, shape[0], shape[1]);
       payload.write(encoding.data, transposed.data());
       continue;
     }

@@ -4,6 +4,7 @@
 // RUN: mixtile-opt %s --mixtile-cpu-vectorize-rows="depth=0" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|narrow-depth must be positive, got -2|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="narrow-depth=-2" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|rows must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="rows=0" -verify-diagnostics -o /dev/null
+// RUN: sed 's|depth must be positive, got 0|row-block must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="row-block=0" -verify-diagnostics -o /dev/null
 
 // expected-error @below {{mixtile-cpu-vectorize-rows: depth must be positive, got 0}}
 module {

@@ -3,8 +3,8 @@
 
 // mixtile-cpu-vectorize-rows: a linear (m, n, k) becomes a kernel function
 // of a range of column vectors. Its loops: blocks of k in order (depth 16
-// of the 64, or narrow-depth 4 for fewer than 6 rows), groups of 4 vectors
-// of 16 columns, tiles of 6 rows,
+// of the 64, or narrow-depth 4 for fewer than 6 rows), blocks of 768 rows
+// (row-block), groups of 4 vectors of 16 columns, tiles of 6 rows,
 // and the k loop carrying the 6 x 4 accumulators, each updated by one
 // vector FMA per k (the body's math.fma, so the order is the scalar loop's).
 // Large kernels run through mixtile_parallel_for with a task function that
@@ -22,8 +22,9 @@
 // CHECK:         %[[NARROW:.*]] = arith.cmpi ult, %{{.*}}, %c6 : index
 // CHECK:         %[[STEP:.*]] = arith.select %[[NARROW]], %c4, %c16 : index
 // CHECK:         scf.for %[[KB:.*]] = %c0 to %c64 step %[[STEP]] {
-// CHECK:           scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
-// CHECK:             scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c6 {
+// CHECK:           scf.for %[[MB:.*]] = %c0 to %{{.*}} step %c768 {
+// CHECK:             scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
+// CHECK:               scf.for %[[M:.*]] = %[[MB]] to %{{.*}} step %c6 {
 // CHECK-COUNT-24:      vector.load %[[Y]]
 // CHECK:               %[[ACC:.*]]:24 = scf.for %[[K:.*]] = %[[KB]] to %{{.*}} step %{{.*}} iter_args(
 // CHECK:                 %[[XK:.*]] = affine.apply #{{.*}}(%[[K]])
@@ -97,12 +98,75 @@ func.func @fp4(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %s: tensor<2x32xi8>, 
 
 // -----
 
+// Weights in panels of 64 columns ([n / 64, k, n mod 64], WeightPack.h):
+// one vector load per vector of columns at [n0 / 64, k, n0 mod 64] (the
+// parity tests check the values), the same kernel otherwise; with fewer rows than a tile the block of k is all
+// of k (a column group's panel is one contiguous run).
+
+// CHECK-LABEL: func.func private @panels_rows0(
+// CHECK-SAME:      %[[W:[a-z0-9]+]]: memref<2x64x64xf32>
+// CHECK:         %[[NARROW:.*]] = arith.cmpi ult, %{{.*}}, %c6 : index
+// CHECK:         %[[ALL:.*]] = arith.maxui %c64, %c1 : index
+// CHECK:         %[[STEP:.*]] = arith.select %[[NARROW]], %[[ALL]], %c16 : index
+// CHECK:         scf.for %{{.*}} = %c0 to %c64 step %[[STEP]] {
+// CHECK-COUNT-4:         vector.load %[[W]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x64x64xf32>, vector<16xf32>
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n floordiv 64, k, n mod 64)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @panels(%x: tensor<?x64xf32>, %w: tensor<2x64x64xf32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<2x64x64xf32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
+// fp4 codes and block scales in panels: [n / 64, k, (n mod 64) / 2] half
+// loads and [n / 64, k / 32, n mod 64] scale loads once per period.
+
+// CHECK-LABEL: func.func private @fp4_panels_rows0(
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args(
+// CHECK:           vector.load %{{.*}} : memref<2x2x64xi8>, vector<16xi8>
+// CHECK:           scf.for
+// CHECK:             %[[BYTES:.*]] = vector.load %{{.*}} : memref<2x64x32xi8>, vector<8xi8>
+// CHECK:             vector.shuffle %[[BYTES]], %[[BYTES]] [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7] : vector<8xi8>, vector<8xi8>
+#x = affine_map<(m, n, k) -> (m, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#codes = affine_map<(m, n, k) -> (n floordiv 64, k, (n mod 64) floordiv 2)>
+#scales = affine_map<(m, n, k) -> (n floordiv 64, k floordiv 32, n mod 64)>
+func.func @fp4_panels(%x: tensor<?x64xf32>, %w: tensor<2x64x32xi8>, %s: tensor<2x2x64xi8>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #codes, #scales, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w, %s : tensor<?x64xf32>, tensor<2x64x32xi8>, tensor<2x2x64xi8>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %byte: i8, %scale: i8, %acc: f32):
+    %n = linalg.index 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %odd = arith.remui %n, %c2 : index
+    %bits = arith.muli %odd, %c4 : index
+    %shift = arith.index_cast %bits : index to i8
+    %nibble = arith.shrui %byte, %shift : i8
+    %wide = arith.extui %nibble : i8 to i32
+    %sw = arith.extui %scale : i8 to i32
+    %sum = arith.addi %wide, %sw : i32
+    %v = arith.sitofp %sum : i32 to f32
+    %f = math.fma %a, %v, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
 // Generics of other forms stay as they are: a column count that no vector
-// width divides, and a reduction over n.
+// width divides, a reduction over n, and panels narrower than a vector.
 
 // CHECK-LABEL: func.func @odd(
 // CHECK:         linalg.generic
 // CHECK-LABEL: func.func @reduce_n(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @thin_panels(
 // CHECK:         linalg.generic
 // CHECK-NOT:   func.func private
 #x = affine_map<(m, n, k) -> (m, k)>
@@ -123,4 +187,12 @@ func.func @reduce_n(%x: tensor<?x16xf32>, %y: tensor<?xf32>) -> tensor<?xf32> {
     linalg.yield %f : f32
   } -> tensor<?xf32>
   return %r : tensor<?xf32>
+}
+func.func @thin_panels(%x: tensor<?x64xf32>, %w: tensor<16x64x8xf32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n floordiv 8, k, n mod 8)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<16x64x8xf32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
 }

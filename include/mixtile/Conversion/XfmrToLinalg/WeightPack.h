@@ -19,7 +19,13 @@
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (fp4: two adjacent columns n to a byte; block scales
 // [blocks, N]): the kernels vectorize across the N independent outputs, so
-// the codes of one k for consecutive n must be contiguous.
+// the codes of one k for consecutive n must be contiguous. When
+// kPanelColumns (P) divides a wider N, the transpose is cut into N / P
+// panels of P columns, stored one after the other: [N / P, K, P] (fp4:
+// [N / P, K, P / 2]; block scales [N / P, blocks, P]). A kernel's column
+// group then reads one contiguous run per block of k, where whole rows of
+// N would put its k values N elements apart (at N = 4096, 16 KB: a page
+// each, and few enough L2 sets that a block of them does not stay cached).
 //
 // The pass (convert-xfmr-to-linalg) and the writer both derive the layout
 // from the xfmr IR with WeightPack::plan, so they agree by construction;
@@ -65,7 +71,15 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 1;
+inline constexpr uint32_t kWeightPackVersion = 2;
+
+/// Columns per panel of a K-major weight: the column group of the CPU
+/// kernels' default register tile (4 vectors of 16 f32 lanes).
+inline constexpr int64_t kPanelColumns = 64;
+
+/// The panel width P of a K-major weight of `columns` (N) outputs:
+/// kPanelColumns when it divides a wider N, else 0 (one [K, N] array).
+int64_t getPanelColumns(int64_t columns);
 
 /// One array of the payload.
 struct PackedArray {
@@ -90,6 +104,9 @@ struct WeightEncoding {
   /// Whether the arrays hold the transpose of the weight: data [cols,
   /// rows], block scales [blocks, rows] (linear weights).
   bool kMajor = false;
+  /// K-major arrays cut into panels of this many rows of the weight (0:
+  /// none): data [rows / P, cols, P], block scales [rows / P, blocks, P].
+  int64_t panelColumns = 0;
 
   /// Whether the codes are fp4, two to a byte.
   bool isPackedFP4() const {
@@ -114,9 +131,10 @@ std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
 std::vector<uint8_t> packBlockScales(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
 
-/// `rows` x `cols` f32 values transposed (a K-major linear weight).
-std::vector<float> transposeValues(llvm::ArrayRef<float> values, int64_t rows,
-                                   int64_t cols);
+/// The `rows` x `cols` f32 values of a linear weight in the pack's K-major
+/// layout: transposed, in panels where getPanelColumns(rows) says so.
+std::vector<float> packKMajorValues(llvm::ArrayRef<float> values, int64_t rows,
+                                    int64_t cols);
 
 /// Whether `user` reads its operand `operandNumber` as a linear's weight,
 /// which the pack stores K-major.
