@@ -330,6 +330,8 @@ private:
   DenseMap<Value, SmallVector<Value>> lanes;
   unsigned maxVectors = 0;
   Value m0, n0, k;
+  /// An op at the start of the current tile, before its loops over k.
+  Operation *tileStart = nullptr;
 };
 
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
@@ -459,15 +461,28 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
   OpOperand *operandRef = plan.op.getDpsInputOperand(input);
   AffineMap map = plan.op.getMatchingIndexingMap(operandRef);
   Value memref = outer.lookup(operandRef->get());
-  Value row = arith::AddIOp::create(b, loc, m0, constantIndex(r));
-  Value col = arith::AddIOp::create(b, loc, n0, constantIndex(j * plan.width));
+  Value row, col;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(tileStart);
+    row = arith::AddIOp::create(b, loc, m0, constantIndex(r));
+    col = arith::AddIOp::create(b, loc, n0, constantIndex(j * plan.width));
+  }
   SmallVector<Value> dims = {row, col, k ? k : constantIndex(0)};
   SmallVector<Value> indices;
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
+  for (unsigned i = 0; i < map.getNumResults(); ++i) {
+    // An index that does not change with k (a panel, a column within it)
+    // is computed once per tile, before the loops over k: LLVM does not
+    // hoist the signed floordiv / mod sequences out of them.
+    bool onK = map.getResult(i).isFunctionOfDim(2);
+    OpBuilder::InsertionGuard guard(b);
+    if (!onK)
+      b.setInsertionPoint(tileStart);
     indices.push_back(
         affine::makeComposedAffineApply(b, loc, map.getSubMap({i}),
                                         getAsOpFoldResult(ValueRange(dims)))
             .getResult());
+  }
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   switch (plan.inputs[input]) {
   case InputKind::Scalar:
@@ -554,6 +569,8 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
     }
     emitBodyOps(stageOps[stage], rows, vectors);
   };
+  // Index computations that do not change with k go before this point.
+  tileStart = arith::ConstantIndexOp::create(b, loc, 0);
   emitStage(Invariant);
 
   Value out = output();
