@@ -196,6 +196,9 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize) {
     VectorizeRowsOptions vectorize;
     vectorize.threads = options.threads;
+    CpuTarget target = resolveCpuTarget(options.cpu, options.features);
+    vectorize.permuteTables =
+        llvm::is_contained(llvm::split(target.features, ','), "+avx512f");
     pm.addPass(createVectorizeRowsPass(vectorize));
   }
   // Every other linalg op becomes a loop nest in iteration-space order, so

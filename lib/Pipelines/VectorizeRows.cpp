@@ -52,6 +52,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
@@ -156,8 +157,21 @@ unsigned dimsOf(AffineMap map) {
   return dims;
 }
 
+/// A load from a table of at most 16 f32 values defined outside the
+/// generic (decodeWeight's E2M1 values): vectorized as a lookup.
+bool isTableLookup(Operation *op) {
+  auto load = dyn_cast<memref::LoadOp>(op);
+  if (!load || load.getIndices().size() != 1)
+    return false;
+  MemRefType type = load.getMemRefType();
+  return type.getRank() == 1 && type.hasStaticShape() &&
+         type.getDimSize(0) <= 16 && type.getElementType().isF32() &&
+         type.getLayout().isIdentity() &&
+         !op->getParentRegion()->isAncestor(load.getMemRef().getParentRegion());
+}
+
 bool isVectorizableBodyOp(Operation *op) {
-  if (isa<linalg::IndexOp, linalg::YieldOp>(op))
+  if (isa<linalg::IndexOp, linalg::YieldOp>(op) || isTableLookup(op))
     return true;
   if (op->getNumRegions() != 0 || op->getNumResults() != 1)
     return false;
@@ -278,6 +292,9 @@ public:
   /// computed once per kBlock: every block of k must then lie within one
   /// period of kBlock or start at one's beginning.
   bool hoistsKBlocks = false;
+  /// Whether table lookups of 16 lanes may use AVX-512's vpermps (else
+  /// they are gathers).
+  bool permuteTables = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -304,6 +321,13 @@ private:
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
                    unsigned tileVectors);
   Value emitInput(unsigned input, unsigned r, unsigned j);
+  /// The table lookup `load` for the vector of indices `indices`.
+  Value emitLookup(memref::LoadOp load, Value indices);
+  /// The body value whose lanes index the table of `load`: its index, or
+  /// with vpermps (which reads the low 4 bits of each lane) the value an
+  /// `and 15` of it masks.
+  Value lookupIndex(memref::LoadOp load);
+  bool usesPermute(memref::LoadOp load) const;
   Value emitIndex(linalg::IndexOp index, unsigned r, unsigned j);
   Value asVector(Value value, unsigned deps);
 
@@ -515,6 +539,10 @@ void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
         Value value;
         if (auto index = dyn_cast<linalg::IndexOp>(op)) {
           value = emitIndex(index, r, j);
+        } else if (isTableLookup(op) && (deps & kOnN)) {
+          auto load = cast<memref::LoadOp>(op);
+          value = emitLookup(
+              load, asVector(get(lookupIndex(load), r, j), deps | kOnN));
         } else {
           SmallVector<Value> operands;
           for (Value operand : op->getOperands()) {
@@ -530,6 +558,55 @@ void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
         values[r * maxVectors + j] = value;
       }
   }
+}
+
+Value RowKernelEmitter::lookupIndex(memref::LoadOp load) {
+  Value index = load.getIndices()[0];
+  if (!usesPermute(load))
+    return index;
+  auto cast = index.getDefiningOp<arith::IndexCastOp>();
+  auto mask = cast ? cast.getIn().getDefiningOp<arith::AndIOp>() : nullptr;
+  if (!mask || !mask.getType().isInteger(32) ||
+      getConstantIntValue(mask.getRhs()) != 15)
+    return index;
+  // The masked value, not yet an index: emitLookup casts it to i32.
+  return mask.getLhs();
+}
+
+bool RowKernelEmitter::usesPermute(memref::LoadOp load) const {
+  return permuteTables && plan.width == 16 &&
+         load.getMemRefType().getDimSize(0) == 16;
+}
+
+Value RowKernelEmitter::emitLookup(memref::LoadOp load, Value indices) {
+  Value table = outer.lookupOrDefault(load.getMemRef());
+  auto i32s = VectorType::get({plan.width}, b.getI32Type());
+  Value lanes = indices;
+  if (cast<VectorType>(indices.getType()).getElementType().isIndex())
+    lanes = arith::IndexCastOp::create(b, loc, i32s, indices);
+  if (usesPermute(load)) {
+    // vpermps: every lane picks the table entry its index names.
+    Value values;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(tileStart);
+      values = vector::LoadOp::create(b, loc, vectorOf(b.getF32Type()), table,
+                                      ValueRange{constantIndex(0)});
+    }
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, vectorOf(b.getF32Type()),
+               b.getStringAttr("llvm.x86.avx512.permvar.sf.512"),
+               ValueRange{values, lanes})
+        .getResult(0);
+  }
+  auto mask = VectorType::get({plan.width}, b.getI1Type());
+  Value all = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(mask, /*value=*/true));
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vectorOf(b.getF32Type()), 0.0f));
+  return vector::GatherOp::create(b, loc, vectorOf(b.getF32Type()), table,
+                                  ValueRange{constantIndex(0)}, lanes, all,
+                                  zero);
 }
 
 void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
@@ -656,6 +733,7 @@ public:
     depth = options.depth;
     narrowDepth = options.narrowDepth;
     rowBlock = options.rowBlock;
+    permuteTables = options.permuteTables;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -709,6 +787,11 @@ private:
       llvm::cl::desc("Rows per block within a block of k (their inputs stay "
                      "in the L2 cache while every column group reuses them)"),
       llvm::cl::init(768)};
+  Option<bool> permuteTables{
+      *this, "permute-tables",
+      llvm::cl::desc("Look up tables of 16 f32 values with AVX-512 vpermps "
+                     "(the target must have avx512f; else gathers)"),
+      llvm::cl::init(false)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -745,6 +828,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
     if (auto constant = value.getDefiningOp<arith::ConstantOp>())
       mapping.map(value, b.clone(*constant)->getResult(0));
   RowKernelEmitter emitter(plan, b, loc, mapping);
+  emitter.permuteTables = permuteTables;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),

@@ -84,6 +84,9 @@ struct VectorizeRowsOptions {
   /// Rows per block within a block of k: their inputs stay in the L2 cache
   /// while every column group of the range reuses them.
   int64_t rowBlock = 768;
+  /// Look up tables of 16 f32 values (fp4 codes) with AVX-512's vpermps;
+  /// else with gathers. Only for targets with avx512f.
+  bool permuteTables = false;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

@@ -189,8 +189,19 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
   case nx::FloatFormat::F4E2M1FN: {
-    // Column 2i is the low nibble of byte i, column 2i + 1 the high one:
-    // shifting by 9 or 5 puts either at bits 9-12.
+    // Column 2i is the low nibble of byte i, column 2i + 1 the high one.
+    if (weight.elementTable) {
+      Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
+      Value shift = arith::IndexCastOp::create(
+          b, loc, b.getI32Type(),
+          arith::MulIOp::create(b, loc, odd, s.index(4)));
+      Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), data);
+      Value nibble = arith::AndIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, wide, shift), s.u32(15));
+      return tensor::ExtractOp::create(b, loc, weight.elementTable,
+                                       ValueRange{s.toIndex(nibble)});
+    }
+    // Shifting by 9 or 5 puts either at bits 9-12.
     Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
     Value shift = arith::IndexCastOp::create(
         b, loc, b.getI16Type(),
@@ -268,6 +279,16 @@ static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight) {
                    k.floorDiv(weight.scheme->blockSize), 1);
 }
 
+/// The value of every E2M1 code, as numerics::decode gives it.
+static Value buildE2M1Table(OpBuilder &b, Location loc) {
+  SmallVector<float, 16> values;
+  for (unsigned code = 0; code < 16; ++code)
+    values.push_back(nx::decode(code, nx::FloatFormat::F4E2M1FN));
+  auto type = RankedTensorType::get({16}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, ArrayRef<float>(values)));
+}
+
 //===----------------------------------------------------------------------===//
 // Matrix products
 //===----------------------------------------------------------------------===//
@@ -280,6 +301,9 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
   Value init =
       filledTensor(b, loc, {rows, b.getIndexAttr(weight.rows)}, s.f32(0.0f));
   // (m, n, k): k innermost and ascending, as kernels::linear.
+  WeightTensors decoded = weight;
+  if (weight.isPackedFP4())
+    decoded.elementTable = buildE2M1Table(b, loc);
   SmallVector<Value> inputs = {x, weight.data};
   SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
                                  dataMap(ctx, weight)};
@@ -295,7 +319,7 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
         Value scaleCode = weight.blockScales ? args[2] : Value();
         // Only fp4 codes need their column n (to pick the nibble).
         Value col = weight.isPackedFP4() ? ns.loopIndex(1) : Value();
-        Value w = decodeWeight(nb, nl, weight, args[1], scaleCode, col);
+        Value w = decodeWeight(nb, nl, decoded, args[1], scaleCode, col);
         return math::FmaOp::create(nb, nl, args[0], w, args.back()).getResult();
       });
   if (!bias)

@@ -35,6 +35,10 @@ struct WeightTensors {
   /// The rows of the logical [rows, cols] weight (a linear's N; fp4 codes
   /// alone do not tell an odd N).
   int64_t rows = 0;
+  /// For fp4 codes, or null: the 16 E2M1 values (tensor<16xf32>), which
+  /// decodeWeight then looks codes up in (one vpermps per 16 weights once
+  /// vectorized, see VectorizeRows) instead of decoding them arithmetically.
+  mlir::Value elementTable;
 
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;

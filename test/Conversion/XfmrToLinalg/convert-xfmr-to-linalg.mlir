@@ -72,12 +72,10 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // W4A8 (MXFP4 weights, MXFP8 activations) and a BF16 embedding. The pack
 // holds the weight K-major as fp4 codes, two adjacent outputs n to a byte
 // ([48, 4] bytes), and E8M0 scales ([2 blocks, 8]); the linear decodes them
-// as it multiplies, arithmetically (no table, so that the kernel
-// vectorizes): the nibble of output n shifted to bits 9-12 of an i16, its
-// exponent and mantissa kept at the bottom of an f16's fields and its sign
-// moved to the f16's, widened to f32 and times 2^14 (the f16 reads as the
-// value times 2^-14, subnormals included), times the block scale (the code
-// shifted into an f32 exponent, with 0 and 255 patched to 2^-127 and NaN).
+// as it multiplies: the nibble of output n looked up in the table of the 16
+// E2M1 values (a vpermps once vectorized for AVX-512), times the block scale
+// (the code shifted into an f32 exponent, with 0 and 255 patched to 2^-127
+// and NaN).
 // The activations are quantized row by row: the 48 columns are padded to
 // two blocks of 32 for the block maxima.
 
@@ -100,23 +98,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 1, 2, 32] : tensor<?x1x64xf32> into tensor<?x1x2x32xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
 // CHECK:           arith.maxui
+// CHECK:         %[[E2M1:.*]] = arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00]> : tensor<16xf32>
 // CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[CODES]], #[[SCALES]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<48x4xi8>, tensor<2x8xi8>)
 // CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[BYTE:.*]]: i8, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
 // CHECK:           %[[N:.*]] = linalg.index 1 : index
 // CHECK:           arith.remui %[[N]]
-// CHECK:           %[[SHIFT:.*]] = arith.index_cast %{{.*}} : index to i16
-// CHECK:           %[[WIDE:.*]] = arith.extui %[[BYTE]] : i8 to i16
-// CHECK:           %[[AT9:.*]] = arith.shli %[[WIDE]], %[[SHIFT]] : i16
-// CHECK:           %[[CODE:.*]] = arith.andi %[[AT9]], %{{.*}} : i16
-// CHECK:           %[[SIGNBIT:.*]] = arith.shli %[[CODE]], %{{.*}} : i16
-// CHECK:           %[[SIGN:.*]] = arith.andi %[[SIGNBIT]], %{{.*}} : i16
-// CHECK:           %[[FIELDS:.*]] = arith.andi %[[CODE]], %{{.*}} : i16
-// CHECK:           %[[SIGNED:.*]] = arith.ori %[[FIELDS]], %[[SIGN]] : i16
-// CHECK:           %[[HALF:.*]] = arith.bitcast %[[SIGNED]] : i16 to f16
-// CHECK:           %[[WIDENED:.*]] = arith.extf %[[HALF]] : f16 to f32
-// CHECK:           %[[TWO14:.*]] = arith.constant 1.638400e+04 : f32
-// CHECK:           %[[ELEMENT:.*]] = arith.mulf %[[WIDENED]], %[[TWO14]] : f32
+// CHECK:           %[[SHIFT:.*]] = arith.index_cast %{{.*}} : index to i32
+// CHECK:           %[[WIDE:.*]] = arith.extui %[[BYTE]] : i8 to i32
+// CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[WIDE]], %[[SHIFT]] : i32
+// CHECK:           %[[NIBBLE:.*]] = arith.andi %[[SHIFTED]], %{{.*}} : i32
+// CHECK:           %[[INDEX:.*]] = arith.index_cast %[[NIBBLE]] : i32 to index
+// CHECK:           %[[ELEMENT:.*]] = tensor.extract %[[E2M1]][%[[INDEX]]] : tensor<16xf32>
 // CHECK:           %[[SWIDE:.*]] = arith.extui %[[SCODE]] : i8 to i32
 // CHECK:           %[[ZERO:.*]] = arith.cmpi eq, %[[SWIDE]], %{{.*}} : i32
 // CHECK:           %[[MIN:.*]] = arith.constant 4194304 : i32

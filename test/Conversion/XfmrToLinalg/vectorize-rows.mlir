@@ -1,5 +1,6 @@
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="depth=16 narrow-depth=4 parallel-work=1024" --cse --split-input-file | FileCheck %s
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false" --split-input-file | FileCheck %s --check-prefix=SERIAL
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="permute-tables=true" --split-input-file | FileCheck %s --check-prefix=PERMUTE
 
 // mixtile-cpu-vectorize-rows: a linear (m, n, k) becomes a kernel function
 // of a range of column vectors. Its loops: blocks of k in order (depth 16
@@ -155,6 +156,52 @@ func.func @fp4_panels(%x: tensor<?x64xf32>, %w: tensor<2x64x32xi8>, %s: tensor<2
     linalg.yield %f : f32
   } -> tensor<?x128xf32>
   return %r : tensor<?x128xf32>
+}
+
+// -----
+
+// A load from a table of 16 f32 values defined outside the generic (the
+// E2M1 values decodeWeight looks fp4 codes up in) indexed by a value that
+// varies with n: a gather from the table, or with permute-tables one
+// vpermps of the table loaded once per tile, whose index is the value
+// before the `and 15` (vpermps reads the low 4 bits of each lane).
+
+// CHECK-LABEL: func.func private @lookup_rows0(
+// CHECK-SAME:      %[[TABLE:[a-z0-9]+]]: memref<16xf32>
+// CHECK:         vector.gather %[[TABLE]][%{{.*}}] [%{{.*}}], %{{.*}}, %{{.*}} : memref<16xf32>, vector<16xi32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK-NOT:     llvm.call_intrinsic
+
+// PERMUTE-LABEL: func.func private @lookup_rows0(
+// PERMUTE-SAME:      %[[TABLE:[a-z0-9]+]]: memref<16xf32>
+// PERMUTE:           %[[VALUES:.*]] = vector.load %[[TABLE]][%{{.*}}] : memref<16xf32>, vector<16xf32>
+// PERMUTE:           scf.for
+// PERMUTE:             %[[SHIFTED:.*]] = arith.shrui %{{.*}} : vector<16xi32>
+// PERMUTE:             llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%[[VALUES]], %[[SHIFTED]]) : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+// PERMUTE-NOT:         vector.gather
+memref.global "private" constant @e2m1 : memref<16xf32> = dense<[0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0]>
+#x = affine_map<(m, n, k) -> (m, k)>
+#codes = affine_map<(m, n, k) -> (k, n floordiv 2)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @lookup(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %y: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %table = memref.get_global @e2m1 : memref<16xf32>
+  %r = linalg.generic {indexing_maps = [#x, #codes, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x16xi8>) outs(%y : tensor<?x32xf32>) {
+  ^bb0(%a: f32, %byte: i8, %acc: f32):
+    %n = linalg.index 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %c15 = arith.constant 15 : i32
+    %odd = arith.remui %n, %c2 : index
+    %bits = arith.muli %odd, %c4 : index
+    %shift = arith.index_cast %bits : index to i32
+    %wide = arith.extui %byte : i8 to i32
+    %shifted = arith.shrui %wide, %shift : i32
+    %nibble = arith.andi %shifted, %c15 : i32
+    %i = arith.index_cast %nibble : i32 to index
+    %v = memref.load %table[%i] : memref<16xf32>
+    %f = math.fma %a, %v, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
 }
 
 // -----
