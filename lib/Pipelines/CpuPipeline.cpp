@@ -196,6 +196,8 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize) {
     VectorizeRowsOptions vectorize;
     vectorize.threads = options.threads;
+    // vpermps where the features name avx512f (the host's do where it has
+    // it; a named cpu without features gets gathers).
     CpuTarget target = resolveCpuTarget(options.cpu, options.features);
     vectorize.permuteTables =
         llvm::is_contained(llvm::split(target.features, ','), "+avx512f");

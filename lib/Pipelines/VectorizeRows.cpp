@@ -646,7 +646,8 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
     }
     emitBodyOps(stageOps[stage], rows, vectors);
   };
-  // Index computations that do not change with k go before this point.
+  // Index computations that do not change with k go before this marker,
+  // which is erased once the tile is emitted.
   tileStart = arith::ConstantIndexOp::create(b, loc, 0);
   emitStage(Invariant);
 
@@ -705,6 +706,8 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
           ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
                      arith::AddIOp::create(b, loc, n0,
                                            constantIndex(j * plan.width))});
+  tileStart->erase();
+  tileStart = nullptr;
 }
 
 /// Values the kernel of `op` reads: its operands and the values its body
@@ -790,7 +793,8 @@ private:
   Option<bool> permuteTables{
       *this, "permute-tables",
       llvm::cl::desc("Look up tables of 16 f32 values with AVX-512 vpermps "
-                     "(the target must have avx512f; else gathers)"),
+                     "(the target must have avx512f; else gathers; "
+                     "mixtile-cpu-pipeline sets it from its features)"),
       llvm::cl::init(false)};
   Option<bool> threads{
       *this, "threads",
