@@ -372,9 +372,9 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
   // tile nothing reuses the weights: blocks of `narrowDepth`, or with
   // panels all of k at once (the range's panels are one contiguous run).
   Value kSize = reductionSize();
-  Value narrow = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ult,
-      memref::DimOp::create(b, loc, output(), 0), constantIndex(rows));
+  Value rowCount = memref::DimOp::create(b, loc, output(), 0);
+  Value narrow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       rowCount, constantIndex(rows));
   Value narrowStep =
       plan.hasPanels
           ? arith::MaxUIOp::create(b, loc, kSize, constantIndex(1)).getResult()
@@ -393,7 +393,6 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
   // Within a block of k, blocks of rows: the inputs of one row block (a
   // whole number of tiles) stay in the L2 cache while every column group
   // reuses them.
-  Value rowCount = memref::DimOp::create(b, loc, output(), 0);
   Value blockRows = constantIndex(llvm::divideCeil(rowBlock, rows) * rows);
   scf::ForOp rowBlocks =
       scf::ForOp::create(b, loc, constantIndex(0), rowCount, blockRows);

@@ -189,12 +189,13 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
   case nx::FloatFormat::F4E2M1FN: {
-    // Column 2i is the low nibble of byte i, column 2i + 1 the high one.
+    // Column 2i is the low nibble of byte i, column 2i + 1 the high one:
+    // the nibble starts `highBits` (0 or 4) bits up.
+    Value highBits = arith::MulIOp::create(
+        b, loc, arith::RemUIOp::create(b, loc, col, s.index(2)), s.index(4));
     if (weight.elementTable) {
-      Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
-      Value shift = arith::IndexCastOp::create(
-          b, loc, b.getI32Type(),
-          arith::MulIOp::create(b, loc, odd, s.index(4)));
+      Value shift =
+          arith::IndexCastOp::create(b, loc, b.getI32Type(), highBits);
       Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), data);
       Value nibble = arith::AndIOp::create(
           b, loc, arith::ShRUIOp::create(b, loc, wide, shift), s.u32(15));
@@ -202,11 +203,9 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
                                        ValueRange{s.toIndex(nibble)});
     }
     // Shifting by 9 or 5 puts either at bits 9-12.
-    Value odd = arith::RemUIOp::create(b, loc, col, s.index(2));
     Value shift = arith::IndexCastOp::create(
         b, loc, b.getI16Type(),
-        arith::SubIOp::create(b, loc, s.index(9),
-                              arith::MulIOp::create(b, loc, odd, s.index(4))));
+        arith::SubIOp::create(b, loc, s.index(9), highBits));
     Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), data);
     return decodeE2M1ThroughF16(s, arith::ShLIOp::create(b, loc, wide, shift));
   }
