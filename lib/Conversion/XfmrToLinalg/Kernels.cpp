@@ -58,14 +58,17 @@ static uint32_t formulaBits(uint32_t code, const nx::FormatInfo &info) {
   return llvm::bit_cast<uint32_t>(value) | (sign << 31);
 }
 
-/// The FP8 code `code` (i8) through f16, whose conversion to f32 is one
-/// instruction on x86 (vcvtph2ps) and exact: an E5M2 code is the top byte
-/// of the f16 of its value; an E4M3 code, sign-extended to 16 bits and
-/// shifted left by 7, has its exponent and mantissa fields in the f16's
-/// (bit 14 cleared), which reads as its value times 2^-8 (f16's bias is 15,
-/// E4M3's 7), normal or subnormal; multiplying by 2^8 is exact.
+/// The value of the FP8 code `code` (i8) times `factor` (null: 1),
+/// through f16, whose conversion to f32 is one instruction on x86
+/// (vcvtph2ps) and exact: an E5M2 code is the top byte of the f16 of its
+/// value; an E4M3 code, sign-extended to 16 bits and shifted left by 7, has
+/// its exponent and mantissa fields in the f16's (bit 14 cleared), which
+/// reads as its value times 2^-8 (f16's bias is 15, E4M3's 7), normal or
+/// subnormal. The widened f16 is multiplied by 2^8 * factor: exactly the
+/// product of the value and `factor` when 2^8 * factor is exact (finite),
+/// as a tensor scale from computeFP8TensorScale (at most FLT_MAX / 448) is.
 static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
-                                 nx::FloatFormat format) {
+                                 nx::FloatFormat format, Value factor = {}) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
   auto i16 = [&](uint16_t v) {
@@ -83,18 +86,34 @@ static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
     fields = arith::AndIOp::create(b, loc, fields, i16(0xBF80));
   // NaN codes (E4M3's magnitude 0x7f, which would read as 480; E5M2's
   // 0x7d-0x7f, whose payloads the library does not keep) become the f16
-  // quiet NaN of their sign, which widens to the f32 one.
+  // quiet NaN of their sign, which widens to the f32 one. E4M3's NaN
+  // fields, 0x3f80 under the sign, plus 0x3e80 are 0x7e00 under the sign:
+  // one masked add (AVX-512 masks logic ops per 32 bits, adds per 16).
   Value magnitude = arith::AndIOp::create(b, loc, code, i8(0x7f));
   Value isNaN = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, magnitude,
                                       i8(isE5M2 ? 0x7d : 0x7f));
-  Value nanFields = arith::OrIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, fields, i16(0x8000)), i16(0x7e00));
+  Value nanFields =
+      isE5M2 ? Value(arith::OrIOp::create(
+                   b, loc, arith::AndIOp::create(b, loc, fields, i16(0x8000)),
+                   i16(0x7e00)))
+             : Value(arith::AddIOp::create(b, loc, fields, i16(0x3e80)));
   fields = s.select(isNaN, nanFields, fields);
   Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), fields);
   Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   if (!isE5M2)
-    value = arith::MulFOp::create(b, loc, value, s.f32(256.0f));
-  return value;
+    factor =
+        factor
+            ? arith::MulFOp::create(b, loc, factor, s.f32(256.0f)).getResult()
+            : s.f32(256.0f);
+  return factor ? arith::MulFOp::create(b, loc, value, factor).getResult()
+                : value;
+}
+
+/// Whether decodeFP8ThroughF16 decodes `format` codes of type `codeType`.
+static bool decodesThroughF16(nx::FloatFormat format, Type codeType) {
+  return (format == nx::FloatFormat::F8E4M3FN ||
+          format == nx::FloatFormat::F8E5M2) &&
+         codeType.isInteger(8);
 }
 
 /// The E2M1 code at bits 9-12 of the i16 `positioned` (other bits
@@ -123,9 +142,7 @@ static Value decodeMiniFloat(ScalarBuilder &s, Value code,
                              nx::FloatFormat format) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
-  if ((format == nx::FloatFormat::F8E4M3FN ||
-       format == nx::FloatFormat::F8E5M2) &&
-      code.getType().isInteger(8))
+  if (decodesThroughF16(format, code.getType()))
     return decodeFP8ThroughF16(s, code, format);
   if (format == nx::FloatFormat::F4E2M1FN && code.getType().isInteger(8)) {
     Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), code);
@@ -226,6 +243,11 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   if (!weight.scheme)
     return data;
   ScalarBuilder s(b, loc);
+  // An FP8 code's f16 is scaled by 2^8 and the tensor scale in one multiply.
+  if (weight.scheme->scale == nx::ScaleKind::TensorF32 &&
+      decodesThroughF16(weight.scheme->element, data.getType()))
+    return decodeFP8ThroughF16(s, data, weight.scheme->element,
+                               weight.tensorScale);
   Value element = decodeElement(s, weight, data, col);
   // The products of numerics::dequantize, in its order.
   switch (weight.scheme->scale) {

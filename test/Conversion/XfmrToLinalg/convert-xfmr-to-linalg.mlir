@@ -142,10 +142,12 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TS:.*]] = tensor.extract %[[TST]][%{{.*}}] : tensor<1xf32>
 // CHECK:         linalg.generic
 // The E4M3 block scale through f16; its NaN codes become the f16 quiet NaN
-// (0x7E00) of their sign.
+// (0x7E00) of their sign: fields 0x3F80 plus 0x3E80.
 // CHECK:           %[[SWIDE:.*]] = arith.extsi %{{.*}} : i8 to i16
-// CHECK:           %[[QNAN:.*]] = arith.constant 32256 : i16
-// CHECK:           %[[SBITS:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : i16
+// CHECK:           %[[SFIELDS:.*]] = arith.andi %{{.*}}, %{{.*}} : i16
+// CHECK:           %[[TONAN:.*]] = arith.constant 16000 : i16
+// CHECK:           %[[SNAN:.*]] = arith.addi %[[SFIELDS]], %[[TONAN]] : i16
+// CHECK:           %[[SBITS:.*]] = arith.select %{{.*}}, %[[SNAN]], %[[SFIELDS]] : i16
 // CHECK:           %[[SHALF:.*]] = arith.bitcast %[[SBITS]] : i16 to f16
 // CHECK:           %[[SF32:.*]] = arith.extf %[[SHALF]] : f16 to f32
 // CHECK:           %[[TWO8:.*]] = arith.constant 2.560000e+02 : f32
@@ -157,8 +159,13 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TSV2:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
 // CHECK:         %[[TST2:.*]] = bufferization.to_tensor %[[TSV2]] restrict
 // CHECK:         %[[TS2:.*]] = tensor.extract %[[TST2]]
+// Per-tensor FP8: the code's f16 times 2^8 * the tensor scale, one multiply
+// per weight (exact: the scale of a finite tensor is at most FLT_MAX / 448).
 // CHECK:         linalg.generic
-// CHECK:           %[[W2:.*]] = arith.mulf %{{.*}}, %[[TS2]] : f32
+// CHECK:           %[[WHALF:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK:           %[[TWO8B:.*]] = arith.constant 2.560000e+02 : f32
+// CHECK-NEXT:      %[[FACTOR:.*]] = arith.mulf %[[TS2]], %[[TWO8B]] : f32
+// CHECK-NEXT:      %[[W2:.*]] = arith.mulf %[[WHALF]], %[[FACTOR]] : f32
 // CHECK-NEXT:      math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
