@@ -28,9 +28,11 @@
 // values that do not change with k are computed before the k loop; values
 // that change with k only through k floordiv B (block scales) are computed once
 // per period of B, in a loop around the k loop, when every block of k starts a
-// period or lies within one. Inputs indexed [.., n] are read with one vector
-// load, inputs indexed [.., n / 2] (two fp4 codes to a byte) with a half-width
-// load whose bytes are duplicated, other inputs with scalar loads.
+// period or lies within one. Inputs whose last index moves by one per
+// lane of a vector of columns ([.., n], panels [n / P, .., n mod P], the
+// nibble planes of fp4 codes) are read with one vector load, inputs
+// indexed [.., n / 2] (two fp4 codes to a byte) with a half-width load
+// whose bytes are duplicated, other inputs with scalar loads.
 //
 // With `threads`, the column groups are distributed over the runtime's
 // threads: the kernel is outlined into a function of a column range, and a
@@ -57,6 +59,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mixtile;
@@ -96,35 +99,95 @@ struct RowKernelPlan {
   bool hasPanels = false;
 };
 
-/// How the last index of an input uses the column n: n, n floordiv 2,
-/// n mod P or (n mod P) floordiv 2.
+/// The value of `expr` at column n = `column`; nullopt unless `expr` is a
+/// function of n (dimension 1) and constants alone.
+std::optional<int64_t> evaluateAtColumn(AffineExpr expr, int64_t column) {
+  if (auto constant = dyn_cast<AffineConstantExpr>(expr))
+    return constant.getValue();
+  if (auto dim = dyn_cast<AffineDimExpr>(expr))
+    return dim.getPosition() == 1 ? std::optional<int64_t>(column)
+                                  : std::nullopt;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary)
+    return std::nullopt;
+  std::optional<int64_t> lhs = evaluateAtColumn(binary.getLHS(), column);
+  std::optional<int64_t> rhs = evaluateAtColumn(binary.getRHS(), column);
+  if (!lhs || !rhs)
+    return std::nullopt;
+  switch (binary.getKind()) {
+  case AffineExprKind::Add:
+    return *lhs + *rhs;
+  case AffineExprKind::Mul:
+    return *lhs * *rhs;
+  case AffineExprKind::Mod:
+    return *rhs > 0 ? std::optional<int64_t>(llvm::mod(*lhs, *rhs))
+                    : std::nullopt;
+  case AffineExprKind::FloorDiv:
+    return *rhs > 0
+               ? std::optional<int64_t>(llvm::divideFloorSigned(*lhs, *rhs))
+               : std::nullopt;
+  case AffineExprKind::CeilDiv:
+    return *rhs > 0 ? std::optional<int64_t>(llvm::divideCeilSigned(*lhs, *rhs))
+                    : std::nullopt;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// How an input's indices that use the column n move across the lanes of
+/// every vector of columns.
 struct ColumnIndex {
+  /// The last index moves by one every two lanes (fp4 codes two to a
+  /// byte), not every lane.
   bool halved = false;
-  /// P (0: no panels).
-  int64_t panel = 0;
+  /// Another index uses n (the number of a panel of columns); it stays the
+  /// same across the lanes.
+  bool panelled = false;
 };
 
-FailureOr<ColumnIndex> matchColumnIndex(AffineExpr last) {
+/// Checks, at every vector of `width` columns below `columns`, that the
+/// last index of `map` moves by one per lane (or per two lanes) and every
+/// other index using n stays the same, so that one load at the first lane's
+/// indices reads the vector: n, n mod P after n floordiv P (panels), the
+/// nibble-plane byte of fp4 codes (WeightPack.h), n floordiv 2. Evaluated,
+/// not matched: any form of these indices is recognized.
+FailureOr<ColumnIndex> matchColumnIndex(AffineMap map, int64_t columns,
+                                        int64_t width) {
   ColumnIndex index;
-  auto binary = dyn_cast<AffineBinaryOpExpr>(last);
-  auto constantRhs = [](AffineBinaryOpExpr expr) -> int64_t {
-    auto rhs = dyn_cast<AffineConstantExpr>(expr.getRHS());
-    return rhs ? rhs.getValue() : 0;
-  };
-  if (binary && binary.getKind() == AffineExprKind::FloorDiv &&
-      constantRhs(binary) == 2) {
-    index.halved = true;
-    last = binary.getLHS();
-    binary = dyn_cast<AffineBinaryOpExpr>(last);
-  }
-  if (binary && binary.getKind() == AffineExprKind::Mod &&
-      constantRhs(binary) > 0) {
-    index.panel = constantRhs(binary);
-    last = binary.getLHS();
-  }
-  auto dim = dyn_cast<AffineDimExpr>(last);
-  if (!dim || dim.getPosition() != 1)
+  unsigned last = map.getNumResults() - 1;
+  if (!map.getResult(last).isFunctionOfDim(1))
     return failure();
+  auto step = [&](unsigned i, int64_t halved) -> FailureOr<bool> {
+    AffineExpr result = map.getResult(i);
+    for (int64_t n0 = 0; n0 < columns; n0 += width) {
+      std::optional<int64_t> first = evaluateAtColumn(result, n0);
+      if (!first)
+        return failure();
+      for (int64_t lane = 1; lane < width; ++lane) {
+        int64_t expected = i != last ? *first : *first + (lane >> halved);
+        if (evaluateAtColumn(result, n0 + lane) != expected)
+          return false;
+      }
+    }
+    return true;
+  };
+  for (unsigned i = 0; i < last; ++i) {
+    if (!map.getResult(i).isFunctionOfDim(1))
+      continue;
+    FailureOr<bool> uniform = step(i, 0);
+    if (failed(uniform) || !*uniform)
+      return failure();
+    index.panelled = true;
+  }
+  FailureOr<bool> contiguous = step(last, 0);
+  if (failed(contiguous))
+    return failure();
+  if (*contiguous)
+    return index;
+  FailureOr<bool> halved = step(last, 1);
+  if (failed(halved) || !*halved)
+    return failure();
+  index.halved = true;
   return index;
 }
 
@@ -212,7 +275,6 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
     return failure();
 
   Block *body = op.getBlock();
-  AffineExpr n = getAffineDimExpr(1, ctx);
   for (OpOperand *input : op.getDpsInputOperands()) {
     auto type = dyn_cast<MemRefType>(input->get().getType());
     AffineMap map = op.getMatchingIndexingMap(input);
@@ -221,19 +283,11 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
     unsigned dims = dimsOf(map);
     InputKind kind = InputKind::Scalar;
     if (dims & 2) {
-      // n is in the last index, alone or halved, or its place within a
-      // panel of P columns, whose number n floordiv P may come before.
-      FailureOr<ColumnIndex> column = matchColumnIndex(map.getResults().back());
+      FailureOr<ColumnIndex> column =
+          matchColumnIndex(map, plan.columns, plan.width);
       if (failed(column) || !type.isLastDimUnitStride())
         return failure();
-      for (AffineExpr result : map.getResults().drop_back())
-        if (result.isFunctionOfDim(1) &&
-            (!column->panel || result != n.floorDiv(column->panel)))
-          return failure();
-      // A vector of columns must lie within one panel.
-      if (column->panel && column->panel % plan.width != 0)
-        return failure();
-      plan.hasPanels |= column->panel != 0;
+      plan.hasPanels |= column->panelled;
       if (!column->halved)
         kind = InputKind::Columns;
       else if (type.getElementType().isInteger(8) && plan.width % 2 == 0)
@@ -284,7 +338,7 @@ public:
       : plan(plan), b(b), loc(loc), outer(outer) {}
 
   /// The loops over vectors [vBegin, vEnd) of columns, in groups of
-  /// `vectors`, and every row in tiles of `rows`.
+  /// `vectors` (vBegin a multiple of it), and every row in tiles of `rows`.
   void emitColumnRange(Value vBegin, Value vEnd, int64_t rows, int64_t vectors,
                        int64_t depth, int64_t narrowDepth, int64_t rowBlock);
 
@@ -400,24 +454,27 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
   Value mBegin = rowBlocks.getInductionVar();
   Value mEnd = arith::MinUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, mBegin, blockRows), rowCount);
-  Value width = constantIndex(plan.width);
+  // Whole groups first, then single vectors. The range starts at a whole
+  // group (its callers split at multiples of `vectors`), so the first
+  // column of a group is the group's number times its columns: an affine
+  // multiple, which lets the composed indices of the tile's inputs fold
+  // (a panel's number, the place of a vector in it, its fp4 bytes).
   Value group = constantIndex(vectors);
-  // Whole groups first, then single vectors.
-  Value count = arith::SubIOp::create(b, loc, vEnd, vBegin);
-  Value whole = arith::MulIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, count, group), group);
-  Value groupsEnd = arith::AddIOp::create(b, loc, vBegin, whole);
-  auto columnLoop = [&](Value begin, Value end, Value step, int64_t n) {
-    scf::ForOp loop = scf::ForOp::create(b, loc, begin, end, step);
+  Value groupsBegin = arith::DivUIOp::create(b, loc, vBegin, group);
+  Value groupsEnd = arith::DivUIOp::create(b, loc, vEnd, group);
+  auto columnLoop = [&](Value begin, Value end, int64_t n) {
+    scf::ForOp loop = scf::ForOp::create(b, loc, begin, end, constantIndex(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    emitColumnGroup(
-        arith::MulIOp::create(b, loc, loop.getInductionVar(), width), kBegin,
-        kEnd, mBegin, mEnd, rows, n);
+    AffineExpr index = getAffineDimExpr(0, b.getContext());
+    Value n0 = affine::makeComposedAffineApply(b, loc, index * (n * plan.width),
+                                               {loop.getInductionVar()})
+                   .getResult();
+    emitColumnGroup(n0, kBegin, kEnd, mBegin, mEnd, rows, n);
   };
-  columnLoop(vBegin, groupsEnd, group, vectors);
+  columnLoop(groupsBegin, groupsEnd, vectors);
   if (vectors > 1)
-    columnLoop(groupsEnd, vEnd, constantIndex(1), 1);
+    columnLoop(arith::MulIOp::create(b, loc, groupsEnd, group), vEnd, 1);
 }
 
 void RowKernelEmitter::emitColumnGroup(Value n0, Value kBegin, Value kEnd,
@@ -489,7 +546,9 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(tileStart);
     row = arith::AddIOp::create(b, loc, m0, constantIndex(r));
-    col = arith::AddIOp::create(b, loc, n0, constantIndex(j * plan.width));
+    AffineExpr first = getAffineDimExpr(0, b.getContext());
+    col = affine::makeComposedAffineApply(b, loc, first + j * plan.width, {n0})
+              .getResult();
   }
   SmallVector<Value> dims = {row, col, k ? k : constantIndex(0)};
   SmallVector<Value> indices;

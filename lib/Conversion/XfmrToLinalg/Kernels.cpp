@@ -12,6 +12,7 @@
 #include "Kernels.h"
 #include "Builders.h"
 
+#include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
 #include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Evaluator/Kernels.h"
 
@@ -206,10 +207,16 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
   case nx::FloatFormat::F4E2M1FN: {
-    // Column 2i is the low nibble of byte i, column 2i + 1 the high one:
-    // the nibble starts `highBits` (0 or 4) bits up.
+    // The nibble starts `highBits` (0 or 4) bits up: in nibble planes, at
+    // 4 for the second 16 columns of every 32 (getNibbleShift); in rows,
+    // column 2i is the low nibble of byte i, column 2i + 1 the high one.
+    Value pairs = weight.nibblePlanes
+                      ? arith::DivUIOp::create(b, loc, col,
+                                               s.index(kNibbleGroupColumns / 2))
+                            .getResult()
+                      : col;
     Value highBits = arith::MulIOp::create(
-        b, loc, arith::RemUIOp::create(b, loc, col, s.index(2)), s.index(4));
+        b, loc, arith::RemUIOp::create(b, loc, pairs, s.index(2)), s.index(4));
     if (weight.elementTable) {
       Value shift =
           arith::IndexCastOp::create(b, loc, b.getI32Type(), highBits);
@@ -272,32 +279,38 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
 
 /// The map from the (m, n, k) loops of a linear to `row` and column n of a
 /// K-major array: [row, n], or in panels of P columns (a rank-3 array
-/// [N / P, rows, P / columnsPerElement]) [n / P, row, n mod P].
-/// `columnsPerElement`: 2 for fp4 codes, two to a byte.
+/// [N / P, rows, P]) [n / P, row, n mod P]. With `nibblePlanes` (fp4
+/// codes) the last index is the byte of the column's nibble-plane order
+/// (getNibbleByte) instead, within a panel's P / 2 bytes.
 static AffineMap kMajorMap(MLIRContext *ctx, Value array, AffineExpr row,
-                           int64_t columnsPerElement) {
+                           bool nibblePlanes) {
   AffineExpr n = getAffineDimExpr(1, ctx);
   auto type = cast<ShapedType>(array.getType());
+  auto element = [&](AffineExpr column) {
+    if (!nibblePlanes)
+      return column;
+    return column.floorDiv(kNibbleGroupColumns) * (kNibbleGroupColumns / 2) +
+           column % (kNibbleGroupColumns / 2);
+  };
   if (type.getRank() == 2)
-    return AffineMap::get(3, 0, {row, n.floorDiv(columnsPerElement)}, ctx);
-  int64_t panel = type.getDimSize(2) * columnsPerElement;
-  return AffineMap::get(
-      3, 0, {n.floorDiv(panel), row, (n % panel).floorDiv(columnsPerElement)},
-      ctx);
+    return AffineMap::get(3, 0, {row, element(n)}, ctx);
+  int64_t panel = type.getDimSize(2) * (nibblePlanes ? 2 : 1);
+  return AffineMap::get(3, 0, {n.floorDiv(panel), row, element(n % panel)},
+                        ctx);
 }
 
 /// The maps from the (m, n, k) loops of a linear to the element of the
-/// K-major `weight.data` holding weight (n, k), at [k, n] (fp4: [k, n / 2]),
-/// and to its block scale, at [k / block, n] (or their panels).
+/// K-major `weight.data` holding weight (n, k), at [k, n] (fp4: the byte of
+/// n), and to its block scale, at [k / block, n] (or their panels).
 static AffineMap dataMap(MLIRContext *ctx, const WeightTensors &weight) {
   return kMajorMap(ctx, weight.data, getAffineDimExpr(2, ctx),
-                   weight.isPackedFP4() ? 2 : 1);
+                   weight.isPackedFP4());
 }
 
 static AffineMap scaleMap(MLIRContext *ctx, const WeightTensors &weight) {
   AffineExpr k = getAffineDimExpr(2, ctx);
   return kMajorMap(ctx, weight.blockScales,
-                   k.floorDiv(weight.scheme->blockSize), 1);
+                   k.floorDiv(weight.scheme->blockSize), false);
 }
 
 /// The value of every E2M1 code, as numerics::decode gives it.
@@ -323,8 +336,10 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
       filledTensor(b, loc, {rows, b.getIndexAttr(weight.rows)}, s.f32(0.0f));
   // (m, n, k): k innermost and ascending, as kernels::linear.
   WeightTensors decoded = weight;
-  if (weight.isPackedFP4())
+  if (weight.isPackedFP4()) {
     decoded.elementTable = buildE2M1Table(b, loc);
+    decoded.nibblePlanes = true;
+  }
   SmallVector<Value> inputs = {x, weight.data};
   SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
                                  dataMap(ctx, weight)};

@@ -26,7 +26,8 @@ struct WeightTensors {
   /// nullopt: `data` holds f32 values.
   std::optional<numerics::QuantScheme> scheme;
   /// f32 values or codes ([rows, cols]; fp4: [rows, ceil(cols / 2)] bytes;
-  /// the weight of a linear is K-major, [K, N]).
+  /// the weight of a linear is K-major, [K, N], its fp4 codes in nibble
+  /// planes, WeightPack.h).
   mlir::Value data;
   /// Block scale codes [rows, blocks] (i8), or null.
   mlir::Value blockScales;
@@ -39,6 +40,9 @@ struct WeightTensors {
   /// decodeWeight then looks codes up in (one vpermps per 16 weights once
   /// vectorized, see VectorizeRows) instead of decoding them arithmetically.
   mlir::Value elementTable;
+  /// Whether fp4 codes are in nibble planes (K-major, WeightPack.h) rather
+  /// than Packing.h's order.
+  bool nibblePlanes = false;
 
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;

@@ -67,7 +67,9 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   if (scheme->element == nx::FloatFormat::F4E2M1FN && panel)
     encoding.data = {b.getI8Type(), stored(outer, inner, panel / 2)};
   else if (scheme->element == nx::FloatFormat::F4E2M1FN)
-    encoding.data = {b.getI8Type(), {outer, (inner + 1) / 2}};
+    encoding.data = {
+        b.getI8Type(),
+        {outer, kMajor ? getNibbleRowBytes(inner) : (inner + 1) / 2}};
   else
     encoding.data = {b.getIntegerType(8 * codeBytes),
                      stored(outer, inner, panel)};
@@ -230,6 +232,18 @@ static std::vector<uint8_t> transposeBytes(ArrayRef<uint8_t> bytes, size_t rows,
   return result;
 }
 
+/// The `rows` x `cols` fp4 codes `codes` (one per byte) in nibble planes.
+static std::vector<uint8_t> packNibblePlanes(ArrayRef<uint8_t> codes,
+                                             size_t rows, size_t cols) {
+  size_t rowBytes = getNibbleRowBytes(cols);
+  std::vector<uint8_t> result(rows * rowBytes);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c)
+      result[r * rowBytes + getNibbleByte(c)] |= (codes[r * cols + c] & 15)
+                                                 << getNibbleShift(c);
+  return result;
+}
+
 /// The `rows` x `rowBytes` byte matrix `matrix` cut into column panels of
 /// `panelBytes`, one after the other: [rowBytes / panelBytes, rows,
 /// panelBytes].
@@ -264,8 +278,12 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
   std::vector<uint8_t> codes =
       kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
   bool fp4 = q.scheme.element == nx::FloatFormat::F4E2M1FN;
-  size_t rowBytes = fp4 ? (inner + 1) / 2 : inner * codeBytes;
-  if (fp4) {
+  size_t rowBytes = !fp4     ? inner * codeBytes
+                    : kMajor ? getNibbleRowBytes(inner)
+                             : (inner + 1) / 2;
+  if (fp4 && kMajor)
+    codes = packNibblePlanes(codes, outer, inner);
+  else if (fp4) {
     std::vector<uint8_t> packed(outer * rowBytes);
     for (size_t row = 0; row < outer; ++row)
       nx::packCodes(codes.data() + row * inner, inner, 4,

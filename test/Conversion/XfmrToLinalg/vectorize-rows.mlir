@@ -5,7 +5,8 @@
 // mixtile-cpu-vectorize-rows: a linear (m, n, k) becomes a kernel function
 // of a range of column vectors. Its loops: blocks of k in order (depth 16
 // of the 64, or narrow-depth 4 for fewer than 6 rows), blocks of 768 rows
-// (row-block), groups of 4 vectors of 16 columns, tiles of 6 rows,
+// (row-block), groups of 4 vectors of 16 columns (a loop over the group
+// numbers within the range, which starts at a whole group), tiles of 6 rows,
 // and the k loop carrying the 6 x 4 accumulators, each updated by one
 // vector FMA per k (the body's math.fma, so the order is the scalar loop's).
 // Large kernels run through mixtile_parallel_for with a task function that
@@ -24,7 +25,9 @@
 // CHECK:         %[[STEP:.*]] = arith.select %[[NARROW]], %c4, %c16 : index
 // CHECK:         scf.for %[[KB:.*]] = %c0 to %c64 step %[[STEP]] {
 // CHECK:           scf.for %[[MB:.*]] = %c0 to %{{.*}} step %c768 {
-// CHECK:             scf.for %[[G:.*]] = %[[BEGIN]] to %{{.*}} step %c4 {
+// CHECK:             %[[GB:.*]] = arith.divui %[[BEGIN]], %c4 : index
+// CHECK:             %[[GE:.*]] = arith.divui %[[END]], %c4 : index
+// CHECK:             scf.for %[[G:.*]] = %[[GB]] to %[[GE]] step %c1 {
 // CHECK:               scf.for %[[M:.*]] = %[[MB]] to %{{.*}} step %c6 {
 // CHECK-COUNT-24:      vector.load %[[Y]]
 // CHECK:               %[[ACC:.*]]:24 = scf.for %[[K:.*]] = %[[KB]] to %{{.*}} step %{{.*}} iter_args(
@@ -160,6 +163,55 @@ func.func @fp4_panels(%x: tensor<?x64xf32>, %w: tensor<2x64x32xi8>, %s: tensor<2
 
 // -----
 
+// fp4 codes in nibble planes within panels of 64 columns ([n / 64, k,
+// 16 * ((n mod 64) / 32) + n mod 16], WeightPack.h): the bytes of a vector
+// of 16 columns are 16 consecutive bytes, one full-width load. The group's
+// first column is an affine multiple of its number, so the composed indices
+// fold: the vectors of columns 0-15 and 16-31 of a group read the same 16
+// bytes (one load after CSE), as do 32-47 and 48-63.
+
+// CHECK-DAG:   #[[BYTE0:.*]] = affine_map<() -> (0)>
+// CHECK-DAG:   #[[BYTE16:.*]] = affine_map<() -> (16)>
+// CHECK-LABEL: func.func private @nibble_planes_rows0(
+// CHECK-SAME:      %[[W:[a-z0-9]+]]: memref<2x64x32xi8>
+// CHECK:         scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:           scf.for
+// CHECK:             %[[PANEL:.*]] = affine.apply #{{.*}}(%[[G]])
+// CHECK:             %[[FIRST:.*]] = affine.apply #[[BYTE0]]()
+// CHECK:             %[[SECOND:.*]] = affine.apply #[[BYTE16]]()
+// CHECK:             scf.for
+// CHECK:               %[[LOW:.*]] = vector.load %[[W]][%[[PANEL]], %{{.*}}, %[[FIRST]]] : memref<2x64x32xi8>, vector<16xi8>
+// CHECK:               %[[HIGH:.*]] = vector.load %[[W]][%[[PANEL]], %{{.*}}, %[[SECOND]]] : memref<2x64x32xi8>, vector<16xi8>
+// CHECK-NOT:           vector.load %[[W]]
+// CHECK:               arith.extui %[[LOW]] : vector<16xi8> to vector<16xi32>
+// CHECK:               arith.extui %[[HIGH]] : vector<16xi8> to vector<16xi32>
+// CHECK-NOT:           vector.load %[[W]]
+// CHECK:               scf.yield
+#x = affine_map<(m, n, k) -> (m, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#codes = affine_map<(m, n, k) -> (n floordiv 64, k, ((n mod 64) floordiv 32) * 16 + n mod 16)>
+func.func @nibble_planes(%x: tensor<?x64xf32>, %w: tensor<2x64x32xi8>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #codes, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<2x64x32xi8>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %byte: i8, %acc: f32):
+    %n = linalg.index 1 : index
+    %c16 = arith.constant 16 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %pair = arith.divui %n, %c16 : index
+    %odd = arith.remui %pair, %c2 : index
+    %bits = arith.muli %odd, %c4 : index
+    %shift = arith.index_cast %bits : index to i32
+    %wide = arith.extui %byte : i8 to i32
+    %nibble = arith.shrui %wide, %shift : i32
+    %v = arith.sitofp %nibble : i32 to f32
+    %f = math.fma %a, %v, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
 // A load from a table of 16 f32 values defined outside the generic (the
 // E2M1 values decodeWeight looks fp4 codes up in) indexed by a value that
 // varies with n: a gather from the table, or with permute-tables one
@@ -207,9 +259,14 @@ func.func @lookup(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %y: tensor<?x32xf3
 // -----
 
 // Generics of other forms stay as they are: a column count that no vector
-// width divides, a reduction over n, and panels narrower than a vector.
+// width divides, a reduction over n, panels narrower than a vector, columns
+// that are not consecutive, and an index of n and k together.
 
 // CHECK-LABEL: func.func @odd(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @strided(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @column_and_k(
 // CHECK:         linalg.generic
 // CHECK-LABEL: func.func @reduce_n(
 // CHECK:         linalg.generic
@@ -226,6 +283,24 @@ func.func @odd(%x: tensor<?x8xf32>, %w: tensor<8x6xf32>, %y: tensor<?x6xf32>) ->
     linalg.yield %f : f32
   } -> tensor<?x6xf32>
   return %r : tensor<?x6xf32>
+}
+// Every other column: a vector's columns are not consecutive.
+func.func @strided(%x: tensor<?x64xf32>, %w: tensor<64x256xf32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n * 2)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x256xf32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+// The last index mixes n and k: not a function of the column alone.
+func.func @column_and_k(%x: tensor<?x64xf32>, %w: tensor<64x192xf32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n + k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x192xf32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
 }
 func.func @reduce_n(%x: tensor<?x16xf32>, %y: tensor<?xf32>) -> tensor<?xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<?x16xf32>) outs(%y : tensor<?xf32>) {

@@ -13,13 +13,19 @@
 // - bf16 / f16 codes: one little-endian 16-bit code per element;
 // - fp8 and fp6 codes: one byte per element;
 // - fp4 codes: two per byte, each row packed on its own (Packing.h order:
-//   column 2i in the low nibble), rows of ceil(cols / 2) bytes;
+//   column 2i in the low nibble), rows of ceil(cols / 2) bytes (linear
+//   weights: nibble planes, below);
 // - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
 // - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32.
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
-// transpose [K, N] (fp4: two adjacent columns n to a byte; block scales
-// [blocks, N]): the kernels vectorize across the N independent outputs, so
-// the codes of one k for consecutive n must be contiguous. When
+// transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
+// the N independent outputs, so the codes of one k for consecutive n must
+// be contiguous. Its fp4 codes are stored in nibble planes: each group of
+// kNibbleGroupColumns (32) columns of a row takes 16 bytes, byte i holding
+// column i of the group in its low nibble and column 16 + i in its high
+// one (getNibbleByte, getNibbleShift), rows of 16 * ceil(N / 32) bytes.
+// The bytes of 16 consecutive columns are then 16 consecutive bytes, which
+// a kernel widens and shifts by one amount for all its lanes. When
 // kPanelColumns (P) divides a wider N, the transpose is cut into N / P
 // panels of P columns, stored one after the other: [N / P, K, P] (fp4:
 // [N / P, K, P / 2]; block scales [N / P, blocks, P]). A kernel's column
@@ -71,11 +77,30 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 2;
+inline constexpr uint32_t kWeightPackVersion = 3;
 
 /// Columns per panel of a K-major weight: the column group of the CPU
 /// kernels' default register tile (4 vectors of 16 f32 lanes).
 inline constexpr int64_t kPanelColumns = 64;
+
+/// Columns per nibble-plane group of K-major fp4 codes (16 bytes).
+inline constexpr int64_t kNibbleGroupColumns = 32;
+
+/// The byte of a K-major fp4 row holding column `column`'s code, and the
+/// shift (0 or 4) of its nibble: the nibble-plane order.
+inline int64_t getNibbleByte(int64_t column) {
+  return column / kNibbleGroupColumns * (kNibbleGroupColumns / 2) +
+         column % (kNibbleGroupColumns / 2);
+}
+inline int64_t getNibbleShift(int64_t column) {
+  return column / (kNibbleGroupColumns / 2) % 2 * 4;
+}
+
+/// The bytes of a K-major fp4 row of `columns` codes in nibble planes.
+inline int64_t getNibbleRowBytes(int64_t columns) {
+  return (columns + kNibbleGroupColumns - 1) / kNibbleGroupColumns *
+         (kNibbleGroupColumns / 2);
+}
 
 /// The panel width P of a K-major weight of `columns` (N) outputs:
 /// kPanelColumns when it divides a wider N, else 0 (one [K, N] array).
@@ -123,7 +148,8 @@ WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
                                  bool kMajor = false);
 
 /// The element codes of `q` in the pack's layout (`kMajor`: transposed),
-/// fp4 codes two to a byte, row by row of the stored matrix.
+/// fp4 codes two to a byte, row by row of the stored matrix (`kMajor`: in
+/// nibble planes).
 std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
 
