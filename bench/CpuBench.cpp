@@ -405,9 +405,14 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
 }
 
 void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth) {
-  const int64_t k = 4096, n = 8192;
+  const int64_t k = 4096, n = std::getenv("GEMV_N")
+                                  ? std::atoi(std::getenv("GEMV_N"))
+                                  : 8192;
   // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
-  const size_t streamed = size_t(384) << 20;
+  const size_t streamed = std::getenv("GEMV_STREAM")
+                              ? size_t(std::atoi(std::getenv("GEMV_STREAM")))
+                                    << 20
+                              : size_t(384) << 20;
   std::vector<float> w = randomMatrix(n * k, 3);
   Aligned<float> x(k), y(n);
   std::vector<float> xs = randomMatrix(k, 4);

@@ -349,6 +349,9 @@ public:
   /// Whether table lookups of 16 lanes may use AVX-512's vpermps (else
   /// they are gathers).
   bool permuteTables = false;
+  /// How far ahead (bytes) one-row tiles prefetch the inputs they stream
+  /// along k; 0: not at all.
+  int64_t prefetchBytes = 0;
 
 private:
   Value constantIndex(int64_t value) {
@@ -375,6 +378,10 @@ private:
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
                    unsigned tileVectors);
   Value emitInput(unsigned input, unsigned r, unsigned j);
+  /// In a one-row tile, a prefetch of the line input `input` (indexed by
+  /// `map`) will read for vector j `prefetchBytes` ahead along k, when
+  /// vector j starts a cache line.
+  void emitPrefetch(unsigned input, AffineMap map, ValueRange dims, unsigned j);
   /// The table lookup `load` for the vector of indices `indices`.
   Value emitLookup(memref::LoadOp load, Value indices);
   /// The body value whose lanes index the table of `load`: its index, or
@@ -408,6 +415,8 @@ private:
   DenseMap<Value, SmallVector<Value>> lanes;
   unsigned maxVectors = 0;
   Value m0, n0, k;
+  /// The rows of the current tile.
+  int64_t tileRows = 0;
   /// An op at the start of the current tile, before its loops over k.
   Operation *tileStart = nullptr;
 };
@@ -570,6 +579,7 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
   case InputKind::Scalar:
     return memref::LoadOp::create(b, loc, memref, indices);
   case InputKind::Columns:
+    emitPrefetch(input, map, dims, j);
     return vector::LoadOp::create(b, loc, vectorOf(element), memref, indices);
   case InputKind::HalfColumns: {
     auto half = VectorType::get({plan.width / 2}, element);
@@ -581,6 +591,40 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
   }
   }
   llvm_unreachable("unknown input kind");
+}
+
+void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
+                                    ValueRange dims, unsigned j) {
+  // Only a one-row tile streams its weights (a batch-1 product: nothing
+  // reuses them); bigger tiles read them from the cache blocks of k.
+  if (!prefetchBytes || tileRows != 1 || !k)
+    return;
+  Value memref = operand(plan.op.getDpsInputOperand(input)->getOperandNumber());
+  auto type = cast<MemRefType>(memref.getType());
+  auto kPosition = map.getResultPosition(getAffineDimExpr(2, b.getContext()));
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!kPosition || failed(type.getStridesAndOffset(strides, offset)) ||
+      ShapedType::isDynamic(strides[*kPosition]))
+    return;
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  constexpr int64_t kLineBytes = 64;
+  if (j * plan.width * elementBytes % kLineBytes != 0)
+    return;
+  int64_t bytesPerK = strides[*kPosition] * elementBytes;
+  int64_t ahead =
+      std::max<int64_t>(1, llvm::divideCeil(prefetchBytes, bytesPerK));
+  SmallVector<Value> aheadDims(dims);
+  aheadDims[2] = arith::AddIOp::create(b, loc, k, constantIndex(ahead));
+  SmallVector<Value> indices;
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    indices.push_back(affine::makeComposedAffineApply(
+                          b, loc, map.getSubMap({i}),
+                          getAsOpFoldResult(ValueRange(aheadDims)))
+                          .getResult());
+  // A prefetch past the end of the array is harmless: it does not fault.
+  memref::PrefetchOp::create(b, loc, memref, indices, /*isWrite=*/false,
+                             /*localityHint=*/3, /*isDataCache=*/true);
 }
 
 void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
@@ -672,6 +716,7 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
   m0 = tileM;
   n0 = tileN;
   k = Value();
+  tileRows = rows;
   maxVectors = vectors;
   lanes.clear();
   Block *body = plan.op.getBlock();
@@ -795,6 +840,7 @@ public:
     narrowDepth = options.narrowDepth;
     rowBlock = options.rowBlock;
     permuteTables = options.permuteTables;
+    prefetchDistance = options.prefetchDistance;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -854,6 +900,11 @@ private:
                      "(the target must have avx512f; else gathers; "
                      "mixtile-cpu-pipeline sets it from its features)"),
       llvm::cl::init(false)};
+  Option<int64_t> prefetchDistance{
+      *this, "prefetch-distance",
+      llvm::cl::desc("Bytes ahead along k that one-row tiles (batch-1 "
+                     "products) prefetch their streamed inputs (0: none)"),
+      llvm::cl::init(1024)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -891,6 +942,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
       mapping.map(value, b.clone(*constant)->getResult(0));
   RowKernelEmitter emitter(plan, b, loc, mapping);
   emitter.permuteTables = permuteTables;
+  emitter.prefetchBytes = prefetchDistance;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),
@@ -1015,6 +1067,13 @@ void VectorizeRowsPass::runOnOperation() {
                                  << " must be positive, got " << value;
       return signalPassFailure();
     }
+  if (prefetchDistance < 0) {
+    getOperation().emitError()
+        << "mixtile-cpu-vectorize-rows: prefetch-distance must not be "
+           "negative, got "
+        << prefetchDistance.getValue();
+    return signalPassFailure();
+  }
   SmallVector<RowKernelPlan> plans;
   getOperation().walk([&](linalg::GenericOp op) {
     FailureOr<RowKernelPlan> plan = planRowKernel(op, width);

@@ -87,6 +87,11 @@ struct VectorizeRowsOptions {
   /// Look up tables of 16 f32 values (fp4 codes) with AVX-512's vpermps;
   /// else with gathers. Only for targets with avx512f.
   bool permuteTables = false;
+  /// Bytes ahead along k that one-row tiles (batch-1 products, which
+  /// stream their weights) prefetch them; 0: none. 1024 was the best of
+  /// 0, 512, 1024, 2048 and 4096 in alternating runs of the bench's GEMVs
+  /// (docs/CpuBackend.md).
+  int64_t prefetchDistance = 1024;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;
