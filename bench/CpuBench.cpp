@@ -16,7 +16,9 @@
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
 //     reference evaluator and the DRAM bound (weight bytes per token).
 //
-//   mixtile-bench-cpu [--quick] [gemm] [gemv] [decode]
+//   - the same GEMVs on one cached matrix: the kernels' own ceiling;
+//
+//   mixtile-bench-cpu [--quick] [gemm] [gemv] [gemv-cache] [decode]
 //
 // --quick: GEMM 1024^3 only, 8 tokens; naming sections runs only those.
 //
@@ -194,9 +196,10 @@ public:
       dlclose(handle);
   }
 
-  /// Runs y = x w^T with `w` quantized (K-major) as the pack holds it.
+  /// Runs y = x w^T with `w` quantized (K-major) as the pack holds it
+  /// (`nanFlag`: for FP8 codes, whether some is a NaN code).
   void run(float *x, void *codes, void *scales, float *tensorScale,
-           float *y) const;
+           int32_t *nanFlag, float *y) const;
 
   /// The arrays the kernel takes.
   Type dataType, scaleType;
@@ -230,6 +233,8 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
   }
   if (encoding.tensorScale)
     args.push_back(MemRefType::get({1}, b.getF32Type()));
+  if (encoding.nanFlag)
+    args.push_back(MemRefType::get({1}, b.getI32Type()));
   args.push_back(MemRefType::get({m, n}, b.getF32Type()));
   auto func =
       func::FuncOp::create(b, loc, "linear", b.getFunctionType(args, {}));
@@ -245,14 +250,18 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
   unsigned next = 2;
   Value scales =
       encoding.blockScales ? tensorOf(entry->getArgument(next++)) : Value();
-  Value tensorScale;
-  if (encoding.tensorScale)
-    tensorScale = tensor::ExtractOp::create(
-        b, loc, tensorOf(entry->getArgument(next++)),
+  auto scalar = [&](Value buffer) -> Value {
+    return tensor::ExtractOp::create(
+        b, loc, tensorOf(buffer),
         ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  };
+  Value tensorScale =
+      encoding.tensorScale ? scalar(entry->getArgument(next++)) : Value();
+  Value nanFlag =
+      encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
   Value y = cpu::buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
                                    scheme, tensorOf(entry->getArgument(1)),
-                                   scales, tensorScale);
+                                   scales, tensorScale, nanFlag);
   auto materialize = bufferization::MaterializeInDestinationOp::create(
       b, loc, y, entry->getArgument(next));
   materialize.setRestrict(true);
@@ -274,31 +283,42 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
 }
 
 void LinearKernel::run(float *x, void *codes, void *scales, float *tensorScale,
-                       float *y) const {
-  Descriptor xd = describe(x, m, k), yd = describe(y, m, n);
-  Descriptor wd = describe(codes, dataShape[0], dataShape[1]);
-  Descriptor sd =
-      scales ? describe(scales, scaleShape[0], scaleShape[1]) : Descriptor{};
-  Descriptor td = {tensorScale, tensorScale, 0, {1, 0}, {1, 0}};
-  using Fn3 = void (*)(Descriptor *, Descriptor *, Descriptor *);
-  using Fn4 = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *);
-  using Fn5 = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *,
-                       Descriptor *);
-  if (scales && tensorScale)
-    reinterpret_cast<Fn5>(function)(&xd, &wd, &sd, &td, &yd);
-  else if (scales)
-    reinterpret_cast<Fn4>(function)(&xd, &wd, &sd, &yd);
-  else if (tensorScale)
-    reinterpret_cast<Fn4>(function)(&xd, &wd, &td, &yd);
-  else
-    reinterpret_cast<Fn3>(function)(&xd, &wd, &yd);
+                       int32_t *nanFlag, float *y) const {
+  // The kernel's arguments, in buildLinearKernel's order.
+  SmallVector<Descriptor, 6> args = {describe(x, m, k)};
+  args.push_back(describe(codes, dataShape[0], dataShape[1]));
+  if (scales)
+    args.push_back(describe(scales, scaleShape[0], scaleShape[1]));
+  if (tensorScale)
+    args.push_back({tensorScale, tensorScale, 0, {1, 0}, {1, 0}});
+  if (nanFlag)
+    args.push_back({nanFlag, nanFlag, 0, {1, 0}, {1, 0}});
+  args.push_back(describe(y, m, n));
+  Descriptor *d = args.data();
+  using D = Descriptor *;
+  switch (args.size()) {
+  case 3:
+    return reinterpret_cast<void (*)(D, D, D)>(function)(d, d + 1, d + 2);
+  case 4:
+    return reinterpret_cast<void (*)(D, D, D, D)>(function)(d, d + 1, d + 2,
+                                                            d + 3);
+  case 5:
+    return reinterpret_cast<void (*)(D, D, D, D, D)>(function)(d, d + 1, d + 2,
+                                                               d + 3, d + 4);
+  default:
+    assert(args.size() == 6 && "at most six kernel arguments");
+    return reinterpret_cast<void (*)(D, D, D, D, D, D)>(function)(
+        d, d + 1, d + 2, d + 3, d + 4, d + 5);
+  }
 }
 
 /// A [N, K] weight quantized under `scheme` (nullopt: f32) and stored
 /// K-major as the pack stores it.
 struct PackedMatrix {
   std::vector<uint8_t> codes, scales;
+  bool hasTensorScale = false, hasNaNFlag = false;
   float tensorScale = 1.0f;
+  int32_t nanFlag = 0;
 
   size_t bytes() const { return codes.size() + scales.size(); }
 };
@@ -315,7 +335,10 @@ PackedMatrix packMatrix(const std::vector<float> &w, int64_t n, int64_t k,
   nx::QuantizedMatrix q = nx::quantize(w.data(), n, k, *scheme);
   packed.codes = cpu::packWeightCodes(q, /*kMajor=*/true);
   packed.scales = cpu::packBlockScales(q, /*kMajor=*/true);
+  packed.hasTensorScale = nx::hasTensorScale(*scheme);
   packed.tensorScale = q.tensorScale;
+  packed.hasNaNFlag = cpu::getsNaNFlag(scheme, /*kMajor=*/true);
+  packed.nanFlag = cpu::hasNaNCodes(q) ? 1 : 0;
   return packed;
 }
 
@@ -363,7 +386,7 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
   std::copy(f32.codes.begin(), f32.codes.end(), wf32.data);
   LinearKernel kernel(ctx, m, k, n, std::nullopt, dir);
   double ours = bestOf(reps, [&] {
-    kernel.run(x.data, wf32.data, nullptr, nullptr, yOurs.data);
+    kernel.run(x.data, wf32.data, nullptr, nullptr, nullptr, yOurs.data);
   });
   // OpenBLAS on the [N, K] weights: y = x * w^T.
   Aligned<float> wBlas(n * k);
@@ -394,7 +417,7 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
   std::copy(packed.codes.begin(), packed.codes.end(), wbf16.data);
   LinearKernel bf16Kernel(ctx, m, k, n, bf16, dir);
   double bf16Time = bestOf(reps, [&] {
-    bf16Kernel.run(x.data, wbf16.data, nullptr, nullptr, yOurs.data);
+    bf16Kernel.run(x.data, wbf16.data, nullptr, nullptr, nullptr, yOurs.data);
   });
   double bf16Gflops = flops / bf16Time / 1e9;
   llvm::outs() << llvm::formatv(
@@ -404,15 +427,13 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
   llvm::outs().flush();
 }
 
-void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth) {
-  const int64_t k = 4096, n = std::getenv("GEMV_N")
-                                  ? std::atoi(std::getenv("GEMV_N"))
-                                  : 8192;
-  // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
-  const size_t streamed = std::getenv("GEMV_STREAM")
-                              ? size_t(std::atoi(std::getenv("GEMV_STREAM")))
-                                    << 20
-                              : size_t(384) << 20;
+/// Batch-1 products 1 x 4096 x `n` with several weight formats over
+/// matrices of at least `streamed` bytes in all (0: one matrix), each pass
+/// reading them once: from DRAM when they exceed the L3; from the caches
+/// when they fit, the kernels' own ceiling. `where` says which.
+void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
+               int64_t n, size_t streamed, const char *where) {
+  const int64_t k = 4096;
   std::vector<float> w = randomMatrix(n * k, 3);
   Aligned<float> x(k), y(n);
   std::vector<float> xs = randomMatrix(k, 4);
@@ -422,7 +443,8 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth) {
     if (std::string(name) != "f32")
       scheme = nx::parseQuantScheme(name);
     PackedMatrix packed = packMatrix(w, n, k, scheme);
-    size_t layers = std::max<size_t>(2, streamed / packed.bytes());
+    size_t layers =
+        streamed ? std::max<size_t>(2, streamed / packed.bytes()) : 1;
     std::vector<std::unique_ptr<Aligned<uint8_t>>> codes, scales;
     for (size_t l = 0; l < layers; ++l) {
       codes.push_back(std::make_unique<Aligned<uint8_t>>(packed.codes.size()));
@@ -433,24 +455,23 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth) {
                 scales.back()->data);
     }
     float tensorScale = packed.tensorScale;
-    bool hasTensorScale =
-        scheme && (scheme->scale == nx::ScaleKind::TensorF32 ||
-                   scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32);
+    int32_t nanFlag = packed.nanFlag;
     LinearKernel kernel(ctx, 1, k, n, scheme, dir);
     auto pass = [&] {
       for (size_t l = 0; l < layers; ++l)
         kernel.run(x.data, codes[l]->data,
                    packed.scales.empty() ? nullptr : scales[l]->data,
-                   hasTensorScale ? &tensorScale : nullptr, y.data);
+                   packed.hasTensorScale ? &tensorScale : nullptr,
+                   packed.hasNaNFlag ? &nanFlag : nullptr, y.data);
     };
     pass();
     double time = bestOf(3, pass);
     double gbps = layers * packed.bytes() / time / 1e9;
     llvm::outs() << llvm::formatv(
-        "GEMV 1x{0}x{1} {2,-8} weights: {3,6:F1} GB/s of weights = {4,5:F1}% "
-        "of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
+        "GEMV 1x{0}x{1} {2,-8} weights {7}: {3,6:F1} GB/s of weights = "
+        "{4,5:F1}% of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
         k, n, name, gbps, 100 * gbps / bandwidth, layers,
-        layers * packed.bytes() / 1e6);
+        layers * packed.bytes() / 1e6, where);
     llvm::outs().flush();
   }
 }
@@ -562,7 +583,12 @@ int main(int argc, char **argv) {
       benchGemm(ctx, tmp, 4096, fmaPeak, dotPeak);
   }
   if (wanted("gemv"))
-    benchGemv(ctx, tmp, bandwidth);
+    // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
+    benchGemv(ctx, tmp, bandwidth, 8192, size_t(384) << 20, "from DRAM");
+  if (wanted("gemv-cache"))
+    // One matrix of 4096 x 512: fp8 and fp4 weights fit each core's 2 MB
+    // L2 (bf16 just, f32 the L3).
+    benchGemv(ctx, tmp, bandwidth, 512, 0, "from cache");
   if (wanted("decode"))
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);

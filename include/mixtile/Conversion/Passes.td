@@ -62,6 +62,7 @@ def ConvertXfmrToLinalg : Pass<"convert-xfmr-to-linalg", "mlir::ModuleOp"> {
                            "mlir::linalg::LinalgDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect"];
 }
 

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -312,6 +313,9 @@ static WeightTensors quantizeConstant(OpBuilder &b, Location loc, bool kMajor,
   if (encoding.tensorScale)
     weight.tensorScale =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(q.tensorScale));
+  if (encoding.nanFlag)
+    weight.nanFlag = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                                  hasNaNCodes(q) ? 1 : 0);
   return weight;
 }
 
@@ -332,6 +336,10 @@ ForwardLowering::getWeight(Operation *user, Value weight,
     if (encoding.tensorScale)
       tensors.tensorScale = tensor::ExtractOp::create(
           b, loc, view(*encoding.tensorScale, loc),
+          ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+    if (encoding.nanFlag)
+      tensors.nanFlag = tensor::ExtractOp::create(
+          b, loc, view(*encoding.nanFlag, loc),
           ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
   } else if (!scheme) {
     tensors.data = kMajor ? transposed(get(weight), loc) : get(weight);

@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -59,6 +60,33 @@ static uint32_t formulaBits(uint32_t code, const nx::FormatInfo &info) {
   return llvm::bit_cast<uint32_t>(value) | (sign << 31);
 }
 
+/// The f16 fields of FP8 `code` (see decodeFP8ThroughF16) with its NaN
+/// codes (E4M3's magnitude 0x7f, which would read as 480; E5M2's
+/// 0x7d-0x7f, whose payloads the library does not keep) made the f16 quiet
+/// NaN of their sign, which widens to the f32 one. E4M3's NaN fields,
+/// 0x3f80 under the sign, plus 0x3e80 are 0x7e00 under the sign: one
+/// masked add (AVX-512 masks logic ops per 32 bits, adds per 16).
+static Value patchFP8NaNCodes(ScalarBuilder &s, Value code, Value fields,
+                              bool isE5M2) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  auto i16 = [&](uint16_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI16Type(), v);
+  };
+  Value magnitude = arith::AndIOp::create(
+      b, loc, code, arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0x7f));
+  Value isNaN =
+      arith::CmpIOp::create(b, loc, CmpIPredicate::uge, magnitude,
+                            arith::ConstantIntOp::create(b, loc, b.getI8Type(),
+                                                         isE5M2 ? 0x7d : 0x7f));
+  Value nanFields =
+      isE5M2 ? Value(arith::OrIOp::create(
+                   b, loc, arith::AndIOp::create(b, loc, fields, i16(0x8000)),
+                   i16(0x7e00)))
+             : Value(arith::AddIOp::create(b, loc, fields, i16(0x3e80)));
+  return s.select(isNaN, nanFields, fields);
+}
+
 /// The value of the FP8 code `code` (i8) times `factor` (null: 1),
 /// through f16, whose conversion to f32 is one instruction on x86
 /// (vcvtph2ps) and exact: an E5M2 code is the top byte of the f16 of its
@@ -68,15 +96,14 @@ static uint32_t formulaBits(uint32_t code, const nx::FormatInfo &info) {
 /// subnormal. The widened f16 is multiplied by 2^8 * factor: exactly the
 /// product of the value and `factor` when 2^8 * factor is exact (finite),
 /// as a tensor scale from computeFP8TensorScale (at most FLT_MAX / 448) is.
+/// Without `nanCodes` the caller knows that no code is a NaN code.
 static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
-                                 nx::FloatFormat format, Value factor = {}) {
+                                 nx::FloatFormat format, Value factor = {},
+                                 bool nanCodes = true) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
   auto i16 = [&](uint16_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI16Type(), v);
-  };
-  auto i8 = [&](uint8_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI8Type(), v);
   };
   bool isE5M2 = format == nx::FloatFormat::F8E5M2;
   Value wide =
@@ -85,20 +112,8 @@ static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
   Value fields = arith::ShLIOp::create(b, loc, wide, i16(isE5M2 ? 8 : 7));
   if (!isE5M2)
     fields = arith::AndIOp::create(b, loc, fields, i16(0xBF80));
-  // NaN codes (E4M3's magnitude 0x7f, which would read as 480; E5M2's
-  // 0x7d-0x7f, whose payloads the library does not keep) become the f16
-  // quiet NaN of their sign, which widens to the f32 one. E4M3's NaN
-  // fields, 0x3f80 under the sign, plus 0x3e80 are 0x7e00 under the sign:
-  // one masked add (AVX-512 masks logic ops per 32 bits, adds per 16).
-  Value magnitude = arith::AndIOp::create(b, loc, code, i8(0x7f));
-  Value isNaN = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, magnitude,
-                                      i8(isE5M2 ? 0x7d : 0x7f));
-  Value nanFields =
-      isE5M2 ? Value(arith::OrIOp::create(
-                   b, loc, arith::AndIOp::create(b, loc, fields, i16(0x8000)),
-                   i16(0x7e00)))
-             : Value(arith::AddIOp::create(b, loc, fields, i16(0x3e80)));
-  fields = s.select(isNaN, nanFields, fields);
+  if (nanCodes)
+    fields = patchFP8NaNCodes(s, code, fields, isE5M2);
   Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), fields);
   Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   if (!isE5M2)
@@ -140,11 +155,11 @@ static Value decodeE2M1ThroughF16(ScalarBuilder &s, Value positioned) {
 /// The value of the `format` code held in the low bits of the integer
 /// `code` (at most 8 bits wide), as numerics::decode gives it.
 static Value decodeMiniFloat(ScalarBuilder &s, Value code,
-                             nx::FloatFormat format) {
+                             nx::FloatFormat format, bool nanCodes = true) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
   if (decodesThroughF16(format, code.getType()))
-    return decodeFP8ThroughF16(s, code, format);
+    return decodeFP8ThroughF16(s, code, format, {}, nanCodes);
   if (format == nx::FloatFormat::F4E2M1FN && code.getType().isInteger(8)) {
     Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), code);
     return decodeE2M1ThroughF16(
@@ -234,14 +249,15 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return decodeE2M1ThroughF16(s, arith::ShLIOp::create(b, loc, wide, shift));
   }
   default:
-    return decodeMiniFloat(s, data, weight.scheme->element);
+    return decodeMiniFloat(s, data, weight.scheme->element,
+                           !weight.withoutNaNCodes);
   }
 }
 
 Value mixtile::cpu::buildDecodeCode(OpBuilder &b, Location loc, Value code,
-                                    nx::FloatFormat format) {
+                                    nx::FloatFormat format, bool nanCodes) {
   ScalarBuilder s(b, loc);
-  return decodeMiniFloat(s, code, format);
+  return decodeMiniFloat(s, code, format, nanCodes);
 }
 
 Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
@@ -254,7 +270,7 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   if (weight.scheme->scale == nx::ScaleKind::TensorF32 &&
       decodesThroughF16(weight.scheme->element, data.getType()))
     return decodeFP8ThroughF16(s, data, weight.scheme->element,
-                               weight.tensorScale);
+                               weight.tensorScale, !weight.withoutNaNCodes);
   Value element = decodeElement(s, weight, data, col);
   // The products of numerics::dequantize, in its order.
   switch (weight.scheme->scale) {
@@ -348,16 +364,41 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
     maps.push_back(scaleMap(ctx, weight));
   }
   maps.push_back(projection(ctx, 3, {0, 1}));
-  Value y = buildGeneric(
-      b, loc, inputs, init, maps, iteratorTypes(2, 1),
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        ScalarBuilder ns(nb, nl);
-        Value scaleCode = weight.blockScales ? args[2] : Value();
-        // Only fp4 codes need their column n (to pick the nibble).
-        Value col = weight.isPackedFP4() ? ns.loopIndex(1) : Value();
-        Value w = decodeWeight(nb, nl, decoded, args[1], scaleCode, col);
-        return math::FmaOp::create(nb, nl, args[0], w, args.back()).getResult();
-      });
+  auto product = [&](OpBuilder &pb, Location pl, const WeightTensors &w) {
+    return buildGeneric(
+        pb, pl, inputs, init, maps, iteratorTypes(2, 1),
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          ScalarBuilder ns(nb, nl);
+          Value scaleCode = w.blockScales ? args[2] : Value();
+          // Only fp4 codes need their column n (to pick the nibble).
+          Value col = w.isPackedFP4() ? ns.loopIndex(1) : Value();
+          Value value = decodeWeight(nb, nl, w, args[1], scaleCode, col);
+          return math::FmaOp::create(nb, nl, args[0], value, args.back())
+              .getResult();
+        });
+  };
+  Value y;
+  if (!weight.nanFlag) {
+    y = product(b, loc, decoded);
+  } else {
+    // FP8 codes: a product without the NaN fix-up of the decoding (3 of
+    // its 10 vector ops per 16 weights) unless the pack says some code is
+    // a NaN code. Both give the same results on codes without NaNs.
+    WeightTensors withoutNaNs = decoded;
+    withoutNaNs.withoutNaNCodes = true;
+    Value anyNaN = arith::CmpIOp::create(
+        b, loc, CmpIPredicate::ne, weight.nanFlag,
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0));
+    auto branch = scf::IfOp::create(
+        b, loc, anyNaN,
+        [&](OpBuilder &tb, Location tl) {
+          scf::YieldOp::create(tb, tl, product(tb, tl, decoded));
+        },
+        [&](OpBuilder &eb, Location el) {
+          scf::YieldOp::create(eb, el, product(eb, el, withoutNaNs));
+        });
+    y = branch.getResult(0);
+  }
   if (!bias)
     return y;
   // The bias is added once the sum is complete.
@@ -374,12 +415,13 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
 Value mixtile::cpu::buildLinearKernel(
     OpBuilder &b, Location loc, Value x, int64_t outputs,
     const std::optional<nx::QuantScheme> &scheme, Value data, Value blockScales,
-    Value tensorScale) {
+    Value tensorScale, Value nanFlag) {
   WeightTensors weight;
   weight.scheme = scheme;
   weight.data = data;
   weight.blockScales = blockScales;
   weight.tensorScale = tensorScale;
+  weight.nanFlag = nanFlag;
   weight.rows = outputs;
   return buildLinear(b, loc, x, weight, /*bias=*/Value());
 }

@@ -33,6 +33,12 @@ struct WeightTensors {
   mlir::Value blockScales;
   /// The FP32 tensor scale (an f32 scalar), or null.
   mlir::Value tensorScale;
+  /// For FP8 codes of a linear, or null: an i32 scalar, nonzero when some
+  /// code is a NaN code (WeightPack.h's nanFlag).
+  mlir::Value nanFlag;
+  /// Whether decodeWeight may skip the NaN fix-up of FP8 codes (none is a
+  /// NaN code).
+  bool withoutNaNCodes = false;
   /// The rows of the logical [rows, cols] weight (a linear's N; fp4 codes
   /// alone do not tell an odd N).
   int64_t rows = 0;

@@ -15,6 +15,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/xxhash.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace mlir;
@@ -83,6 +84,8 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   if (scheme->scale == nx::ScaleKind::TensorF32 ||
       scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32)
     encoding.tensorScale = PackedArray{b.getF32Type(), {1}};
+  if (getsNaNFlag(scheme, kMajor))
+    encoding.nanFlag = PackedArray{b.getI32Type(), {1}};
   return encoding;
 }
 
@@ -134,6 +137,7 @@ static void describe(const PackedWeight &weight, llvm::raw_ostream &os) {
   array(weight.encoding.data);
   array(weight.encoding.blockScales);
   array(weight.encoding.tensorScale);
+  array(weight.encoding.nanFlag);
   os << '\n';
 }
 
@@ -168,6 +172,8 @@ FailureOr<WeightPack> WeightPack::plan(func::FuncOp forward) {
         place(*weight.encoding.blockScales);
       if (weight.encoding.tensorScale)
         place(*weight.encoding.tensorScale);
+      if (weight.encoding.nanFlag)
+        place(*weight.encoding.nanFlag);
       pack.weights.push_back(std::move(weight));
     }
     return WalkResult::advance();
@@ -297,6 +303,21 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
                          fp4 ? panel / 2 : panel * codeBytes);
 }
 
+bool mixtile::cpu::getsNaNFlag(const std::optional<nx::QuantScheme> &scheme,
+                               bool kMajor) {
+  return kMajor && scheme &&
+         (scheme->element == nx::FloatFormat::F8E4M3FN ||
+          scheme->element == nx::FloatFormat::F8E5M2);
+}
+
+bool mixtile::cpu::hasNaNCodes(const nx::QuantizedMatrix &q) {
+  assert(nx::getCodeBytes(q.scheme.element) == 1 && "one byte per code");
+  bool isNaN[256];
+  for (unsigned code = 0; code < 256; ++code)
+    isNaN[code] = std::isnan(nx::decode(code, q.scheme.element));
+  return llvm::any_of(q.codes, [&](uint8_t code) { return isNaN[code]; });
+}
+
 std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
                                                    bool kMajor) {
   if (!kMajor || q.blockScales.empty())
@@ -350,6 +371,10 @@ llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
     }
     if (encoding.tensorScale)
       payload.write(*encoding.tensorScale, &q.tensorScale);
+    if (encoding.nanFlag) {
+      int32_t flag = hasNaNCodes(q) ? 1 : 0;
+      payload.write(*encoding.nanFlag, &flag);
+    }
   }
   payload.finish(payloadBytes);
   return llvm::Error::success();

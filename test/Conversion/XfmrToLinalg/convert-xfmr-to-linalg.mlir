@@ -163,12 +163,26 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TS2:.*]] = tensor.extract %[[TST2]]
 // Per-tensor FP8: the code's f16 times 2^8 * the tensor scale, one multiply
 // per weight (exact: the scale of a finite tensor is at most FLT_MAX / 448).
-// CHECK:         linalg.generic
-// CHECK:           %[[WHALF:.*]] = arith.extf %{{.*}} : f16 to f32
-// CHECK:           %[[TWO8B:.*]] = arith.constant 2.560000e+02 : f32
-// CHECK-NEXT:      %[[FACTOR:.*]] = arith.mulf %[[TS2]], %[[TWO8B]] : f32
-// CHECK-NEXT:      %[[W2:.*]] = arith.mulf %[[WHALF]], %[[FACTOR]] : f32
-// CHECK-NEXT:      math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
+// The pack's nanFlag (an i32) picks the product: with the NaN fix-up (the
+// masked add) when some code is a NaN code, else without.
+// CHECK:         %[[FLAGV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xi32>
+// CHECK:         %[[FLAGT:.*]] = bufferization.to_tensor %[[FLAGV]] restrict
+// CHECK:         %[[FLAG:.*]] = tensor.extract %[[FLAGT]]
+// CHECK:         %[[ANYNAN:.*]] = arith.cmpi ne, %[[FLAG]], %{{.*}} : i32
+// CHECK:         scf.if %[[ANYNAN]] -> (tensor<?x8xf32>) {
+// CHECK:           linalg.generic
+// CHECK:             arith.addi %{{.*}}, %c16000_i16 : i16
+// CHECK:             %[[WHALF:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK:             %[[TWO8B:.*]] = arith.constant 2.560000e+02 : f32
+// CHECK-NEXT:        %[[FACTOR:.*]] = arith.mulf %[[TS2]], %[[TWO8B]] : f32
+// CHECK-NEXT:        %[[W2:.*]] = arith.mulf %[[WHALF]], %[[FACTOR]] : f32
+// CHECK-NEXT:        math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
+// CHECK:         } else {
+// CHECK:           linalg.generic
+// CHECK-NOT:         arith.addi
+// CHECK:             arith.extf %{{.*}} : f16 to f32
+// CHECK:             math.fma
+// CHECK:           scf.yield
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
   %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>

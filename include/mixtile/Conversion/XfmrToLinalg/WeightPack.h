@@ -16,7 +16,9 @@
 //   column 2i in the low nibble), rows of ceil(cols / 2) bytes (linear
 //   weights: nibble planes, below);
 // - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
-// - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32.
+// - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32;
+// - for a linear's FP8 codes, whether any is a NaN code: one i32 (0 or 1).
+//   The kernels then skip the NaN fix-up of their decoding when none is.
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
 // the N independent outputs, so the codes of one k for consecutive n must
@@ -126,6 +128,8 @@ struct WeightEncoding {
   PackedArray data;
   std::optional<PackedArray> blockScales;
   std::optional<PackedArray> tensorScale;
+  /// For a linear's FP8 codes: one i32, 1 when some code is a NaN code.
+  std::optional<PackedArray> nanFlag;
   /// Whether the arrays hold the transpose of the weight: data [cols,
   /// rows], block scales [blocks, rows] (linear weights).
   bool kMajor = false;
@@ -152,6 +156,14 @@ WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
 /// nibble planes).
 std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
+
+/// Whether some element code of `q` is a NaN code (the nanFlag array).
+bool hasNaNCodes(const numerics::QuantizedMatrix &q);
+
+/// Whether a weight under `scheme` read `kMajor` gets a nanFlag: FP8
+/// element codes, which the linears decode through f16.
+bool getsNaNFlag(const std::optional<numerics::QuantScheme> &scheme,
+                 bool kMajor);
 
 /// The block scale codes of `q` in the pack's layout.
 std::vector<uint8_t> packBlockScales(const numerics::QuantizedMatrix &q,

@@ -65,18 +65,22 @@ mlir::LogicalResult lowerXfmrToLinalg(mlir::ModuleOp module);
 /// held in the low bits of the integer `code` (higher bits are ignored),
 /// computed arithmetically: no table lookup, so that the kernels vectorize
 /// without gathers.
+/// Without `nanCodes` the code is known not to be an FP8 NaN code, and the
+/// FP8 decoding skips its NaN fix-up (other formats are unaffected).
 mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
-                            mlir::Value code, numerics::FloatFormat format);
+                            mlir::Value code, numerics::FloatFormat format,
+                            bool nanCodes = true);
 
 /// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, w
 /// [N, K] under `scheme`, nullopt: f32), on tensors in the weight pack's
 /// K-major layout (WeightPack.h): `data` the f32 values or codes,
-/// `blockScales` / `tensorScale` (an f32 scalar) as the scheme needs, or
+/// `blockScales` / `tensorScale` (an f32 scalar) / `nanFlag` (an i32
+/// scalar, nonzero when some FP8 code is a NaN code) as the scheme needs, or
 /// null. For benchmarks and tests of the kernels on their own.
 mlir::Value buildLinearKernel(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t outputs,
     const std::optional<numerics::QuantScheme> &scheme, mlir::Value data,
-    mlir::Value blockScales, mlir::Value tensorScale);
+    mlir::Value blockScales, mlir::Value tensorScale, mlir::Value nanFlag = {});
 
 } // namespace mixtile::cpu
 
