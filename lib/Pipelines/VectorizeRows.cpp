@@ -614,15 +614,23 @@ void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
   int64_t bytesPerK = strides[*kPosition] * elementBytes;
   int64_t ahead =
       std::max<int64_t>(1, llvm::divideCeil(prefetchBytes, bytesPerK));
+  // The last k at most: an index past the array's end would be undefined
+  // for a memref, even where the instruction would not fault.
+  Value lastK;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(tileStart);
+    lastK = arith::SubIOp::create(b, loc, reductionSize(), constantIndex(1));
+  }
   SmallVector<Value> aheadDims(dims);
-  aheadDims[2] = arith::AddIOp::create(b, loc, k, constantIndex(ahead));
+  aheadDims[2] = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, k, constantIndex(ahead)), lastK);
   SmallVector<Value> indices;
   for (unsigned i = 0; i < map.getNumResults(); ++i)
     indices.push_back(affine::makeComposedAffineApply(
                           b, loc, map.getSubMap({i}),
                           getAsOpFoldResult(ValueRange(aheadDims)))
                           .getResult());
-  // A prefetch past the end of the array is harmless: it does not fault.
   memref::PrefetchOp::create(b, loc, memref, indices, /*isWrite=*/false,
                              /*localityHint=*/3, /*isDataCache=*/true);
 }

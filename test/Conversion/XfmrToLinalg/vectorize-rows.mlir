@@ -116,12 +116,13 @@ func.func @fp4(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %s: tensor<2x32xi8>, 
 // CHECK-COUNT-4:         vector.load %[[W]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x64x64xf32>, vector<16xf32>
 // The one-row tiles (the batch-1 path, which streams the weights)
 // prefetch the line of each vector prefetch-distance (1024) bytes ahead:
-// 4 values of k, 256 bytes apart. The 6-row tiles read them from the
-// cache blocks of k and do not.
+// 4 values of k, 256 bytes apart, but not past the last k. The 6-row
+// tiles read them from the cache blocks of k and do not.
 // CHECK-NOT:     memref.prefetch
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK:             %[[AHEAD:.*]] = arith.addi %{{.*}}, %c4 : index
-// CHECK:             %[[KAHEAD:.*]] = affine.apply #{{.*}}(%[[AHEAD]])
+// CHECK:             %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %{{.*}} : index
+// CHECK:             %[[KAHEAD:.*]] = affine.apply #{{.*}}(%[[CLAMPED]])
 // CHECK-COUNT-4:     memref.prefetch %[[W]][%{{.*}}, %[[KAHEAD]], %{{.*}}], read, locality<3>, data : memref<2x64x64xf32>
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n floordiv 64, k, n mod 64)>
