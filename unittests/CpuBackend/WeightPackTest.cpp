@@ -34,17 +34,19 @@ nx::QuantizedMatrix quantizeRandom(int64_t rows, int64_t cols) {
 }
 
 /// The byte of a K-major pack holding the code of weight (n, k) of an
-/// [N, K] matrix, and its shift, by WeightPack.h's description.
+/// [N, K] matrix, and its shift, written out from WeightPack.h's
+/// description (not with its helpers, which the writer uses): within each
+/// 32 columns, column c at byte 16 * (c / 32) + c mod 16, in the high
+/// nibble when (c / 16) is odd; rows of 16 * ceil(N / 32) bytes; panels of
+/// 64 columns when 64 divides a larger N.
 std::pair<size_t, int64_t> kMajorPlace(int64_t n, int64_t k, int64_t rows,
                                        int64_t cols) {
-  if (int64_t panel = cpu::getPanelColumns(rows)) {
-    int64_t panelBytes = cols * (panel / 2);
-    return {n / panel * panelBytes + k * (panel / 2) +
-                cpu::getNibbleByte(n % panel),
-            cpu::getNibbleShift(n % panel)};
-  }
-  return {k * cpu::getNibbleRowBytes(rows) + cpu::getNibbleByte(n),
-          cpu::getNibbleShift(n)};
+  auto byteOf = [](int64_t c) { return 16 * (c / 32) + c % 16; };
+  auto shiftOf = [](int64_t c) { return (c / 16) % 2 * 4; };
+  if (rows > 64 && rows % 64 == 0)
+    return {n / 64 * (cols * 32) + k * 32 + byteOf(n % 64), shiftOf(n % 64)};
+  int64_t rowBytes = 16 * ((rows + 31) / 32);
+  return {k * rowBytes + byteOf(n), shiftOf(n)};
 }
 
 class KMajorNibblePlanes : public ::testing::TestWithParam<int64_t> {};

@@ -89,8 +89,8 @@ struct VectorizeRowsOptions {
   bool permuteTables = false;
   /// Bytes ahead along k that one-row tiles (batch-1 products, which
   /// stream their weights) prefetch them; 0: none. 1024 was the best of
-  /// 0, 512, 1024, 2048 and 4096 in alternating runs of the bench's GEMVs
-  /// (docs/CpuBackend.md).
+  /// 0, 512 and 1024 in three alternating runs of the bench's GEMVs (2048
+  /// and 4096, tried once each, were no better; docs/CpuBackend.md).
   int64_t prefetchDistance = 1024;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.

@@ -30,6 +30,12 @@ uint64_t PackedArray::getByteSize() const {
   return count * (elementType.getIntOrFloatBitWidth() / 8);
 }
 
+/// The bytes of a stored row of `cols` fp4 codes: nibble planes K-major,
+/// Packing.h's order otherwise.
+static size_t getFP4RowBytes(size_t cols, bool kMajor) {
+  return kMajor ? getNibbleRowBytes(cols) : nx::getPackedSize(cols, 4);
+}
+
 int64_t mixtile::cpu::getPanelColumns(int64_t columns) {
   return columns > kPanelColumns && columns % kPanelColumns == 0 ? kPanelColumns
                                                                  : 0;
@@ -70,7 +76,7 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   else if (scheme->element == nx::FloatFormat::F4E2M1FN)
     encoding.data = {
         b.getI8Type(),
-        {outer, kMajor ? getNibbleRowBytes(inner) : (inner + 1) / 2}};
+        {outer, static_cast<int64_t>(getFP4RowBytes(inner, kMajor))}};
   else
     encoding.data = {b.getIntegerType(8 * codeBytes),
                      stored(outer, inner, panel)};
@@ -284,9 +290,7 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
   std::vector<uint8_t> codes =
       kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
   bool fp4 = q.scheme.element == nx::FloatFormat::F4E2M1FN;
-  size_t rowBytes = !fp4     ? inner * codeBytes
-                    : kMajor ? getNibbleRowBytes(inner)
-                             : (inner + 1) / 2;
+  size_t rowBytes = fp4 ? getFP4RowBytes(inner, kMajor) : inner * codeBytes;
   if (fp4 && kMajor)
     codes = packNibblePlanes(codes, outer, inner);
   else if (fp4) {
