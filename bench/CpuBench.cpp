@@ -190,7 +190,8 @@ class LinearKernel {
 public:
   LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
                const std::optional<nx::QuantScheme> &scheme,
-               const std::string &dir);
+               const std::string &dir,
+               cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact);
   ~LinearKernel() {
     if (handle)
       dlclose(handle);
@@ -214,7 +215,7 @@ private:
 
 LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
                            const std::optional<nx::QuantScheme> &scheme,
-                           const std::string &dir)
+                           const std::string &dir, cpu::CpuNumerics numerics)
     : m(m), k(k), n(n), scheme(scheme) {
   cpu::WeightEncoding encoding =
       cpu::getWeightEncoding(&ctx, {n, k}, scheme, /*kMajor=*/true);
@@ -270,6 +271,7 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
 
   cpu::CpuLibraryOptions options;
   options.outputDir = dir;
+  options.numerics = numerics;
   static int counter = 0;
   options.name = "linear" + std::to_string(counter++);
   llvm::Expected<std::string> library =
@@ -438,7 +440,15 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
   Aligned<float> x(k), y(n);
   std::vector<float> xs = randomMatrix(k, 4);
   std::copy(xs.begin(), xs.end(), x.data);
-  for (const char *name : {"f32", "bf16", "fp8-e4m3", "mxfp4"}) {
+  // Exact mode throughout, and MXFP4 also with numerics=fast-block-sums,
+  // whose kernel scales each block's partial sum instead of every weight.
+  const std::pair<const char *, cpu::CpuNumerics> variants[] = {
+      {"f32", cpu::CpuNumerics::Exact},
+      {"bf16", cpu::CpuNumerics::Exact},
+      {"fp8-e4m3", cpu::CpuNumerics::Exact},
+      {"mxfp4", cpu::CpuNumerics::Exact},
+      {"mxfp4", cpu::CpuNumerics::FastBlockSums}};
+  for (auto [name, numerics] : variants) {
     std::optional<nx::QuantScheme> scheme;
     if (std::string(name) != "f32")
       scheme = nx::parseQuantScheme(name);
@@ -456,7 +466,7 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
     }
     float tensorScale = packed.tensorScale;
     int32_t nanFlag = packed.nanFlag;
-    LinearKernel kernel(ctx, 1, k, n, scheme, dir);
+    LinearKernel kernel(ctx, 1, k, n, scheme, dir, numerics);
     auto pass = [&] {
       for (size_t l = 0; l < layers; ++l)
         kernel.run(x.data, codes[l]->data,
@@ -468,10 +478,11 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
     double time = bestOf(3, pass);
     double gbps = layers * packed.bytes() / time / 1e9;
     llvm::outs() << llvm::formatv(
-        "GEMV 1x{0}x{1} {2,-8} weights {7}: {3,6:F1} GB/s of weights = "
-        "{4,5:F1}% of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
+        "GEMV 1x{0}x{1} {2,-8} weights {7} ({8}): {3,6:F1} GB/s of weights "
+        "= {4,5:F1}% of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
         k, n, name, gbps, 100 * gbps / bandwidth, layers,
-        layers * packed.bytes() / 1e6, where);
+        layers * packed.bytes() / 1e6, where,
+        numerics == cpu::CpuNumerics::Exact ? "exact" : "fast-block-sums");
     llvm::outs().flush();
   }
 }

@@ -196,6 +196,7 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize) {
     VectorizeRowsOptions vectorize;
     vectorize.threads = options.threads;
+    vectorize.scaleBlockSums = options.numerics == CpuNumerics::FastBlockSums;
     // vpermps where the features name avx512f (the host's do where it has
     // it; a named cpu without features gets gathers).
     CpuTarget target = resolveCpuTarget(options.cpu, options.features);
@@ -222,7 +223,7 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  if (options.numerics == CpuNumerics::Fast)
+  if (options.numerics != CpuNumerics::Exact)
     pm.addPass(std::make_unique<FastMathPass>());
   pm.addPass(std::make_unique<SetCpuTargetPass>(options.cpu.getValue(),
                                                 options.features.getValue()));

@@ -34,6 +34,11 @@
 // indexed [.., n / 2] (two fp4 codes to a byte) with a half-width load
 // whose bytes are duplicated, other inputs with scalar loads.
 //
+// With `scale-block-sums` (numerics=fast-block-sums, which may reorder), a
+// body fma(a, e * s, acc) whose s is a block scale (changes with k only
+// every B values) sums fma(a, e, partial) from zero over each period of B
+// and adds fma(partial, s, acc): one multiply per block, not per k.
+//
 // With `threads`, the column groups are distributed over the runtime's
 // threads: the kernel is outlined into a function of a column range, and a
 // task function reading the kernel's operands from a context struct is
@@ -97,6 +102,11 @@ struct RowKernelPlan {
   /// P, .., n mod P]): a column group then reads its whole range of k as
   /// one contiguous run.
   bool hasPanels = false;
+  /// A body that yields fma(a, e * scale, acc) with `scale` changing with k
+  /// only per kBlock (a weight's block scale): that product (null: none)
+  /// and its factors.
+  arith::MulFOp scaledProduct;
+  Value unscaled, scale;
 };
 
 /// The value of `expr` at column n = `column`; nullopt unless `expr` is a
@@ -245,6 +255,30 @@ bool isVectorizableBodyOp(Operation *op) {
                       [](Type type) { return type.isIntOrIndexOrFloat(); });
 }
 
+/// Finds a scaled product in the plan's body (RowKernelPlan::scaledProduct).
+void matchScaledProduct(RowKernelPlan &plan) {
+  Block *body = plan.op.getBlock();
+  auto fma = body->getTerminator()->getOperand(0).getDefiningOp<math::FmaOp>();
+  if (!fma || fma.getC() != body->getArguments().back())
+    return;
+  auto dependence = [&](Value value) { return plan.dependence.lookup(value); };
+  for (Value factor : {fma.getA(), fma.getB()}) {
+    auto mul = factor.getDefiningOp<arith::MulFOp>();
+    if (!mul || !mul->hasOneUse() || mul->getBlock() != body)
+      continue;
+    for (unsigned i = 0; i < 2; ++i) {
+      Value scale = mul->getOperand(i), unscaled = mul->getOperand(1 - i);
+      if ((dependence(scale) & (kOnK | kOnKBlock)) != kOnKBlock ||
+          !(dependence(unscaled) & kOnK))
+        continue;
+      plan.scaledProduct = mul;
+      plan.unscaled = unscaled;
+      plan.scale = scale;
+      return;
+    }
+  }
+}
+
 /// Checks `op` and computes its plan; fails for generics of another form.
 FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
   RowKernelPlan plan;
@@ -326,6 +360,7 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
         return llvm::is_contained(map.getResults(), getAffineDimExpr(2, ctx));
       }))
     return failure();
+  matchScaledProduct(plan);
   return plan;
 }
 
@@ -352,6 +387,10 @@ public:
   /// How far ahead (bytes) one-row tiles prefetch the inputs they stream
   /// along k; 0: not at all.
   int64_t prefetchBytes = 0;
+  /// Whether the plan's scaled product may be summed unscaled over each
+  /// period of kBlock and scaled once per sum (numerics=fast-block-sums
+  /// only: this reassociates the reduction).
+  bool scalesBlockSums = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -419,6 +458,8 @@ private:
   int64_t tileRows = 0;
   /// An op at the start of the current tile, before its loops over k.
   Operation *tileStart = nullptr;
+  /// Whether the current tile sums the plan's scaled product unscaled.
+  bool sumsUnscaled = false;
 };
 
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
@@ -647,7 +688,12 @@ void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
     for (unsigned r = 0; r < rs; ++r)
       for (unsigned j = 0; j < js; ++j) {
         Value value;
-        if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+        if (sumsUnscaled && op == plan.scaledProduct) {
+          // The scale is applied to the partial sum instead.
+          value = get(plan.unscaled, r, j);
+          if (deps & kOnN)
+            value = asVector(value, deps);
+        } else if (auto index = dyn_cast<linalg::IndexOp>(op)) {
           value = emitIndex(index, r, j);
         } else if (isTableLookup(op) && (deps & kOnN)) {
           auto load = cast<memref::LoadOp>(op);
@@ -772,48 +818,71 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
           ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
                      arith::AddIOp::create(b, loc, n0,
                                            constantIndex(j * plan.width))}));
-  // The loop over k in [from, to) carrying the accumulators.
-  auto kLoop = [&](Value from, Value to, ValueRange accumulators) {
-    auto loop =
-        scf::ForOp::create(b, loc, from, to, constantIndex(1), accumulators);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    k = loop.getInductionVar();
-    Value accArg = body->getArguments().back();
-    lanes[accArg].assign(loop.getRegionIterArgs().begin(),
-                         loop.getRegionIterArgs().end());
-    emitStage(Varying);
-    Value yielded = body->getTerminator()->getOperand(0);
-    SmallVector<Value> next;
+  sumsUnscaled =
+      scalesBlockSums && plan.scaledProduct && stageOf(plan.scale) == PerKBlock;
+  Value zeros = sumsUnscaled
+                    ? arith::ConstantOp::create(
+                          b, loc, DenseElementsAttr::get(accType, 0.0f))
+                    : Value();
+  // The loop over k in [from, to) updating the accumulators; with
+  // sumsUnscaled, it sums from zero and each accumulator then gets
+  // fma(sum, scale, accumulator).
+  auto kLoop = [&](Value from, Value to,
+                   ValueRange accumulators) -> SmallVector<Value> {
+    SmallVector<Value> start(accumulators);
+    if (sumsUnscaled)
+      start.assign(accumulators.size(), zeros);
+    auto loop = scf::ForOp::create(b, loc, from, to, constantIndex(1), start);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      k = loop.getInductionVar();
+      Value accArg = body->getArguments().back();
+      lanes[accArg].assign(loop.getRegionIterArgs().begin(),
+                           loop.getRegionIterArgs().end());
+      emitStage(Varying);
+      Value yielded = body->getTerminator()->getOperand(0);
+      SmallVector<Value> next;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < vectors; ++j)
+          next.push_back(asVector(get(yielded, r, j), kOnN));
+      scf::YieldOp::create(b, loc, next);
+    }
+    if (!sumsUnscaled)
+      return SmallVector<Value>(loop.getResults());
+    SmallVector<Value> scaled;
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < vectors; ++j)
-        next.push_back(asVector(get(yielded, r, j), kOnN));
-    scf::YieldOp::create(b, loc, next);
-    return loop;
+      for (int64_t j = 0; j < vectors; ++j) {
+        Value scale = asVector(get(plan.scale, r, j), kOnN);
+        scaled.push_back(
+            math::FmaOp::create(b, loc, loop.getResult(r * vectors + j), scale,
+                                accumulators[r * vectors + j]));
+      }
+    return scaled;
   };
   bool perKBlock = llvm::any_of(body->getArguments(), [&](Value arg) {
     return stageOf(arg) == PerKBlock;
   });
-  scf::ForOp loop;
+  SmallVector<Value> results;
   if (!perKBlock) {
-    loop = kLoop(kBegin, kEnd, initial);
+    results = kLoop(kBegin, kEnd, initial);
   } else {
     // Periods of kBlock: a block of k starts one or lies within one.
     Value period = constantIndex(plan.kBlock);
-    loop = scf::ForOp::create(b, loc, kBegin, kEnd, period, initial);
+    auto loop = scf::ForOp::create(b, loc, kBegin, kEnd, period, initial);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     k = loop.getInductionVar();
     emitStage(PerKBlock);
     Value periodEnd = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, k, period), kEnd);
-    scf::ForOp inner = kLoop(k, periodEnd, loop.getRegionIterArgs());
-    scf::YieldOp::create(b, loc, inner.getResults());
+    scf::YieldOp::create(b, loc, kLoop(k, periodEnd, loop.getRegionIterArgs()));
+    results.assign(loop.getResults().begin(), loop.getResults().end());
   }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < vectors; ++j)
       vector::StoreOp::create(
-          b, loc, loop.getResult(r * vectors + j), out,
+          b, loc, results[r * vectors + j], out,
           ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
                      arith::AddIOp::create(b, loc, n0,
                                            constantIndex(j * plan.width))});
@@ -849,6 +918,7 @@ public:
     rowBlock = options.rowBlock;
     permuteTables = options.permuteTables;
     prefetchDistance = options.prefetchDistance;
+    scaleBlockSums = options.scaleBlockSums;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -913,6 +983,14 @@ private:
       llvm::cl::desc("Bytes ahead along k that one-row tiles (batch-1 "
                      "products) prefetch their streamed inputs (0: none)"),
       llvm::cl::init(1024)};
+  Option<bool> scaleBlockSums{
+      *this, "scale-block-sums",
+      llvm::cl::desc(
+          "Sum a body's fma(a, e * s, acc) whose s changes with k "
+          "only per block (a block scale) unscaled over the block "
+          "and add fma(sum, s, acc): one multiply per block sum "
+          "instead of per term (reassociates: numerics=fast-block-sums)"),
+      llvm::cl::init(false)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -951,6 +1029,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   RowKernelEmitter emitter(plan, b, loc, mapping);
   emitter.permuteTables = permuteTables;
   emitter.prefetchBytes = prefetchDistance;
+  emitter.scalesBlockSums = scaleBlockSums;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),
