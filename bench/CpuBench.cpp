@@ -14,7 +14,8 @@
 //     bandwidth, in weight bytes streamed (the weights of several matrices
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
-//     reference evaluator and the DRAM bound (weight bytes per token).
+//     reference evaluator and the DRAM bound (weight bytes per token);
+//   - MXFP4 GEMVs and decode also with numerics=fast-block-sums.
 //
 //   - the same GEMVs on one cached matrix: the kernels' own ceiling;
 //
@@ -490,7 +491,8 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
 /// Decode tokens/s of the synthetic 100M Llama under `scheme` (weights
 /// and activations of every linear; empty: FP32).
 void benchDecode(MLIRContext &ctx, const std::string &dir,
-                 llvm::StringRef scheme, int64_t tokens, double bandwidth) {
+                 llvm::StringRef scheme, int64_t tokens, double bandwidth,
+                 cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact) {
   auto request = parseSynthesisRequest(R"({"preset": "100m"})", "preset");
   if (!request)
     llvm::report_fatal_error(llvm::toString(request.takeError()).c_str());
@@ -507,7 +509,11 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
   WeightStore store;
   cpu::CpuLibraryOptions options;
   options.outputDir = dir;
-  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme)).str();
+  options.numerics = numerics;
+  bool exact = numerics == cpu::CpuNumerics::Exact;
+  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme) +
+                  (exact ? "" : "-fast-block-sums"))
+                     .str();
   double compileStart = now();
   auto files = cpu::buildCpuLibrary(*module, store, options);
   if (!files)
@@ -545,11 +551,12 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
   // Every weight is read once per token (the embedding row aside).
   double bound = bandwidth * 1e9 / packBytes;
   llvm::outs() << llvm::formatv(
-      "decode 100M {0,-6}: mixtile {1,7:F1} tok/s = {2,5:F2}x the "
+      "decode 100M {0,-6} ({8}): mixtile {1,7:F1} tok/s = {2,5:F2}x the "
       "evaluator ({3,6:F1} tok/s), {4,5:F1}% of the DRAM bound ({5,6:F1} "
       "tok/s for {6:F0} MB of weights); compiled in {7:F1} s\n",
       scheme.empty() ? "f32" : scheme, cpuRate, cpuRate / evalRate, evalRate,
-      100 * cpuRate / bound, bound, packBytes / 1e6, compileTime);
+      100 * cpuRate / bound, bound, packBytes / 1e6, compileTime,
+      exact ? "exact" : "fast-block-sums");
   llvm::outs().flush();
 }
 
@@ -600,9 +607,12 @@ int main(int argc, char **argv) {
     // One matrix of 4096 x 512: fp8 and fp4 weights fit each core's 2 MB
     // L2 (bf16 just, f32 the L3).
     benchGemv(ctx, tmp, bandwidth, 512, 0, "from cache");
-  if (wanted("decode"))
+  if (wanted("decode")) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);
+    benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, bandwidth,
+                cpu::CpuNumerics::FastBlockSums);
+  }
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
   if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP");
       keep && *keep == '1')
