@@ -483,7 +483,7 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
         "= {4,5:F1}% of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
         k, n, name, gbps, 100 * gbps / bandwidth, layers,
         layers * packed.bytes() / 1e6, where,
-        numerics == cpu::CpuNumerics::Exact ? "exact" : "fast-block-sums");
+        cpu::stringifyCpuNumerics(numerics));
     llvm::outs().flush();
   }
 }
@@ -510,9 +510,8 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
   cpu::CpuLibraryOptions options;
   options.outputDir = dir;
   options.numerics = numerics;
-  bool exact = numerics == cpu::CpuNumerics::Exact;
-  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme) +
-                  (exact ? "" : "-fast-block-sums"))
+  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme) + "-" +
+                  cpu::stringifyCpuNumerics(numerics))
                      .str();
   double compileStart = now();
   auto files = cpu::buildCpuLibrary(*module, store, options);
@@ -556,7 +555,7 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
       "tok/s for {6:F0} MB of weights); compiled in {7:F1} s\n",
       scheme.empty() ? "f32" : scheme, cpuRate, cpuRate / evalRate, evalRate,
       100 * cpuRate / bound, bound, packBytes / 1e6, compileTime,
-      exact ? "exact" : "fast-block-sums");
+      cpu::stringifyCpuNumerics(numerics));
   llvm::outs().flush();
 }
 

@@ -484,11 +484,12 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
   if (!logits)
     return logits.takeError();
   // json::Value keeps a StringRef as it is: the name must be copied.
-  return json::Object{{"library", llvm::sys::path::filename(kept[0]).str()},
-                      {"cpu", options.cpu},
-                      {"numerics", options.cpuFastNumerics ? "fast" : "exact"},
-                      {"prompt_tokens", int64_t(prompt.size())},
-                      {"parity", parity(reference, *logits, prompt.size())}};
+  return json::Object{
+      {"library", llvm::sys::path::filename(kept[0]).str()},
+      {"cpu", options.cpu},
+      {"numerics", cpu::stringifyCpuNumerics(library.numerics).str()},
+      {"prompt_tokens", int64_t(prompt.size())},
+      {"parity", parity(reference, *logits, prompt.size())}};
 }
 
 //===----------------------------------------------------------------------===//

@@ -175,6 +175,18 @@ CpuTarget mixtile::cpu::resolveCpuTarget(StringRef cpu, StringRef features) {
   return target;
 }
 
+llvm::StringRef mixtile::cpu::stringifyCpuNumerics(CpuNumerics numerics) {
+  switch (numerics) {
+  case CpuNumerics::Exact:
+    return "exact";
+  case CpuNumerics::Fast:
+    return "fast";
+  case CpuNumerics::FastBlockSums:
+    return "fast-block-sums";
+  }
+  llvm_unreachable("unknown numerics mode");
+}
+
 void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
   if (options.convertXfmr)

@@ -104,9 +104,14 @@ struct RowKernelPlan {
   bool hasPanels = false;
   /// A body that yields fma(a, e * scale, acc) with `scale` changing with k
   /// only per kBlock (a weight's block scale): that product (null: none)
-  /// and its factors.
-  arith::MulFOp scaledProduct;
-  Value unscaled, scale;
+  /// and `scale`.
+  mutable arith::MulFOp scaledProduct;
+  Value scale;
+  /// The factor of `scaledProduct` that is not the scale.
+  Value unscaled() const {
+    Value lhs = scaledProduct.getLhs();
+    return lhs == scale ? scaledProduct.getRhs() : lhs;
+  }
 };
 
 /// The value of `expr` at column n = `column`; nullopt unless `expr` is a
@@ -272,7 +277,6 @@ void matchScaledProduct(RowKernelPlan &plan) {
           !(dependence(unscaled) & kOnK))
         continue;
       plan.scaledProduct = mul;
-      plan.unscaled = unscaled;
       plan.scale = scale;
       return;
     }
@@ -690,7 +694,7 @@ void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
         Value value;
         if (sumsUnscaled && op == plan.scaledProduct) {
           // The scale is applied to the partial sum instead.
-          value = get(plan.unscaled, r, j);
+          value = get(plan.unscaled(), r, j);
           if (deps & kOnN)
             value = asVector(value, deps);
         } else if (auto index = dyn_cast<linalg::IndexOp>(op)) {

@@ -38,6 +38,9 @@ enum class CpuNumerics {
   FastBlockSums,
 };
 
+/// The name of `numerics` in mixtile-cpu-pipeline's `numerics` option.
+llvm::StringRef stringifyCpuNumerics(CpuNumerics numerics);
+
 struct CpuPipelineOptions
     : public mlir::PassPipelineOptions<CpuPipelineOptions> {
   Option<bool> convertXfmr{
