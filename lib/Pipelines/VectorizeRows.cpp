@@ -951,42 +951,45 @@ private:
                           LLVM::LLVMStructType context);
   func::FuncOp getParallelFor();
 
+  /// The options' defaults are VectorizeRowsOptions' (one place).
+  static inline const VectorizeRowsOptions kDefaults{};
   Option<int64_t> width{*this, "width",
                         llvm::cl::desc("Most lanes per f32 vector"),
-                        llvm::cl::init(16)};
+                        llvm::cl::init(kDefaults.width)};
   Option<int64_t> rows{*this, "rows",
                        llvm::cl::desc("Rows m per register tile"),
-                       llvm::cl::init(6)};
+                       llvm::cl::init(kDefaults.rows)};
   Option<int64_t> vectors{*this, "vectors",
                           llvm::cl::desc("Vectors of columns n per tile"),
-                          llvm::cl::init(4)};
+                          llvm::cl::init(kDefaults.vectors)};
   Option<int64_t> depth{
       *this, "depth",
       llvm::cl::desc("Values of k per block (the weights of a column group "
-                     "read in one block stay in the L1 cache)"),
-      llvm::cl::init(256)};
+                     "read in one block stay in the L2 cache, and each block "
+                     "reads and writes the output once)"),
+      llvm::cl::init(kDefaults.depth)};
   Option<int64_t> narrowDepth{
       *this, "narrow-depth",
       llvm::cl::desc("Values of k per block for fewer rows than a tile "
                      "(batch-1 products: fewer weight rows in flight for the "
                      "prefetchers)"),
-      llvm::cl::init(16)};
+      llvm::cl::init(kDefaults.narrowDepth)};
   Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Rows per block within a block of k (their inputs stay "
                      "in the L2 cache while every column group reuses them)"),
-      llvm::cl::init(768)};
+      llvm::cl::init(kDefaults.rowBlock)};
   Option<bool> permuteTables{
       *this, "permute-tables",
       llvm::cl::desc("Look up tables of 16 f32 values with AVX-512 vpermps "
                      "(the target must have avx512f; else gathers; "
                      "mixtile-cpu-pipeline sets it from its features)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(kDefaults.permuteTables)};
   Option<int64_t> prefetchDistance{
       *this, "prefetch-distance",
       llvm::cl::desc("Bytes ahead along k that one-row tiles (batch-1 "
                      "products) prefetch their streamed inputs (0: none)"),
-      llvm::cl::init(1024)};
+      llvm::cl::init(kDefaults.prefetchDistance)};
   Option<bool> scaleBlockSums{
       *this, "scale-block-sums",
       llvm::cl::desc(
@@ -994,15 +997,15 @@ private:
           "only per block (a block scale) unscaled over the block "
           "and add fma(sum, s, acc): one multiply per block sum "
           "instead of per term (reassociates: numerics=fast-block-sums)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(kDefaults.scaleBlockSums)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kDefaults.threads)};
   Option<int64_t> parallelWork{
       *this, "parallel-work",
       llvm::cl::desc("Smallest N * K that is worth the threads"),
-      llvm::cl::init(1 << 16)};
+      llvm::cl::init(kDefaults.parallelWork)};
 };
 
 func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
