@@ -15,7 +15,7 @@
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
 //     reference evaluator and the DRAM bound (weight bytes per token);
-//   - MXFP4 GEMVs and decode also with numerics=fast-block-sums.
+//   - MXFP4 GEMVs and decode also with numerics=fast-products.
 //
 //   - the same GEMVs on one cached matrix: the kernels' own ceiling;
 //
@@ -192,15 +192,17 @@ public:
   LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
                const std::optional<nx::QuantScheme> &scheme,
                const std::string &dir,
-               cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact);
+               cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact,
+               bool bf16Activations = false);
   ~LinearKernel() {
     if (handle)
       dlclose(handle);
   }
 
   /// Runs y = x w^T with `w` quantized (K-major) as the pack holds it
-  /// (`nanFlag`: for FP8 codes, whether some is a NaN code).
-  void run(float *x, void *codes, void *scales, float *tensorScale,
+  /// (`nanFlag`: for FP8 codes, whether some is a NaN code); `x` holds
+  /// f32 values or, with bf16Activations, bf16 codes.
+  void run(void *x, void *codes, void *scales, float *tensorScale,
            int32_t *nanFlag, float *y) const;
 
   /// The arrays the kernel takes.
@@ -216,7 +218,8 @@ private:
 
 LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
                            const std::optional<nx::QuantScheme> &scheme,
-                           const std::string &dir, cpu::CpuNumerics numerics)
+                           const std::string &dir, cpu::CpuNumerics numerics,
+                           bool bf16Activations)
     : m(m), k(k), n(n), scheme(scheme) {
   cpu::WeightEncoding encoding =
       cpu::getWeightEncoding(&ctx, {n, k}, scheme, /*kMajor=*/true);
@@ -226,7 +229,8 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
   Location loc = b.getUnknownLoc();
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   b.setInsertionPointToEnd(module->getBody());
-  SmallVector<Type> args = {MemRefType::get({m, k}, b.getF32Type()),
+  Type activation = bf16Activations ? Type(b.getI16Type()) : b.getF32Type();
+  SmallVector<Type> args = {MemRefType::get({m, k}, activation),
                             MemRefType::get(dataShape, dataType)};
   if (encoding.blockScales) {
     scaleType = encoding.blockScales->elementType;
@@ -285,7 +289,7 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
     llvm::report_fatal_error("cannot load the generated linear kernel");
 }
 
-void LinearKernel::run(float *x, void *codes, void *scales, float *tensorScale,
+void LinearKernel::run(void *x, void *codes, void *scales, float *tensorScale,
                        int32_t *nanFlag, float *y) const {
   // The kernel's arguments, in buildLinearKernel's order.
   SmallVector<Descriptor, 6> args = {describe(x, m, k)};
@@ -375,6 +379,16 @@ template <typename Body> double bestOf(int reps, Body body) {
   return best;
 }
 
+/// max |a - b| / max |b| over two results.
+double relativeDifference(const Aligned<float> &a, const Aligned<float> &b) {
+  double maxDiff = 0, maxValue = 0;
+  for (size_t i = 0; i < b.count; ++i) {
+    maxDiff = std::max(maxDiff, double(std::fabs(a.data[i] - b.data[i])));
+    maxValue = std::max(maxValue, double(std::fabs(b.data[i])));
+  }
+  return maxDiff / maxValue;
+}
+
 void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
                double fmaPeak, double dotPeak) {
   int64_t m = size, n = size, k = size;
@@ -398,19 +412,14 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x.data,
                 k, wBlas.data, k, 0.0f, yBlas.data, n);
   });
-  double maxDiff = 0, maxValue = 0;
-  for (int64_t i = 0; i < m * n; ++i) {
-    maxDiff =
-        std::max(maxDiff, double(std::fabs(yOurs.data[i] - yBlas.data[i])));
-    maxValue = std::max(maxValue, double(std::fabs(yBlas.data[i])));
-  }
   double oursGflops = flops / ours / 1e9, blasGflops = flops / blas / 1e9;
   llvm::outs() << llvm::formatv(
       "f32 GEMM {0}^3: mixtile {1,7:F1} GFLOP/s ({2,5:F1}% of FMA peak), "
       "OpenBLAS {3,7:F1} GFLOP/s ({4,5:F1}%): {5:F2}x OpenBLAS "
       "(max |diff| / max |y| = {6:E1})\n",
       size, oursGflops, 100 * oursGflops / fmaPeak, blasGflops,
-      100 * blasGflops / fmaPeak, blas / ours, maxDiff / maxValue);
+      100 * blasGflops / fmaPeak, blas / ours,
+      relativeDifference(yOurs, yBlas));
   llvm::outs().flush();
 
   // BF16 weights, exact mode: decoded in the kernel, f32 FMAs.
@@ -428,6 +437,34 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
       "of the BF16 dot peak, {3,5:F1}% of the FMA peak\n",
       size, bf16Gflops, 100 * bf16Gflops / dotPeak, 100 * bf16Gflops / fmaPeak);
   llvm::outs().flush();
+
+  // BF16 weights and activations (bf16 codes, as the lowering passes BF16
+  // activations of BF16 weights), fast mode: vdpbf16ps on pairs of k. The
+  // peer for its result is OpenBLAS on the same values rounded to bf16.
+  Aligned<uint16_t> xCodes(m * k);
+  Aligned<float> xRounded(m * k), wRounded(n * k);
+  for (int64_t i = 0; i < m * k; ++i) {
+    xCodes.data[i] = nx::encodeBF16(a[i], nx::Overflow::NonSaturating);
+    xRounded.data[i] = nx::roundToBF16(a[i], nx::Overflow::NonSaturating);
+  }
+  for (int64_t i = 0; i < n * k; ++i)
+    wRounded.data[i] = nx::roundToBF16(w[i], nx::Overflow::NonSaturating);
+  LinearKernel dotKernel(ctx, m, k, n, bf16, dir, cpu::CpuNumerics::Fast,
+                         /*bf16Activations=*/true);
+  double dotTime = bestOf(reps, [&] {
+    dotKernel.run(xCodes.data, wbf16.data, nullptr, nullptr, nullptr,
+                  yOurs.data);
+  });
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f,
+              xRounded.data, k, wRounded.data, k, 0.0f, yBlas.data, n);
+  double dotGflops = flops / dotTime / 1e9;
+  llvm::outs() << llvm::formatv(
+      "BF16 GEMM {0}^3 (fast, bf16 activations): mixtile {1,7:F1} GFLOP/s = "
+      "{2,5:F1}% of the BF16 dot peak (max |diff| / max |y| vs OpenBLAS on "
+      "the rounded values = {3:E1})\n",
+      size, dotGflops, 100 * dotGflops / dotPeak,
+      relativeDifference(yOurs, yBlas));
+  llvm::outs().flush();
 }
 
 /// Batch-1 products 1 x 4096 x `n` with several weight formats over
@@ -441,14 +478,14 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
   Aligned<float> x(k), y(n);
   std::vector<float> xs = randomMatrix(k, 4);
   std::copy(xs.begin(), xs.end(), x.data);
-  // Exact mode throughout, and MXFP4 also with numerics=fast-block-sums,
+  // Exact mode throughout, and MXFP4 also with numerics=fast-products,
   // whose kernel scales each block's partial sum instead of every weight.
   const std::pair<const char *, cpu::CpuNumerics> variants[] = {
       {"f32", cpu::CpuNumerics::Exact},
       {"bf16", cpu::CpuNumerics::Exact},
       {"fp8-e4m3", cpu::CpuNumerics::Exact},
       {"mxfp4", cpu::CpuNumerics::Exact},
-      {"mxfp4", cpu::CpuNumerics::FastBlockSums}};
+      {"mxfp4", cpu::CpuNumerics::FastProducts}};
   for (auto [name, numerics] : variants) {
     std::optional<nx::QuantScheme> scheme;
     if (std::string(name) != "f32")
@@ -613,7 +650,7 @@ int main(int argc, char **argv) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);
     benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, bandwidth,
-                cpu::CpuNumerics::FastBlockSums);
+                cpu::CpuNumerics::FastProducts);
   }
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
   if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP");

@@ -181,8 +181,8 @@ llvm::StringRef mixtile::cpu::stringifyCpuNumerics(CpuNumerics numerics) {
     return "exact";
   case CpuNumerics::Fast:
     return "fast";
-  case CpuNumerics::FastBlockSums:
-    return "fast-block-sums";
+  case CpuNumerics::FastProducts:
+    return "fast-products";
   }
   llvm_unreachable("unknown numerics mode");
 }
@@ -208,12 +208,17 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize) {
     VectorizeRowsOptions vectorize;
     vectorize.threads = options.threads;
-    vectorize.scaleBlockSums = options.numerics == CpuNumerics::FastBlockSums;
-    // vpermps where the features name avx512f (the host's do where it has
-    // it; a named cpu without features gets gathers).
+    vectorize.scaleBlockSums = options.numerics == CpuNumerics::FastProducts;
+    // vpermps and vdpbf16ps where the features name avx512f and avx512bf16
+    // (the host's do where it has them; a named cpu without features gets
+    // neither).
     CpuTarget target = resolveCpuTarget(options.cpu, options.features);
-    vectorize.permuteTables =
-        llvm::is_contained(llvm::split(target.features, ','), "+avx512f");
+    auto hasFeature = [&](llvm::StringRef feature) {
+      return llvm::is_contained(llvm::split(target.features, ','), feature);
+    };
+    vectorize.permuteTables = hasFeature("+avx512f");
+    vectorize.bf16Dot = options.numerics == CpuNumerics::FastProducts &&
+                        hasFeature("+avx512bf16");
     pm.addPass(createVectorizeRowsPass(vectorize));
   }
   // Every other linalg op becomes a loop nest in iteration-space order, so

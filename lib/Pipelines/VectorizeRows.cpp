@@ -34,7 +34,7 @@
 // indexed [.., n / 2] (two fp4 codes to a byte) with a half-width load
 // whose bytes are duplicated, other inputs with scalar loads.
 //
-// With `scale-block-sums` (numerics=fast-block-sums, which may reorder), a
+// With `scale-block-sums` (numerics=fast-products, which may reorder), a
 // body fma(a, e * s, acc) whose s is a block scale (changes with k only
 // every B values) sums fma(a, e, partial) from zero over each period of B
 // and adds fma(partial, s, acc): one multiply per block, not per k.
@@ -107,6 +107,10 @@ struct RowKernelPlan {
   /// and `scale`.
   mutable arith::MulFOp scaledProduct;
   Value scale;
+  /// A body that yields fma(bf16 code a, bf16 code w, acc), a an input on
+  /// (m, k) with k its last index, w one on (n, k) read as columns: the
+  /// inputs (a, w), which a dot product of pairs along k can multiply.
+  std::optional<std::pair<unsigned, unsigned>> bf16Dot;
   /// The factor of `scaledProduct` that is not the scale.
   Value unscaled() const {
     Value lhs = scaledProduct.getLhs();
@@ -283,6 +287,48 @@ void matchScaledProduct(RowKernelPlan &plan) {
   }
 }
 
+/// The block argument (an i16 bf16 code) that `value` widens to the f32 it
+/// stands for (bitcast(shli(extui(code), 16)), ScalarBuilder::fromBF16Code),
+/// or null.
+BlockArgument getWidenedBF16Code(Value value) {
+  auto cast = value.getDefiningOp<arith::BitcastOp>();
+  auto shift = cast ? cast.getIn().getDefiningOp<arith::ShLIOp>() : nullptr;
+  auto wide = shift ? shift.getLhs().getDefiningOp<arith::ExtUIOp>() : nullptr;
+  if (!wide || getConstantIntValue(shift.getRhs()) != 16)
+    return {};
+  auto code = dyn_cast<BlockArgument>(wide.getIn());
+  return code && code.getType().isInteger(16) ? code : BlockArgument();
+}
+
+/// Finds a product of bf16 codes in the plan's body (RowKernelPlan::bf16Dot).
+void matchBF16Dot(RowKernelPlan &plan) {
+  Block *body = plan.op.getBlock();
+  auto fma = body->getTerminator()->getOperand(0).getDefiningOp<math::FmaOp>();
+  if (!fma || fma.getC() != body->getArguments().back() || plan.width != 16)
+    return;
+  AffineExpr k = getAffineDimExpr(2, plan.op.getContext());
+  auto isRowInput = [&](BlockArgument code) {
+    OpOperand *operand = plan.op.getDpsInputOperand(code.getArgNumber());
+    auto type = cast<MemRefType>(operand->get().getType());
+    AffineMap map = plan.op.getMatchingIndexingMap(operand);
+    // k and k + 1 side by side.
+    return plan.dependence.lookup(code) == (kOnM | kOnK) &&
+           map.getResults().back() == k && type.isLastDimUnitStride();
+  };
+  auto isColumnInput = [&](BlockArgument code) {
+    return plan.dependence.lookup(code) == (kOnN | kOnK) &&
+           plan.inputs[code.getArgNumber()] == InputKind::Columns;
+  };
+  BlockArgument a = getWidenedBF16Code(fma.getA());
+  BlockArgument w = getWidenedBF16Code(fma.getB());
+  if (!a || !w)
+    return;
+  if (isColumnInput(a))
+    std::swap(a, w);
+  if (isRowInput(a) && isColumnInput(w))
+    plan.bf16Dot = {a.getArgNumber(), w.getArgNumber()};
+}
+
 /// Checks `op` and computes its plan; fails for generics of another form.
 FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
   RowKernelPlan plan;
@@ -365,6 +411,7 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
       }))
     return failure();
   matchScaledProduct(plan);
+  matchBF16Dot(plan);
   return plan;
 }
 
@@ -392,9 +439,14 @@ public:
   /// along k; 0: not at all.
   int64_t prefetchBytes = 0;
   /// Whether the plan's scaled product may be summed unscaled over each
-  /// period of kBlock and scaled once per sum (numerics=fast-block-sums
+  /// period of kBlock and scaled once per sum (numerics=fast-products
   /// only: this reassociates the reduction).
   bool scalesBlockSums = false;
+  /// Whether the plan's product of bf16 codes (RowKernelPlan::bf16Dot) may
+  /// use AVX512-BF16's vdpbf16ps on pairs of k (numerics=fast-products
+  /// only: it adds a pair's products in its own order, and flushes
+  /// subnormals).
+  bool bf16Dot = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -421,6 +473,14 @@ private:
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
                    unsigned tileVectors);
   Value emitInput(unsigned input, unsigned r, unsigned j);
+  /// The indices of input `input` for row r, vector j and `kValue`, and
+  /// (`dims`) the loop values they are computed from.
+  SmallVector<Value> emitIndices(unsigned input, unsigned r, unsigned j,
+                                 Value kValue, SmallVectorImpl<Value> &dims);
+  /// The loop over the pairs of k in [kBegin, kEnd) of a tile with the
+  /// plan's bf16 dot: one vdpbf16ps per accumulator and pair.
+  SmallVector<Value> emitDotLoop(Value kBegin, Value kEnd,
+                                 ValueRange accumulators);
   /// In a one-row tile, a prefetch of the line input `input` (indexed by
   /// `map`) will read for vector j `prefetchBytes` ahead along k, when
   /// vector j starts a cache line.
@@ -591,10 +651,11 @@ Value RowKernelEmitter::emitIndex(linalg::IndexOp index, unsigned r,
   }
 }
 
-Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
-  OpOperand *operandRef = plan.op.getDpsInputOperand(input);
-  AffineMap map = plan.op.getMatchingIndexingMap(operandRef);
-  Value memref = outer.lookup(operandRef->get());
+SmallVector<Value> RowKernelEmitter::emitIndices(unsigned input, unsigned r,
+                                                 unsigned j, Value kValue,
+                                                 SmallVectorImpl<Value> &dims) {
+  AffineMap map =
+      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
   Value row, col;
   {
     OpBuilder::InsertionGuard guard(b);
@@ -604,7 +665,7 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
     col = affine::makeComposedAffineApply(b, loc, first + j * plan.width, {n0})
               .getResult();
   }
-  SmallVector<Value> dims = {row, col, k ? k : constantIndex(0)};
+  dims.assign({row, col, kValue ? kValue : constantIndex(0)});
   SmallVector<Value> indices;
   for (unsigned i = 0; i < map.getNumResults(); ++i) {
     // An index that does not change with k (a panel, a column within it)
@@ -619,6 +680,15 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
                                         getAsOpFoldResult(ValueRange(dims)))
             .getResult());
   }
+  return indices;
+}
+
+Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
+  OpOperand *operandRef = plan.op.getDpsInputOperand(input);
+  AffineMap map = plan.op.getMatchingIndexingMap(operandRef);
+  Value memref = outer.lookup(operandRef->get());
+  SmallVector<Value> dims;
+  SmallVector<Value> indices = emitIndices(input, r, j, k, dims);
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   switch (plan.inputs[input]) {
   case InputKind::Scalar:
@@ -636,6 +706,72 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
   }
   }
   llvm_unreachable("unknown input kind");
+}
+
+SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
+                                                 ValueRange accumulators) {
+  auto [rowInput, columnInput] = *plan.bf16Dot;
+  auto pairs = VectorType::get({2 * plan.width}, b.getBF16Type());
+  auto codes = VectorType::get({plan.width}, b.getI16Type());
+  auto words = VectorType::get({plan.width}, b.getI32Type());
+  Value rowCodes = operand(rowInput), columnCodes = operand(columnInput);
+  AffineMap columnMap =
+      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(columnInput));
+  // Lanes 2i and 2i + 1 of a column pair: column i at k and at k + 1.
+  SmallVector<int64_t> interleave;
+  for (int64_t lane = 0; lane < plan.width; ++lane)
+    interleave.append({lane, plan.width + lane});
+  auto loop =
+      scf::ForOp::create(b, loc, kBegin, kEnd, constantIndex(2), accumulators);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value k0 = loop.getInductionVar();
+  Value k1 = arith::AddIOp::create(b, loc, k0, constantIndex(1));
+  SmallVector<Value> dims;
+  // Row r's codes at k and k + 1 (one 32-bit word) in every lane.
+  SmallVector<Value> rowPairs;
+  for (int64_t r = 0; r < tileRows; ++r) {
+    Value pair =
+        vector::LoadOp::create(b, loc, VectorType::get({2}, b.getI16Type()),
+                               rowCodes, emitIndices(rowInput, r, 0, k0, dims));
+    Value word = vector::ExtractOp::create(
+        b, loc,
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
+                                  pair),
+        ArrayRef<int64_t>{0});
+    rowPairs.push_back(vector::BitCastOp::create(
+        b, loc, pairs, vector::BroadcastOp::create(b, loc, words, word)));
+  }
+  SmallVector<Value> next;
+  for (int64_t j = 0; j < maxVectors; ++j) {
+    SmallVector<Value> halves;
+    for (Value kValue : {k0, k1}) {
+      SmallVector<Value> indices = emitIndices(columnInput, 0, j, kValue, dims);
+      k = kValue;
+      emitPrefetch(columnInput, columnMap, dims, j);
+      halves.push_back(
+          vector::LoadOp::create(b, loc, codes, columnCodes, indices));
+    }
+    Value columnPairs = vector::BitCastOp::create(
+        b, loc, pairs,
+        vector::ShuffleOp::create(b, loc, halves[0], halves[1], interleave));
+    for (int64_t r = 0; r < tileRows; ++r)
+      next.push_back(
+          LLVM::CallIntrinsicOp::create(
+              b, loc, vectorOf(b.getF32Type()),
+              b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"),
+              ValueRange{loop.getRegionIterArgs()[r * maxVectors + j],
+                         rowPairs[r], columnPairs})
+              .getResult(0));
+  }
+  // The accumulators in the tile's order, rows outermost.
+  SmallVector<Value> ordered(next.size());
+  for (int64_t j = 0; j < maxVectors; ++j)
+    for (int64_t r = 0; r < tileRows; ++r)
+      ordered[r * maxVectors + j] = next[j * tileRows + r];
+  scf::YieldOp::create(b, loc, ordered);
+  k = Value();
+  return SmallVector<Value>(loop.getResults());
 }
 
 void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
@@ -868,7 +1004,14 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
     return stageOf(arg) == PerKBlock;
   });
   SmallVector<Value> results;
-  if (!perKBlock) {
+  if (bf16Dot && plan.bf16Dot && !perKBlock) {
+    // Pairs of k, then the last k of an odd count on its own.
+    Value count = arith::SubIOp::create(b, loc, kEnd, kBegin);
+    Value pairsEnd = arith::AddIOp::create(
+        b, loc, kBegin,
+        arith::AndIOp::create(b, loc, count, constantIndex(~int64_t(1))));
+    results = kLoop(pairsEnd, kEnd, emitDotLoop(kBegin, pairsEnd, initial));
+  } else if (!perKBlock) {
     results = kLoop(kBegin, kEnd, initial);
   } else {
     // Periods of kBlock: a block of k starts one or lies within one.
@@ -923,6 +1066,7 @@ public:
     permuteTables = options.permuteTables;
     prefetchDistance = options.prefetchDistance;
     scaleBlockSums = options.scaleBlockSums;
+    bf16Dot = options.bf16Dot;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -996,8 +1140,15 @@ private:
           "Sum a body's fma(a, e * s, acc) whose s changes with k "
           "only per block (a block scale) unscaled over the block "
           "and add fma(sum, s, acc): one multiply per block sum "
-          "instead of per term (reassociates: numerics=fast-block-sums)"),
+          "instead of per term (reassociates: numerics=fast-products)"),
       llvm::cl::init(kDefaults.scaleBlockSums)};
+  Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("Multiply a body's bf16 codes fma(a, w, acc) in pairs "
+                     "of k with AVX512-BF16's vdpbf16ps (the target must have "
+                     "avx512bf16; reassociates and flushes subnormals: "
+                     "numerics=fast-products)"),
+      llvm::cl::init(kDefaults.bf16Dot)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -1037,6 +1188,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   emitter.permuteTables = permuteTables;
   emitter.prefetchBytes = prefetchDistance;
   emitter.scalesBlockSums = scaleBlockSums;
+  emitter.bf16Dot = bf16Dot;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.
   emitter.emitColumnRange(entry->getArgument(args.size()),

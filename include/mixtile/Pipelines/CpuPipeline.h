@@ -30,12 +30,14 @@ enum class CpuNumerics {
   /// Floating-point ops may be reassociated and contracted (reductions
   /// vectorize along their length); docs/CpuBackend.md gives the tolerance.
   Fast,
-  /// Fast, and products with block-scaled weights (MXFP4, MXFP8) add each
-  /// block's unscaled partial sum times its scale: one multiply per block
-  /// rather than per weight. Activations rounded to FP8 or FP4 further on
-  /// can amplify the reassociation past fast's tolerance
-  /// (docs/CpuBackend.md).
-  FastBlockSums,
+  /// Fast, and the matrix products reorder their sums too: products with
+  /// block-scaled weights (MXFP4, MXFP8) add each block's unscaled partial
+  /// sum times its scale (one multiply per block rather than per weight),
+  /// and BF16 activations of BF16 weights are multiplied in pairs of k by
+  /// AVX512-BF16's vdpbf16ps where the target has it. Activations rounded
+  /// to BF16, FP8 or FP4 further on can amplify the reordering past fast's
+  /// tolerance (docs/CpuBackend.md).
+  FastProducts,
 };
 
 /// The name of `numerics` in mixtile-cpu-pipeline's `numerics` option.
@@ -66,9 +68,9 @@ struct CpuPipelineOptions
                        clEnumValN(CpuNumerics::Fast, "fast",
                                   "floating-point ops may be reassociated and "
                                   "contracted"),
-                       clEnumValN(CpuNumerics::FastBlockSums, "fast-block-sums",
-                                  "fast, and block-scaled products scale "
-                                  "each block's partial sum"))};
+                       clEnumValN(CpuNumerics::FastProducts, "fast-products",
+                                  "fast, and matrix products reorder their "
+                                  "sums (block sums, bf16 pair dots)"))};
   Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Register-tile and vectorize linears and matmuls "
@@ -110,11 +112,16 @@ struct VectorizeRowsOptions {
   /// Sum an fma(a, e * s, acc) body whose s changes with k only per block
   /// of k (a weight's block scale) unscaled over each block and add
   /// fma(sum, s, acc): one multiply per block sum, not per term. This
-  /// reassociates the reduction: only numerics=fast-block-sums sets it.
+  /// reassociates the reduction: only numerics=fast-products sets it.
   /// (Tensor scales stay per term: hoisting them out of the reduction
   /// changed stories260K's logits by up to 5e-2 relative with FP8 weights
   /// and activations, whose FP8 roundings amplify it.)
   bool scaleBlockSums = false;
+  /// Multiply a body fma(a, w, acc) of bf16 codes (BF16 activations of
+  /// BF16 weights) in pairs of k with AVX512-BF16's vdpbf16ps, which adds a
+  /// pair's two products before the accumulator and flushes subnormals:
+  /// only numerics=fast-products sets it, for targets with avx512bf16.
+  bool bf16Dot = false;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

@@ -45,6 +45,11 @@ Value ScalarBuilder::loopIndex(int64_t dim) {
   return linalg::IndexOp::create(b, loc, dim);
 }
 
+Value ScalarBuilder::fromBF16Code(Value code) {
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
+  return fromBits(arith::ShLIOp::create(b, loc, wide, u32(16)));
+}
+
 Value ScalarBuilder::toF32(Value integer) {
   Value wide = integer;
   if (integer.getType().isIndex())

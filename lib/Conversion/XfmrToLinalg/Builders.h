@@ -46,6 +46,8 @@ public:
   mlir::Value toIndex(mlir::Value integer);
   /// An unsigned integer value (a code) as an index.
   mlir::Value codeToIndex(mlir::Value code);
+  /// The f32 a bf16 code (i16) stands for: the code is its top half.
+  mlir::Value fromBF16Code(mlir::Value code);
 
   mlir::OpBuilder &b;
   mlir::Location loc;

@@ -354,6 +354,12 @@ ForwardLowering::getWeight(Operation *user, Value weight,
   return tensors;
 }
 
+/// Whether `scheme` is bf16 without scales.
+static bool isPlainBF16(const std::optional<nx::QuantScheme> &scheme) {
+  return scheme && scheme->element == nx::FloatFormat::BF16 &&
+         scheme->scale == nx::ScaleKind::None;
+}
+
 Value ForwardLowering::quantizeRows(
     Value x, const std::optional<nx::QuantScheme> &scheme, Location loc) {
   return scheme ? buildFakeQuantizeRows(b, loc, x, *scheme) : x;
@@ -407,7 +413,12 @@ LogicalResult ForwardLowering::lowerLinear(xfmr::LinearOp op) {
   if (failed(weight))
     return failure();
   Rows rows = toRows(b, loc, get(op.getInput()));
-  Value x = quantizeRows(rows.matrix, schemes->activations, loc);
+  // BF16 activations of BF16 weights are kept as codes: the kernel reads
+  // half the bytes, and with numerics=fast-products multiplies pairs of codes
+  // with the AVX512-BF16 dot product (mixtile-cpu-vectorize-rows' bf16-dot).
+  Value x = isPlainBF16(schemes->activations) && isPlainBF16(schemes->weights)
+                ? buildBF16Codes(b, loc, rows.matrix)
+                : quantizeRows(rows.matrix, schemes->activations, loc);
   Value bias = op.getBias() ? get(op.getBias()) : Value();
   Value y = buildLinear(b, loc, x, *weight, bias);
   mapping.map(op.getResult(), fromRows(b, loc, y, rows));

@@ -210,11 +210,8 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
   OpBuilder &b = s.b;
   Location loc = s.loc;
   switch (weight.scheme->element) {
-  case nx::FloatFormat::BF16: {
-    // A bf16 code is the top half of the f32 it stands for.
-    Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), data);
-    return s.fromBits(arith::ShLIOp::create(b, loc, wide, s.u32(16)));
-  }
+  case nx::FloatFormat::BF16:
+    return s.fromBF16Code(data);
   case nx::FloatFormat::F16: {
     // f16 -> f32 is exact, NaN codes included (quantize() writes canonical
     // quiet NaNs, which widen to the canonical f32 NaN).
@@ -373,7 +370,10 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
           // Only fp4 codes need their column n (to pick the nibble).
           Value col = w.isPackedFP4() ? ns.loopIndex(1) : Value();
           Value value = decodeWeight(nb, nl, w, args[1], scaleCode, col);
-          return math::FmaOp::create(nb, nl, args[0], value, args.back())
+          Value input = args[0].getType().isInteger(16)
+                            ? ns.fromBF16Code(args[0])
+                            : args[0];
+          return math::FmaOp::create(nb, nl, input, value, args.back())
               .getResult();
         });
   };

@@ -397,6 +397,18 @@ Value mixtile::cpu::buildRoundTensor(OpBuilder &b, Location loc, Value x,
                   });
 }
 
+Value mixtile::cpu::buildBF16Codes(OpBuilder &b, Location loc, Value x) {
+  return buildMap(
+      b, loc, x, b.getI16Type(),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder s(nb, nl);
+        Value rounded = roundToBF16(s, args[0], nx::Overflow::NonSaturating);
+        Value top = arith::ShRUIOp::create(nb, nl, s.bits(rounded), s.u32(16));
+        return arith::TruncIOp::create(nb, nl, nb.getI16Type(), top)
+            .getResult();
+      });
+}
+
 Value mixtile::cpu::buildFakeQuantize(OpBuilder &b, Location loc, Value x,
                                       const nx::QuantScheme &scheme) {
   switch (scheme.scale) {

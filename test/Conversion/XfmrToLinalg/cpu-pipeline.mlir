@@ -3,7 +3,7 @@
 // RUN: mixtile-opt %s --mixtile-cpu-pipeline | FileCheck %s --check-prefix=NATIVE
 // RUN: mixtile-opt %s --mixtile-cpu-pipeline="cpu=x86-64-v3 features=+avx2,+fma" | FileCheck %s --check-prefix=EXACT
 // RUN: mixtile-opt %s --mixtile-cpu-pipeline="numerics=fast cpu=x86-64-v3 features=+avx2,+fma" | FileCheck %s --check-prefix=FAST
-// RUN: mixtile-opt %s --mixtile-cpu-pipeline="numerics=fast-block-sums cpu=x86-64-v3 features=+avx2,+fma" | FileCheck %s --check-prefix=FAST
+// RUN: mixtile-opt %s --mixtile-cpu-pipeline="numerics=fast-products cpu=x86-64-v3 features=+avx2,+fma" | FileCheck %s --check-prefix=FAST
 // RUN: not mixtile-opt %s --mixtile-cpu-pipeline="numerics=sloppy" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // mixtile-cpu-pipeline ends in the LLVM dialect: the entry point and its C
@@ -34,7 +34,7 @@
 // NATIVE:      llvm.func @mixtile_forward({{.*}} target_cpu = "{{[a-z0-9-]+}}"
 
 // Exact numerics add no fast-math flags; fast numerics (fast and
-// fast-block-sums) let every floating-point op be reassociated and
+// fast-products) let every floating-point op be reassociated and
 // contracted (calls and integer ops keep none).
 // EXACT-NOT:   fastmath
 // FAST:        llvm.func @mixtile_forward(

@@ -1,7 +1,7 @@
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1 scale-block-sums=true" --cse --split-input-file | FileCheck %s
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1" --cse --split-input-file | FileCheck %s --check-prefix=EXACT
 
-// scale-block-sums (numerics=fast-block-sums): a body fma(a, e * s, acc)
+// scale-block-sums (numerics=fast-products): a body fma(a, e * s, acc)
 // whose s changes with k only per block of 32 (a block scale) sums
 // fma(a, e, partial) from zero over each period of 32 and then adds
 // fma(partial, s, acc): the multiply moves out of the loop over k. Without

@@ -49,6 +49,13 @@ mlir::Value buildFakeQuantizeRows(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::Value x,
                                   const numerics::QuantScheme &scheme);
 
+/// Returns the bf16 codes (i16, the top halves of the f32s) of `x` (an f32
+/// tensor of any rank) rounded to bf16 as the "bf16" activation scheme
+/// rounds (buildFakeQuantize): the same values, in half the bytes, in a
+/// form a kernel can hand to a bf16 dot product.
+mlir::Value buildBF16Codes(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value x);
+
 } // namespace mixtile::cpu
 
 #endif // MIXTILE_CONVERSION_XFMRTOLINALG_QUANTIZATION_H

@@ -71,7 +71,8 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value code, numerics::FloatFormat format,
                             bool nanCodes = true);
 
-/// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, w
+/// The linear kernel the lowering emits for y = x w^T (x [M, K] f32 or
+/// bf16 codes (i16, as BF16 activations of BF16 weights are), w
 /// [N, K] under `scheme`, nullopt: f32), on tensors in the weight pack's
 /// K-major layout (WeightPack.h): `data` the f32 values or codes,
 /// `blockScales` / `tensorScale` (an f32 scalar) / `nanFlag` (an i32

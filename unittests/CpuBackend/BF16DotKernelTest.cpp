@@ -1,0 +1,217 @@
+//===- BF16DotKernelTest.cpp - products of bf16 codes, executed -----------===//
+//
+// The linear kernel of BF16 activations (bf16 codes, as the lowering passes
+// them to BF16 weights) compiled for the host and run on random codes, for
+// tiles of several rows and of one (a batch-1 product), an odd reduction
+// length (a last k without a pair) and panels of columns:
+// - exact mode: bit for bit the sequential FMAs over k of the widened
+//   codes (the evaluator's order);
+// - numerics=fast-products: within the error bound of an f32 sum of K
+//   exact products, and (where the host has avx512bf16) through vdpbf16ps.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
+#include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
+#include "mixtile/InitAll.h"
+#include "mixtile/Numerics/BlockQuant.h"
+#include "mixtile/Numerics/FloatFormats.h"
+#include "mixtile/Pipelines/CpuPipeline.h"
+#include "mixtile/Runtime/CpuLibrary.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlir;
+using namespace mixtile;
+namespace nx = mixtile::numerics;
+
+namespace {
+
+/// A strided memref descriptor of rank at most 3 (the C interface reads
+/// only the first `rank` sizes and strides).
+struct Descriptor {
+  void *allocated, *aligned;
+  int64_t offset, sizes[3], strides[3];
+};
+
+Descriptor describe(void *data, llvm::ArrayRef<int64_t> shape) {
+  Descriptor d = {data, data, 0, {}, {}};
+  int64_t stride = 1;
+  for (int i = int(shape.size()) - 1; i >= 0; --i) {
+    d.sizes[i] = shape[i];
+    d.strides[i] = stride;
+    stride *= shape[i];
+  }
+  return d;
+}
+
+struct Shape {
+  int64_t m, k, n;
+};
+
+class BF16DotKernel : public ::testing::TestWithParam<Shape> {
+protected:
+  /// Compiles y = x w^T for bf16 codes x [M, K] and w [N, K] (K-major)
+  /// with `numerics`, runs it, and returns y; `llvmIR` gets the IR.
+  std::vector<float> run(cpu::CpuNumerics numerics,
+                         const std::vector<uint16_t> &x,
+                         const std::vector<uint8_t> &w, std::string &llvmIR);
+
+  Shape shape = GetParam();
+  nx::QuantScheme bf16 = *nx::parseQuantScheme("bf16");
+};
+
+std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics,
+                                      const std::vector<uint16_t> &x,
+                                      const std::vector<uint8_t> &w,
+                                      std::string &llvmIR) {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  auto [m, k, n] = shape;
+  cpu::WeightEncoding encoding =
+      cpu::getWeightEncoding(&ctx, {n, k}, bf16, /*kMajor=*/true);
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  SmallVector<Type> args = {
+      MemRefType::get({m, k}, b.getI16Type()),
+      MemRefType::get(encoding.data.shape, encoding.data.elementType),
+      MemRefType::get({m, n}, b.getF32Type())};
+  auto func =
+      func::FuncOp::create(b, loc, "linear", b.getFunctionType(args, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  auto tensorOf = [&](Value buffer) -> Value {
+    auto type = cast<MemRefType>(buffer.getType());
+    return bufferization::ToTensorOp::create(
+        b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
+        buffer, /*restrict=*/true);
+  };
+  Value y = cpu::buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
+                                   bf16, tensorOf(entry->getArgument(1)),
+                                   Value(), Value());
+  auto materialize = bufferization::MaterializeInDestinationOp::create(
+      b, loc, y, entry->getArgument(2));
+  materialize.setRestrict(true);
+  materialize.setWritable(true);
+  func::ReturnOp::create(b, loc);
+
+  llvm::SmallString<128> dir;
+  EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("mixtile-bf16-dot", dir));
+  cpu::CpuLibraryOptions options;
+  options.outputDir = std::string(dir);
+  options.name = "linear";
+  options.numerics = numerics;
+  llvm::Expected<std::string> library =
+      cpu::compileKernelLibrary(*module, options);
+  EXPECT_TRUE(bool(library)) << llvm::toString(library.takeError());
+  if (!library)
+    return {};
+  if (auto ir = llvm::MemoryBuffer::getFile(
+          (llvm::Twine(dir) + "/linear.ll").str()))
+    llvmIR = (*ir)->getBuffer().str();
+  void *handle = dlopen(library->c_str(), RTLD_NOW | RTLD_LOCAL);
+  EXPECT_NE(handle, nullptr) << dlerror();
+  std::vector<float> result(m * n, 0.0f);
+  if (handle) {
+    using Fn = void (*)(Descriptor *, Descriptor *, Descriptor *);
+    auto fn = reinterpret_cast<Fn>(dlsym(handle, "_mlir_ciface_linear"));
+    EXPECT_NE(fn, nullptr);
+    Descriptor dx = describe(const_cast<uint16_t *>(x.data()), {m, k});
+    Descriptor dw =
+        describe(const_cast<uint8_t *>(w.data()), encoding.data.shape);
+    Descriptor dy = describe(result.data(), {m, n});
+    if (fn)
+      fn(&dx, &dw, &dy);
+    dlclose(handle);
+  }
+  llvm::sys::fs::remove_directories(dir);
+  return result;
+}
+
+float widen(uint16_t code) {
+  uint32_t bits = uint32_t(code) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+TEST_P(BF16DotKernel, MatchesTheSequentialSum) {
+  const int64_t m = shape.m, k = shape.k, n = shape.n;
+  std::mt19937_64 rng(m * 1000 + k);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> weights(n * k);
+  for (float &v : weights)
+    v = normal(rng);
+  std::vector<uint16_t> x(m * k);
+  for (uint16_t &code : x)
+    code = nx::encodeBF16(normal(rng), nx::Overflow::NonSaturating);
+  nx::QuantizedMatrix q = nx::quantize(weights.data(), n, k, bf16);
+  std::vector<uint8_t> packed = cpu::packWeightCodes(q, /*kMajor=*/true);
+  auto weight = [&](int64_t row, int64_t col) {
+    return nx::roundToBF16(weights[row * k + col], nx::Overflow::NonSaturating);
+  };
+
+  std::string exactIR, fastIR;
+  std::vector<float> exact = run(cpu::CpuNumerics::Exact, x, packed, exactIR);
+  std::vector<float> fast =
+      run(cpu::CpuNumerics::FastProducts, x, packed, fastIR);
+  ASSERT_EQ(exact.size(), size_t(m * n));
+  ASSERT_EQ(fast.size(), size_t(m * n));
+  for (int64_t row = 0; row < m; ++row)
+    for (int64_t col = 0; col < n; ++col) {
+      float sequential = 0.0f;
+      double sum = 0, magnitude = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        float a = widen(x[row * k + i]), b = weight(col, i);
+        sequential = std::fma(a, b, sequential);
+        sum += double(a) * b;
+        magnitude += std::fabs(double(a) * b);
+      }
+      float y = exact[row * n + col];
+      ASSERT_EQ(std::memcmp(&y, &sequential, sizeof y), 0)
+          << "exact, row " << row << " column " << col;
+      // K roundings of partial sums, each within 2^-24 of a sum bounded by
+      // the sum of magnitudes.
+      EXPECT_NEAR(fast[row * n + col], sum, k * 0x1p-24 * magnitude)
+          << "fast-products, row " << row << " column " << col;
+    }
+  EXPECT_EQ(exactIR.find("dpbf16ps"), std::string::npos);
+  cpu::CpuTarget host = cpu::resolveCpuTarget("native", "");
+  if (llvm::is_contained(llvm::split(host.features, ','), "+avx512bf16"))
+    EXPECT_NE(fastIR.find("llvm.x86.avx512bf16.dpbf16ps.512"),
+              std::string::npos);
+}
+
+// 7 rows: a tile of 6 and one row; 1 row: the batch-1 loop with its
+// prefetches; K odd (a last k on its own) and even; N = 128 in panels of
+// 64 columns, N = 48 in rows.
+INSTANTIATE_TEST_SUITE_P(Shapes, BF16DotKernel,
+                         ::testing::Values(Shape{7, 63, 128},
+                                           Shape{1, 63, 128},
+                                           Shape{6, 64, 48}));
+
+} // namespace
