@@ -6,10 +6,12 @@
 //
 //   - FP32 FMA peak: a tight loop of independent AVX-512 FMAs;
 //   - BF16 dot peak: the same with vdpbf16ps (64 flops per instruction);
-//   - DRAM read bandwidth: a streaming read of a buffer ~10x the L3;
+//   - DRAM read bandwidth: a streaming read of a 1 GiB buffer, measured
+//     again between the passes of every GEMV and before every decode;
 //   - f32 GEMM 1024^3 and 4096^3 vs OpenBLAS sgemm and the FMA peak;
 //   - GEMM with BF16 weights vs the dot peak (exact mode: the evaluator's
-//     order, f32 FMAs on decoded weights);
+//     order, f32 FMAs on decoded weights), and with BF16 weights and
+//     activations in numerics=fast-products (vdpbf16ps);
 //   - batch-1 GEMV with BF16 / FP8 / MXFP4 weights (and f32) vs the DRAM
 //     bandwidth, in weight bytes streamed (the weights of several matrices
 //     exceed the L3, as a model's layers do);
@@ -145,31 +147,52 @@ __attribute__((target("avx512f"))) float streamSum(const float *data,
                                                    size_t n) {
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                    _mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (size_t i = 0; i + 64 <= n; i += 64)
+  for (size_t i = 0; i + 64 <= n; i += 64) {
+    for (int j = 0; j < 4; ++j)
+      _mm_prefetch(reinterpret_cast<const char *>(data + i + 16 * j) + 1024,
+                   _MM_HINT_T0);
     for (int j = 0; j < 4; ++j)
       acc[j] = _mm512_add_ps(acc[j], _mm512_load_ps(data + i + 16 * j));
+  }
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
                                             _mm512_add_ps(acc[2], acc[3])));
 }
 
-/// GB/s of every core reading its share of a 1 GiB buffer (best of 5).
-double dramBandwidth() {
-  const size_t bytes = size_t(1) << 30, n = bytes / sizeof(float);
-  float *data = static_cast<float *>(std::aligned_alloc(64, bytes));
-  // Each thread touches (and so places) its own share first.
-  unsigned threads = threadCount();
-  size_t share = n / threads / 64 * 64;
-  onAllCores([&](unsigned t) {
-    std::fill(data + t * share, data + (t + 1) * share, 1.0f);
-  });
-  double best = 1e30;
-  for (int rep = 0; rep < 5; ++rep)
-    best = std::min(best, onAllCores([&](unsigned t) {
-                      sink = streamSum(data + t * share, share);
-                    }));
-  std::free(data);
-  return threads * share * sizeof(float) / best / 1e9;
-}
+/// Every core reading its share of a 1 GiB buffer (~30x the L3): the DRAM
+/// read bandwidth, measured when asked. The VM's bandwidth drifts by up to
+/// 2x within minutes, so each kernel is compared with passes of this
+/// stream taken between its own.
+class DramStream {
+public:
+  DramStream()
+      : data(static_cast<float *>(std::aligned_alloc(64, kBytes))),
+        share(kBytes / sizeof(float) / threadCount() / 64 * 64) {
+    // Each thread touches (and so places) its own share first.
+    onAllCores([&](unsigned t) {
+      std::fill(data + t * share, data + (t + 1) * share, 1.0f);
+    });
+  }
+  ~DramStream() { std::free(data); }
+
+  /// GB/s of one pass.
+  double once() const {
+    double time = onAllCores(
+        [&](unsigned t) { sink = streamSum(data + t * share, share); });
+    return threadCount() * share * sizeof(float) / time / 1e9;
+  }
+  /// The best of `reps` passes.
+  double best(int reps) const {
+    double rate = 0;
+    for (int rep = 0; rep < reps; ++rep)
+      rate = std::max(rate, once());
+    return rate;
+  }
+
+private:
+  static constexpr size_t kBytes = size_t(1) << 30;
+  float *data;
+  size_t share;
+};
 
 //===----------------------------------------------------------------------===//
 // Generated kernels
@@ -471,7 +494,7 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
 /// matrices of at least `streamed` bytes in all (0: one matrix), each pass
 /// reading them once: from DRAM when they exceed the L3; from the caches
 /// when they fit, the kernels' own ceiling. `where` says which.
-void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
+void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
                int64_t n, size_t streamed, const char *where) {
   const int64_t k = 4096;
   std::vector<float> w = randomMatrix(n * k, 3);
@@ -513,17 +536,23 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
                    packed.hasNaNFlag ? &nanFlag : nullptr, y.data);
     };
     pass();
-    // A cached pass takes ~0.1 ms: a few runs can all include the other
-    // core's wake-up (seen on the 2-vCPU VM: 2-5 GB/s in some runs,
-    // 70-100 in others), so it is timed over many more runs.
-    double time = bestOf(streamed ? 3 : 200, pass);
+    // Rounds of a pass of the DRAM stream, then the kernel's passes: the
+    // best of each. A cached pass takes ~0.1 ms, and a few could all
+    // include the other core's wake-up (seen on the 2-vCPU VM: 2-5 GB/s in
+    // some runs, 70-100 in others), so it is timed over many more passes.
+    double time = 1e30, bandwidth = 0;
+    for (int round = 0; round < 10; ++round) {
+      bandwidth = std::max(bandwidth, dram.once());
+      time = std::min(time, bestOf(streamed ? 1 : 20, pass));
+    }
     double gbps = layers * packed.bytes() / time / 1e9;
     llvm::outs() << llvm::formatv(
         "GEMV 1x{0}x{1} {2,-8} weights {7} ({8}): {3,6:F1} GB/s of weights "
-        "= {4,5:F1}% of DRAM bandwidth ({5} matrices, {6:F0} MB per pass)\n",
+        "= {4,5:F1}% of DRAM bandwidth ({9:F1} GB/s between its passes; {5} "
+        "matrices, {6:F0} MB per pass)\n",
         k, n, name, gbps, 100 * gbps / bandwidth, layers,
         layers * packed.bytes() / 1e6, where,
-        cpu::stringifyCpuNumerics(numerics));
+        cpu::stringifyCpuNumerics(numerics), bandwidth);
     llvm::outs().flush();
   }
 }
@@ -531,7 +560,7 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, double bandwidth,
 /// Decode tokens/s of the synthetic 100M Llama under `scheme` (weights
 /// and activations of every linear; empty: FP32).
 void benchDecode(MLIRContext &ctx, const std::string &dir,
-                 llvm::StringRef scheme, int64_t tokens, double bandwidth,
+                 llvm::StringRef scheme, int64_t tokens, const DramStream &dram,
                  cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact) {
   auto request = parseSynthesisRequest(R"({"preset": "100m"})", "preset");
   if (!request)
@@ -587,8 +616,9 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
     if (!(*eval)->forward({token}))
       llvm::report_fatal_error("evaluator decode failed");
   });
-  // Every weight is read once per token (the embedding row aside).
-  double bound = bandwidth * 1e9 / packBytes;
+  // Every weight is read once per token (the embedding row aside), at the
+  // bandwidth of the moment.
+  double bound = dram.best(3) * 1e9 / packBytes;
   llvm::outs() << llvm::formatv(
       "decode 100M {0,-6} ({8}): mixtile {1,7:F1} tok/s = {2,5:F2}x the "
       "evaluator ({3,6:F1} tok/s), {4,5:F1}% of the DRAM bound ({5,6:F1} "
@@ -627,7 +657,8 @@ int main(int argc, char **argv) {
 
   double fmaPeak = peak(fmaLoop, kChains * 16 * 2);
   double dotPeak = peak(dotLoop, kChains * 16 * 4);
-  double bandwidth = dramBandwidth();
+  DramStream dram;
+  double bandwidth = dram.best(5);
   llvm::outs() << llvm::formatv(
       "{0} cores: FP32 FMA peak {1:F1} GFLOP/s (AVX-512), BF16 dot peak {2:F1} "
       "GFLOP/s (vdpbf16ps), DRAM read {3:F1} GB/s\n",
@@ -641,15 +672,15 @@ int main(int argc, char **argv) {
   }
   if (wanted("gemv"))
     // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
-    benchGemv(ctx, tmp, bandwidth, 8192, size_t(384) << 20, "from DRAM");
+    benchGemv(ctx, tmp, dram, 8192, size_t(384) << 20, "from DRAM");
   if (wanted("gemv-cache"))
     // One matrix of 4096 x 512: fp8 and fp4 weights fit each core's 2 MB
     // L2 (bf16 just, f32 the L3).
-    benchGemv(ctx, tmp, bandwidth, 512, 0, "from cache");
+    benchGemv(ctx, tmp, dram, 512, 0, "from cache");
   if (wanted("decode")) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
-      benchDecode(ctx, tmp, scheme, quick ? 8 : 32, bandwidth);
-    benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, bandwidth,
+      benchDecode(ctx, tmp, scheme, quick ? 8 : 32, dram);
+    benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, dram,
                 cpu::CpuNumerics::FastProducts);
   }
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
