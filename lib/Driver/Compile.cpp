@@ -460,8 +460,7 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
   library.outputDir = joinPath(dir, "cpu-build");
   library.name = "model";
   library.cpu = options.cpu;
-  library.numerics = options.cpuFastNumerics ? cpu::CpuNumerics::Fast
-                                             : cpu::CpuNumerics::Exact;
+  library.numerics = options.cpuNumerics;
   Expected<cpu::CpuLibraryFiles> files =
       cpu::buildCpuLibrary(module, store, library);
   if (!files)
@@ -943,7 +942,8 @@ void mixtile::printCompileSummary(const json::Object &summary,
                                                 : "DIFFER from");
   }
   if (const json::Object *cpu = summary.getObject("cpu")) {
-    bool fast = cpu->getString("numerics") == "fast";
+    std::string numerics = cpu->getString("numerics").value_or("exact").str();
+    bool fast = numerics != "exact";
     std::string agreement = "identical to the evaluator's";
     if (!boolAt(summary, "cpu").value_or(false))
       agreement =
@@ -958,7 +958,7 @@ void mixtile::printCompileSummary(const json::Object &summary,
                      numberAt(summary, {"cpu", "parity", "rows"}).value_or(0)))
                : std::string("DIFFER from the evaluator's");
     os << llvm::formatv("cpu: model.so for {0} ({1} numerics); logits {2}\n",
-                        cpu->getString("cpu").value_or("?"),
-                        fast ? "fast" : "exact", agreement);
+                        cpu->getString("cpu").value_or("?"), numerics,
+                        agreement);
   }
 }

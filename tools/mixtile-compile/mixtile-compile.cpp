@@ -92,13 +92,24 @@ static cl::opt<unsigned> promptTokens(
     cl::desc("Tokens of the Maia prefill program and the parity checks"),
     cl::init(32), cl::cat(category));
 static cl::opt<std::string>
-    cpu("cpu", cl::desc("CPU library target: native (default) or a CPU name"),
-        cl::init("native"), cl::cat(category));
-static cl::opt<bool> cpuFastNumerics(
-    "cpu-fast-numerics",
-    cl::desc("Build the CPU library with numerics=fast (any accumulation "
-             "order) instead of exact (the evaluator's results bit for bit)"),
-    cl::init(false), cl::cat(category));
+    cpuName("cpu",
+            cl::desc("CPU library target: native (default) or a CPU name"),
+            cl::init("native"), cl::cat(category));
+static cl::opt<mixtile::cpu::CpuNumerics> cpuNumerics(
+    "cpu-numerics", cl::desc("Numerics mode of the CPU library"),
+    cl::init(mixtile::cpu::CpuNumerics::Exact),
+    cl::values(clEnumValN(mixtile::cpu::CpuNumerics::Exact, "exact",
+                          "the evaluator's results bit for bit (default)"),
+               clEnumValN(mixtile::cpu::CpuNumerics::Fast, "fast",
+                          "any accumulation order outside the matrix products"),
+               clEnumValN(mixtile::cpu::CpuNumerics::FastProducts,
+                          "fast-products",
+                          "fast, and the matrix products reorder their sums "
+                          "(block sums, vdpbf16ps)")),
+    cl::cat(category));
+static cl::opt<bool> cpuFastNumerics("cpu-fast-numerics",
+                                     cl::desc("Same as --cpu-numerics=fast"),
+                                     cl::init(false), cl::cat(category));
 static cl::opt<unsigned> threads("num-threads",
                                  cl::desc("Worker threads (0: every core)"),
                                  cl::init(0), cl::cat(category));
@@ -209,8 +220,9 @@ llvm::Expected<CompileOptions> makeOptions() {
   options.sensitivity = sensitivity;
   options.threads = threads;
   options.promptTokens = promptTokens;
-  options.cpu = cpu;
-  options.cpuFastNumerics = cpuFastNumerics;
+  options.cpu = cpuName;
+  options.cpuNumerics =
+      cpuFastNumerics ? mixtile::cpu::CpuNumerics::Fast : cpuNumerics;
   if (promptTokens == 0)
     return llvm::createStringError("--prompt-tokens must be at least 1");
   llvm::Expected<CompileStage> stage = parseCompileStage(compileTo);

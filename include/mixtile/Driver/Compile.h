@@ -15,6 +15,8 @@
 #ifndef MIXTILE_DRIVER_COMPILE_H
 #define MIXTILE_DRIVER_COMPILE_H
 
+#include "mixtile/Pipelines/CpuPipeline.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -74,9 +76,9 @@ struct CompileOptions {
   unsigned promptTokens = 32;
   /// CPU library: target CPU ("native": the host).
   std::string cpu = "native";
-  /// CPU library: numerics=fast (any order, within the tolerance of
-  /// docs/CpuBackend.md) instead of exact (the evaluator's bits).
-  bool cpuFastNumerics = false;
+  /// CPU library: its numerics mode (docs/CpuBackend.md): exact (the
+  /// evaluator's bits), fast or fast-products (any order).
+  cpu::CpuNumerics cpuNumerics = cpu::CpuNumerics::Exact;
 };
 
 /// Called with the name of each step as it starts ("import", ...), its
