@@ -1067,6 +1067,9 @@ public:
     prefetchDistance = options.prefetchDistance;
     scaleBlockSums = options.scaleBlockSums;
     bf16Dot = options.bf16Dot;
+    dotRows = options.dotRows;
+    dotVectors = options.dotVectors;
+    dotDepth = options.dotDepth;
     threads = options.threads;
     parallelWork = options.parallelWork;
   }
@@ -1094,6 +1097,16 @@ private:
   func::FuncOp createTask(func::FuncOp kernel, ArrayRef<Value> args,
                           LLVM::LLVMStructType context);
   func::FuncOp getParallelFor();
+
+  /// The register tile and k block of `plan`'s kernel.
+  struct TileShape {
+    int64_t rows, vectors, depth;
+  };
+  TileShape getTileShape(const RowKernelPlan &plan) const {
+    if (bf16Dot && plan.bf16Dot)
+      return {dotRows, dotVectors, dotDepth};
+    return {rows, vectors, depth};
+  }
 
   /// The options' defaults are VectorizeRowsOptions' (one place).
   static inline const VectorizeRowsOptions kDefaults{};
@@ -1149,6 +1162,17 @@ private:
                      "avx512bf16; reassociates and flushes subnormals: "
                      "numerics=fast-products)"),
       llvm::cl::init(kDefaults.bf16Dot)};
+  Option<int64_t> dotRows{*this, "dot-rows",
+                          llvm::cl::desc("Rows m per tile of bf16 dot kernels"),
+                          llvm::cl::init(kDefaults.dotRows)};
+  Option<int64_t> dotVectors{
+      *this, "dot-vectors",
+      llvm::cl::desc("Vectors of columns per tile of bf16 dot kernels"),
+      llvm::cl::init(kDefaults.dotVectors)};
+  Option<int64_t> dotDepth{
+      *this, "dot-depth",
+      llvm::cl::desc("Values of k per block of bf16 dot kernels"),
+      llvm::cl::init(kDefaults.dotDepth)};
   Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Distribute column groups over the runtime's threads"),
@@ -1191,9 +1215,10 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   emitter.bf16Dot = bf16Dot;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.
+  TileShape shape = getTileShape(plan);
   emitter.emitColumnRange(entry->getArgument(args.size()),
-                          entry->getArgument(args.size() + 1), rows, vectors,
-                          depth, narrowDepth, rowBlock);
+                          entry->getArgument(args.size() + 1), shape.rows,
+                          shape.vectors, shape.depth, narrowDepth, rowBlock);
   func::ReturnOp::create(b, loc);
   return kernel;
 }
@@ -1262,6 +1287,7 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
   int64_t vectorCount = plan.columns / plan.width;
   Value count = arith::ConstantIndexOp::create(b, loc, vectorCount);
   int64_t reduction = op.getStaticLoopRanges()[2];
+  int64_t vectors = getTileShape(plan).vectors;
   bool parallel = threads && vectorCount >= 2 * vectors &&
                   !ShapedType::isDynamic(reduction) &&
                   plan.columns * reduction >= parallelWork;
@@ -1306,6 +1332,9 @@ void VectorizeRowsPass::runOnOperation() {
                              {"rows", rows},
                              {"vectors", vectors},
                              {"depth", depth},
+                             {"dot-rows", dotRows},
+                             {"dot-vectors", dotVectors},
+                             {"dot-depth", dotDepth},
                              {"narrow-depth", narrowDepth},
                              {"row-block", rowBlock}})
     if (value <= 0) {

@@ -206,12 +206,12 @@ TEST_P(BF16DotKernel, MatchesTheSequentialSum) {
               std::string::npos);
 }
 
-// 7 rows: a tile of 6 and one row; 1 row: the batch-1 loop with its
-// prefetches; K odd (a last k on its own) and even; N = 128 in panels of
-// 64 columns, N = 48 in rows.
+// 9 rows: a tile of 7 (dot-rows) and two single rows; 1 row: the batch-1
+// loop with its prefetches; K odd (a last k on its own) and even; N = 128
+// in panels of 64 columns (two groups of 3 vectors, two single vectors),
+// N = 48 in rows.
 INSTANTIATE_TEST_SUITE_P(Shapes, BF16DotKernel,
-                         ::testing::Values(Shape{7, 63, 128},
-                                           Shape{1, 63, 128},
+                         ::testing::Values(Shape{9, 63, 128}, Shape{1, 63, 128},
                                            Shape{6, 64, 48}));
 
 } // namespace

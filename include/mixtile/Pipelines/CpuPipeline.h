@@ -122,6 +122,14 @@ struct VectorizeRowsOptions {
   /// pair's two products before the accumulator and flushes subnormals:
   /// only numerics=fast-products sets it, for targets with avx512bf16.
   bool bf16Dot = false;
+  /// The tile and k block of bf16 dot kernels: a row's broadcast pair and
+  /// the interleaving of the weights take registers the 6 x 4 tile needs
+  /// (it spilled an accumulator), and the dot's rate makes the output's
+  /// traffic per k block matter more (Zen 5, BF16 GEMM in one run each:
+  /// 6 x 4, 30% of the dot peak at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%;
+  /// 7 x 3, 69%; 7 x 3 at 4096^3 with blocks of 512, 1024 and 2048 k:
+  /// 52%, 58%, 61%; docs/CpuBackend.md).
+  int64_t dotRows = 7, dotVectors = 3, dotDepth = 2048;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

@@ -6,7 +6,8 @@
 // of a tile runs over pairs of k, each row's pair of codes broadcast as one
 // 32-bit word, each vector's columns at k and k + 1 interleaved, and one
 // vdpbf16ps per accumulator; the last k of the odd count (63) is an FMA of
-// the widened codes. Without the option, FMAs only.
+// the widened codes. Tiles of 7 rows and 3 vectors (dot-rows, dot-vectors:
+// 21 accumulators, one broadcast pair per row). Without the option, FMAs only.
 
 // CHECK-LABEL: func.func @dot
 // CHECK:         %[[PAIRS:.*]] = arith.andi %{{.*}}, %c-2
@@ -20,7 +21,7 @@
 // CHECK:           %[[LO:.*]] = vector.load %{{.*}} : memref<63x128xi16>, vector<16xi16>
 // CHECK:           %[[HI:.*]] = vector.load %{{.*}} : memref<63x128xi16>, vector<16xi16>
 // CHECK:           vector.shuffle %[[LO]], %[[HI]] [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31]
-// CHECK-COUNT-24:  llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK-COUNT-21:  llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
 // CHECK:           scf.yield
 // CHECK:         scf.for %{{.*}} = %[[END]] to
 // CHECK-NOT:       llvm.call_intrinsic
