@@ -91,9 +91,10 @@ struct VectorizeRowsOptions {
   /// leave registers for 4 weight vectors and a broadcast), and the values
   /// of k per cache block: each block reads and writes the whole output
   /// once, which at 4096^3 cost more than the L1 misses of a column group's
-  /// 128 KB of weights (Zen 5, f32 GEMM 4096^3 in three runs each: 256,
-  /// 255-335 GFLOP/s; 512, 370-372; 1024, 337-357; docs/CpuBackend.md).
-  int64_t rows = 6, vectors = 4, depth = 512;
+  /// 256 KB of weights (Zen 5, f32 GEMM 4096^3 as % of the FMA peak, in
+  /// alternating runs: depth 512, 64-68%; 1024, 77-81%; 2048, 79-83%;
+  /// 4096, 70-83%; docs/CpuBackend.md).
+  int64_t rows = 6, vectors = 4, depth = 1024;
   /// The values of k per block when there are fewer rows than a tile (a
   /// batch-1 product): nothing reuses the weights, and a short block keeps
   /// few enough weight rows in flight for the hardware prefetchers.
