@@ -555,23 +555,34 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
                    packed.hasNaNFlag ? &nanFlag : nullptr, y.data);
     };
     pass();
-    // Rounds of a pass of the DRAM stream, then the kernel's passes: the
-    // best of each. A cached pass takes ~0.1 ms, and a few could all
-    // include the other core's wake-up (seen on the 2-vCPU VM: 2-5 GB/s in
-    // some runs, 70-100 in others), so it is timed over many more passes.
-    double time = 1e30, bandwidth = 0;
-    for (int round = 0; round < 10; ++round) {
-      bandwidth = std::max(bandwidth, dram.once());
-      time = std::min(time, bestOf(streamed ? 1 : 20, pass));
+    // Rounds of a pass of the DRAM stream, then the kernel's passes: each
+    // round's ratio compares the two at nearly the same moment, and the
+    // median of the rounds' ratios discounts a round in which either
+    // caught a burst or a stall of the shared host. A cached pass takes
+    // ~0.1 ms, and a few could all include the other core's wake-up (seen
+    // on the 2-vCPU VM: 2-5 GB/s in some runs, 70-100 in others), so each
+    // round takes the best of 20.
+    constexpr int kRounds = 10;
+    double bytes = double(layers) * packed.bytes();
+    std::vector<double> ratios, streams;
+    double best = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      double stream = dram.once();
+      double rate = bytes / bestOf(streamed ? 1 : 20, pass) / 1e9;
+      ratios.push_back(rate / stream);
+      streams.push_back(stream);
+      best = std::max(best, rate);
     }
-    double gbps = layers * packed.bytes() / time / 1e9;
+    std::sort(ratios.begin(), ratios.end());
+    auto [low, high] = std::minmax_element(streams.begin(), streams.end());
+    double median = (ratios[kRounds / 2 - 1] + ratios[kRounds / 2]) / 2;
     llvm::outs() << llvm::formatv(
         "GEMV 1x{0}x{1} {2,-8} weights {7} ({8}): {3,6:F1} GB/s of weights "
-        "= {4,5:F1}% of DRAM bandwidth ({9:F1} GB/s between its passes; {5} "
+        "(best pass) = {4,5:F1}% of DRAM bandwidth (median of {9} rounds "
+        "against the stream, which read {10:F1}-{11:F1} GB/s; {5} "
         "matrices, {6:F0} MB per pass)\n",
-        k, n, name, gbps, 100 * gbps / bandwidth, layers,
-        layers * packed.bytes() / 1e6, where,
-        cpu::stringifyCpuNumerics(numerics), bandwidth);
+        k, n, name, best, 100 * median, layers, bytes / 1e6, where,
+        cpu::stringifyCpuNumerics(numerics), kRounds, *low, *high);
     llvm::outs().flush();
   }
 }
