@@ -27,6 +27,9 @@
 #include <csignal>
 #include <cstring>
 #include <dirent.h>
+#include <mutex>
+#include <pthread.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace mixtile;
@@ -152,11 +155,37 @@ void discardOutputs() {
     rmdir(createdOutput);
 }
 
-void onInterrupt() {
-  discardOutputs();
-  const char message[] = "mixtile-compile: interrupted; no outputs written\n";
-  (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
-  _exit(130);
+/// Held while the staged outputs move into OUTDIR, so that an interrupt
+/// leaves either the previous outputs or all of the new ones.
+std::mutex commitMutex;
+/// Set, under commitMutex, once the outputs are in OUTDIR.
+bool outputsCommitted = false;
+
+/// SIGINT and SIGTERM are blocked in every thread and taken by one thread
+/// of their own, where the cleanup runs as ordinary code. Run from a signal
+/// handler it could deadlock: opendir allocates, and the signal may arrive
+/// while the interrupted thread holds the allocator's lock (a compile
+/// interrupted during the threaded precision search hung so). Called
+/// before any other thread starts, which then inherit the mask.
+void handleInterruptsOnAThread() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals] {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0)
+      return;
+    std::lock_guard<std::mutex> lock(commitMutex);
+    discardOutputs();
+    if (!outputsCommitted) {
+      const char message[] =
+          "mixtile-compile: interrupted; no outputs written\n";
+      (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+    }
+    _exit(130);
+  }).detach();
 }
 
 llvm::Error prepareDirectories() {
@@ -183,11 +212,7 @@ llvm::Error prepareDirectories() {
 /// Moves every staged file into OUTDIR with interrupts blocked, so the
 /// directory ends up with the previous outputs or all of the new ones.
 llvm::Error commitOutputs() {
-  sigset_t block, previous;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGTERM);
-  sigprocmask(SIG_BLOCK, &block, &previous);
+  std::lock_guard<std::mutex> lock(commitMutex);
   std::error_code code;
   llvm::Error result = llvm::Error::success();
   for (llvm::sys::fs::directory_iterator it(stagingPath, code), end;
@@ -203,7 +228,10 @@ llvm::Error commitOutputs() {
     result = llvm::createFileError(stagingPath, code);
   removeDirectory(stagingPath);
   stagingPath[0] = 0;
-  sigprocmask(SIG_SETMASK, &previous, nullptr);
+  if (!result) {
+    createdOutput[0] = 0;
+    outputsCommitted = true;
+  }
   return result;
 }
 
@@ -250,7 +278,6 @@ llvm::Error run() {
     return options.takeError();
   if (llvm::Error err = prepareDirectories())
     return err;
-  llvm::sys::SetInterruptFunction(onInterrupt);
   auto start = std::chrono::steady_clock::now();
   auto stepStart = start;
   auto elapsed = [](auto from) {
@@ -276,7 +303,6 @@ llvm::Error run() {
     return summary.takeError();
   if (llvm::Error err = commitOutputs())
     return err;
-  createdOutput[0] = 0;
   printCompileSummary(*summary, llvm::outs());
   llvm::outs() << llvm::formatv("wrote {0}/ (report.html, plan.json, ...) in "
                                 "{1:f1} s\n",
@@ -293,6 +319,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "Compile a transformer with per-layer formats chosen under an accuracy "
       "budget, for the simulated Maia target and the CPU, with a report\n");
+  handleInterruptsOnAThread();
   if (llvm::Error error = run()) {
     discardOutputs();
     llvm::WithColor::error(llvm::errs(), "mixtile-compile")
