@@ -39,10 +39,6 @@
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Runtime/CpuLibrary.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -230,8 +226,7 @@ public:
   void run(void *x, void *codes, void *scales, float *tensorScale,
            int32_t *nanFlag, float *y) const;
 
-  /// The arrays the kernel takes.
-  Type dataType, scaleType;
+  /// The shapes of the weight's arrays the kernel takes.
   SmallVector<int64_t, 2> dataShape, scaleShape;
 
 private:
@@ -248,56 +243,12 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
     : m(m), k(k), n(n), scheme(scheme) {
   cpu::WeightEncoding encoding =
       cpu::getWeightEncoding(&ctx, {n, k}, scheme, /*kMajor=*/true);
-  dataType = encoding.data.elementType;
   dataShape = encoding.data.shape;
-  OpBuilder b(&ctx);
-  Location loc = b.getUnknownLoc();
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module->getBody());
-  Type activation = bf16Activations ? Type(b.getI16Type()) : b.getF32Type();
-  SmallVector<Type> args = {MemRefType::get({m, k}, activation),
-                            MemRefType::get(dataShape, dataType)};
-  if (encoding.blockScales) {
-    scaleType = encoding.blockScales->elementType;
+  if (encoding.blockScales)
     scaleShape = encoding.blockScales->shape;
-    args.push_back(MemRefType::get(scaleShape, scaleType));
-  }
-  if (encoding.tensorScale)
-    args.push_back(MemRefType::get({1}, b.getF32Type()));
-  if (encoding.nanFlag)
-    args.push_back(MemRefType::get({1}, b.getI32Type()));
-  args.push_back(MemRefType::get({m, n}, b.getF32Type()));
-  auto func =
-      func::FuncOp::create(b, loc, "linear", b.getFunctionType(args, {}));
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  Block *entry = func.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  auto tensorOf = [&](Value buffer) -> Value {
-    auto type = cast<MemRefType>(buffer.getType());
-    return bufferization::ToTensorOp::create(
-        b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
-        buffer, /*restrict=*/true);
-  };
-  unsigned next = 2;
-  Value scales =
-      encoding.blockScales ? tensorOf(entry->getArgument(next++)) : Value();
-  auto scalar = [&](Value buffer) -> Value {
-    return tensor::ExtractOp::create(
-        b, loc, tensorOf(buffer),
-        ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-  };
-  Value tensorScale =
-      encoding.tensorScale ? scalar(entry->getArgument(next++)) : Value();
-  Value nanFlag =
-      encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
-  Value y = cpu::buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
-                                   scheme, tensorOf(entry->getArgument(1)),
-                                   scales, tensorScale, nanFlag);
-  auto materialize = bufferization::MaterializeInDestinationOp::create(
-      b, loc, y, entry->getArgument(next));
-  materialize.setRestrict(true);
-  materialize.setWritable(true);
-  func::ReturnOp::create(b, loc);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
+  cpu::buildLinearKernelFunction(*module, "linear", m, k, n, scheme,
+                                 bf16Activations);
 
   cpu::CpuLibraryOptions options;
   options.outputDir = dir;

@@ -482,9 +482,11 @@ private:
   SmallVector<Value> emitDotLoop(Value kBegin, Value kEnd,
                                  ValueRange accumulators);
   /// In a one-row tile, a prefetch of the line input `input` (indexed by
-  /// `map`) will read for vector j `prefetchBytes` ahead along k, when
-  /// vector j starts a cache line.
-  void emitPrefetch(unsigned input, AffineMap map, ValueRange dims, unsigned j);
+  /// `map`, at `dims`) will read for vector j `prefetchBytes` ahead of
+  /// `kValue` along k (null: outside the k loops), when vector j starts a
+  /// cache line.
+  void emitPrefetch(unsigned input, AffineMap map, ValueRange dims, unsigned j,
+                    Value kValue);
   /// The table lookup `load` for the vector of indices `indices`.
   Value emitLookup(memref::LoadOp load, Value indices);
   /// The body value whose lanes index the table of `load`: its index, or
@@ -694,7 +696,7 @@ Value RowKernelEmitter::emitInput(unsigned input, unsigned r, unsigned j) {
   case InputKind::Scalar:
     return memref::LoadOp::create(b, loc, memref, indices);
   case InputKind::Columns:
-    emitPrefetch(input, map, dims, j);
+    emitPrefetch(input, map, dims, j, k);
     return vector::LoadOp::create(b, loc, vectorOf(element), memref, indices);
   case InputKind::HalfColumns: {
     auto half = VectorType::get({plan.width / 2}, element);
@@ -742,43 +744,37 @@ SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
     rowPairs.push_back(vector::BitCastOp::create(
         b, loc, pairs, vector::BroadcastOp::create(b, loc, words, word)));
   }
-  SmallVector<Value> next;
+  SmallVector<Value> next(tileRows * maxVectors);
   for (int64_t j = 0; j < maxVectors; ++j) {
     SmallVector<Value> halves;
     for (Value kValue : {k0, k1}) {
       SmallVector<Value> indices = emitIndices(columnInput, 0, j, kValue, dims);
-      k = kValue;
-      emitPrefetch(columnInput, columnMap, dims, j);
+      emitPrefetch(columnInput, columnMap, dims, j, kValue);
       halves.push_back(
           vector::LoadOp::create(b, loc, codes, columnCodes, indices));
     }
     Value columnPairs = vector::BitCastOp::create(
         b, loc, pairs,
         vector::ShuffleOp::create(b, loc, halves[0], halves[1], interleave));
-    for (int64_t r = 0; r < tileRows; ++r)
-      next.push_back(
-          LLVM::CallIntrinsicOp::create(
-              b, loc, vectorOf(b.getF32Type()),
-              b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"),
-              ValueRange{loop.getRegionIterArgs()[r * maxVectors + j],
-                         rowPairs[r], columnPairs})
-              .getResult(0));
+    for (int64_t r = 0; r < tileRows; ++r) {
+      int64_t acc = r * maxVectors + j;
+      next[acc] = LLVM::CallIntrinsicOp::create(
+                      b, loc, vectorOf(b.getF32Type()),
+                      b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"),
+                      ValueRange{loop.getRegionIterArgs()[acc], rowPairs[r],
+                                 columnPairs})
+                      .getResult(0);
+    }
   }
-  // The accumulators in the tile's order, rows outermost.
-  SmallVector<Value> ordered(next.size());
-  for (int64_t j = 0; j < maxVectors; ++j)
-    for (int64_t r = 0; r < tileRows; ++r)
-      ordered[r * maxVectors + j] = next[j * tileRows + r];
-  scf::YieldOp::create(b, loc, ordered);
-  k = Value();
+  scf::YieldOp::create(b, loc, next);
   return SmallVector<Value>(loop.getResults());
 }
 
 void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
-                                    ValueRange dims, unsigned j) {
+                                    ValueRange dims, unsigned j, Value kValue) {
   // Only a one-row tile streams its weights (a batch-1 product: nothing
   // reuses them); bigger tiles read them from the cache blocks of k.
-  if (!prefetchBytes || tileRows != 1 || !k)
+  if (!prefetchBytes || tileRows != 1 || !kValue)
     return;
   Value memref = operand(plan.op.getDpsInputOperand(input)->getOperandNumber());
   auto type = cast<MemRefType>(memref.getType());
@@ -805,7 +801,8 @@ void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
   }
   SmallVector<Value> aheadDims(dims);
   aheadDims[2] = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, k, constantIndex(ahead)), lastK);
+      b, loc, arith::AddIOp::create(b, loc, kValue, constantIndex(ahead)),
+      lastK);
   SmallVector<Value> indices;
   for (unsigned i = 0; i < map.getNumResults(); ++i)
     indices.push_back(affine::makeComposedAffineApply(

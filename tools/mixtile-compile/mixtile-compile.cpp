@@ -25,8 +25,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstring>
-#include <dirent.h>
 #include <mutex>
 #include <pthread.h>
 #include <thread>
@@ -119,54 +117,31 @@ static cl::opt<unsigned> threads("num-threads",
 
 namespace {
 
-/// The staging directory, for the interrupt handler (which must not
-/// allocate): its path and whether OUTDIR was created by this run.
-char stagingPath[4096];
-char createdOutput[4096];
-
-/// Removes `dir` and what it holds (at most `depth` levels of
-/// directories), with calls that are safe in a signal handler in practice
-/// (no allocation by us).
-void removeDirectory(const char *dir, int depth = 2) {
-  if (!dir[0])
-    return;
-  if (DIR *d = opendir(dir)) {
-    char path[4096 + 256];
-    while (struct dirent *entry = readdir(d)) {
-      if (!std::strcmp(entry->d_name, ".") || !std::strcmp(entry->d_name, ".."))
-        continue;
-      size_t n = std::strlen(dir);
-      if (n + 1 + std::strlen(entry->d_name) + 1 > sizeof(path))
-        continue;
-      std::memcpy(path, dir, n);
-      path[n] = '/';
-      std::strcpy(path + n + 1, entry->d_name);
-      if (unlink(path) != 0 && depth > 0)
-        removeDirectory(path, depth - 1);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
-void discardOutputs() {
-  removeDirectory(stagingPath);
-  if (createdOutput[0])
-    rmdir(createdOutput);
-}
-
-/// Held while the staged outputs move into OUTDIR, so that an interrupt
-/// leaves either the previous outputs or all of the new ones.
-std::mutex commitMutex;
-/// Set, under commitMutex, once the outputs are in OUTDIR.
+/// Guards the outputs' state below: the interrupt thread reads it, the
+/// main thread changes it, and the move of the staged outputs into OUTDIR
+/// holds it so that an interrupt leaves either the previous outputs or
+/// all of the new ones.
+std::mutex outputsMutex;
+/// The staging directory (empty once committed), OUTDIR when this run
+/// created it, and whether the outputs are in OUTDIR.
+std::string stagingPath, createdOutput;
 bool outputsCommitted = false;
+
+/// Removes the staging directory and an OUTDIR this run created (still
+/// empty unless the outputs were committed). Callers hold outputsMutex.
+void discardOutputs() {
+  if (!stagingPath.empty())
+    (void)llvm::sys::fs::remove_directories(stagingPath);
+  if (!createdOutput.empty())
+    (void)llvm::sys::fs::remove(createdOutput);
+}
 
 /// SIGINT and SIGTERM are blocked in every thread and taken by one thread
 /// of their own, where the cleanup runs as ordinary code. Run from a signal
-/// handler it could deadlock: opendir allocates, and the signal may arrive
-/// while the interrupted thread holds the allocator's lock (a compile
-/// interrupted during the threaded precision search hung so). Called
-/// before any other thread starts, which then inherit the mask.
+/// handler it could deadlock: removing a directory allocates, and the
+/// signal may arrive while the interrupted thread holds the allocator's
+/// lock (a compile interrupted during the threaded precision search hung
+/// so). Called before any other thread starts, which then inherit the mask.
 void handleInterruptsOnAThread() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -177,22 +152,23 @@ void handleInterruptsOnAThread() {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0)
       return;
-    std::lock_guard<std::mutex> lock(commitMutex);
+    std::lock_guard<std::mutex> lock(outputsMutex);
     discardOutputs();
-    if (!outputsCommitted) {
-      const char message[] =
-          "mixtile-compile: interrupted; no outputs written\n";
+    // Straight to the descriptor: the main thread may be writing to
+    // llvm::errs() at this moment.
+    const char message[] = "mixtile-compile: interrupted; no outputs written\n";
+    if (!outputsCommitted)
       (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
-    }
     _exit(130);
   }).detach();
 }
 
 llvm::Error prepareDirectories() {
+  std::lock_guard<std::mutex> lock(outputsMutex);
   if (!llvm::sys::fs::exists(outputDir)) {
     if (std::error_code code = llvm::sys::fs::create_directories(outputDir))
       return llvm::createFileError(outputDir, code);
-    std::strncpy(createdOutput, outputDir.c_str(), sizeof(createdOutput) - 1);
+    createdOutput = outputDir;
   } else if (!llvm::sys::fs::is_directory(outputDir)) {
     return llvm::createFileError(
         outputDir, llvm::createStringError("exists and is not a directory"));
@@ -203,16 +179,14 @@ llvm::Error prepareDirectories() {
   llvm::sys::fs::createUniquePath(model, staging, /*MakeAbsolute=*/false);
   if (std::error_code code = llvm::sys::fs::create_directory(staging))
     return llvm::createFileError(staging, code);
-  if (staging.size() >= sizeof(stagingPath))
-    return llvm::createStringError("output path too long");
-  std::strcpy(stagingPath, staging.c_str());
+  stagingPath = std::string(staging);
   return llvm::Error::success();
 }
 
-/// Moves every staged file into OUTDIR with interrupts blocked, so the
+/// Moves every staged file into OUTDIR, holding outputsMutex, so the
 /// directory ends up with the previous outputs or all of the new ones.
 llvm::Error commitOutputs() {
-  std::lock_guard<std::mutex> lock(commitMutex);
+  std::lock_guard<std::mutex> lock(outputsMutex);
   std::error_code code;
   llvm::Error result = llvm::Error::success();
   for (llvm::sys::fs::directory_iterator it(stagingPath, code), end;
@@ -226,10 +200,10 @@ llvm::Error commitOutputs() {
   }
   if (code && !result)
     result = llvm::createFileError(stagingPath, code);
-  removeDirectory(stagingPath);
-  stagingPath[0] = 0;
+  (void)llvm::sys::fs::remove_directories(stagingPath);
+  stagingPath.clear();
   if (!result) {
-    createdOutput[0] = 0;
+    createdOutput.clear();
     outputsCommitted = true;
   }
   return result;
@@ -321,6 +295,7 @@ int main(int argc, char **argv) {
       "budget, for the simulated Maia target and the CPU, with a report\n");
   handleInterruptsOnAThread();
   if (llvm::Error error = run()) {
+    std::lock_guard<std::mutex> lock(outputsMutex);
     discardOutputs();
     llvm::WithColor::error(llvm::errs(), "mixtile-compile")
         << llvm::toString(std::move(error)) << "\n";

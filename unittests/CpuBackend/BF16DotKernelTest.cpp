@@ -19,9 +19,6 @@
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Runtime/CpuLibrary.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/STLExtras.h"
@@ -91,33 +88,9 @@ std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics,
   auto [m, k, n] = shape;
   cpu::WeightEncoding encoding =
       cpu::getWeightEncoding(&ctx, {n, k}, bf16, /*kMajor=*/true);
-  OpBuilder b(&ctx);
-  Location loc = b.getUnknownLoc();
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module->getBody());
-  SmallVector<Type> args = {
-      MemRefType::get({m, k}, b.getI16Type()),
-      MemRefType::get(encoding.data.shape, encoding.data.elementType),
-      MemRefType::get({m, n}, b.getF32Type())};
-  auto func =
-      func::FuncOp::create(b, loc, "linear", b.getFunctionType(args, {}));
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  Block *entry = func.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  auto tensorOf = [&](Value buffer) -> Value {
-    auto type = cast<MemRefType>(buffer.getType());
-    return bufferization::ToTensorOp::create(
-        b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
-        buffer, /*restrict=*/true);
-  };
-  Value y = cpu::buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
-                                   bf16, tensorOf(entry->getArgument(1)),
-                                   Value(), Value());
-  auto materialize = bufferization::MaterializeInDestinationOp::create(
-      b, loc, y, entry->getArgument(2));
-  materialize.setRestrict(true);
-  materialize.setWritable(true);
-  func::ReturnOp::create(b, loc);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
+  cpu::buildLinearKernelFunction(*module, "linear", m, k, n, bf16,
+                                 /*bf16Activations=*/true);
 
   llvm::SmallString<128> dir;
   EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("mixtile-bf16-dot", dir));

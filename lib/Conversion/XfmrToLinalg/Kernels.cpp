@@ -17,6 +17,8 @@
 #include "mixtile/Evaluator/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -424,6 +426,59 @@ Value mixtile::cpu::buildLinearKernel(
   weight.nanFlag = nanFlag;
   weight.rows = outputs;
   return buildLinear(b, loc, x, weight, /*bias=*/Value());
+}
+
+void mixtile::cpu::buildLinearKernelFunction(
+    ModuleOp module, StringRef name, int64_t m, int64_t k, int64_t n,
+    const std::optional<nx::QuantScheme> &scheme, bool bf16Activations) {
+  MLIRContext *ctx = module.getContext();
+  WeightEncoding encoding = getWeightEncoding(ctx, {n, k}, scheme,
+                                              /*kMajor=*/true);
+  OpBuilder b(ctx);
+  Location loc = module.getLoc();
+  b.setInsertionPointToEnd(module.getBody());
+  Type activation = bf16Activations ? Type(b.getI16Type()) : b.getF32Type();
+  SmallVector<Type> args = {
+      MemRefType::get({m, k}, activation),
+      MemRefType::get(encoding.data.shape, encoding.data.elementType)};
+  if (encoding.blockScales)
+    args.push_back(MemRefType::get(encoding.blockScales->shape,
+                                   encoding.blockScales->elementType));
+  if (encoding.tensorScale)
+    args.push_back(MemRefType::get({1}, b.getF32Type()));
+  if (encoding.nanFlag)
+    args.push_back(MemRefType::get({1}, b.getI32Type()));
+  args.push_back(MemRefType::get({m, n}, b.getF32Type()));
+  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  auto tensorOf = [&](Value buffer) -> Value {
+    auto type = cast<MemRefType>(buffer.getType());
+    return bufferization::ToTensorOp::create(
+        b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
+        buffer, /*restrict=*/true);
+  };
+  auto scalar = [&](Value buffer) -> Value {
+    return tensor::ExtractOp::create(
+        b, loc, tensorOf(buffer),
+        ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  };
+  unsigned next = 2;
+  Value scales =
+      encoding.blockScales ? tensorOf(entry->getArgument(next++)) : Value();
+  Value tensorScale =
+      encoding.tensorScale ? scalar(entry->getArgument(next++)) : Value();
+  Value nanFlag =
+      encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
+  Value y = buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
+                              scheme, tensorOf(entry->getArgument(1)), scales,
+                              tensorScale, nanFlag);
+  auto materialize = bufferization::MaterializeInDestinationOp::create(
+      b, loc, y, entry->getArgument(next));
+  materialize.setRestrict(true);
+  materialize.setWritable(true);
+  func::ReturnOp::create(b, loc);
 }
 
 Value mixtile::cpu::buildMatmul(OpBuilder &b, Location loc, Value lhs,

@@ -83,6 +83,18 @@ mlir::Value buildLinearKernel(
     const std::optional<numerics::QuantScheme> &scheme, mlir::Value data,
     mlir::Value blockScales, mlir::Value tensorScale, mlir::Value nanFlag = {});
 
+/// Adds to `module` a function `name` (with a C interface) on buffers that
+/// runs buildLinearKernel for x [M, K] and a [N, K] weight under `scheme`:
+/// its arguments are x (f32, or i16 bf16 codes with `bf16Activations`),
+/// the weight's arrays as the pack holds them K-major (getWeightEncoding:
+/// the data, then the block scales, the tensor scale [1] f32 and the NaN
+/// flag [1] i32 where the scheme has them), and y [M, N] f32, which it
+/// writes. For benchmarks and tests of the kernels on their own.
+void buildLinearKernelFunction(
+    mlir::ModuleOp module, llvm::StringRef name, int64_t m, int64_t k,
+    int64_t n, const std::optional<numerics::QuantScheme> &scheme,
+    bool bf16Activations = false);
+
 } // namespace mixtile::cpu
 
 #endif // MIXTILE_CONVERSION_XFMRTOLINALG_XFMRTOLINALG_H
