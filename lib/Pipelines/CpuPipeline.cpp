@@ -217,8 +217,8 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
       return llvm::is_contained(llvm::split(target.features, ','), feature);
     };
     vectorize.permuteTables = hasFeature("+avx512f");
-    vectorize.bf16Dot = options.numerics == CpuNumerics::FastProducts &&
-                        hasFeature("+avx512bf16");
+    vectorize.bf16Dot =
+        options.numerics != CpuNumerics::Exact && hasFeature("+avx512bf16");
     pm.addPass(createVectorizeRowsPass(vectorize));
   }
   // Every other linalg op becomes a loop nest in iteration-space order, so

@@ -39,6 +39,12 @@
 // every B values) sums fma(a, e, partial) from zero over each period of B
 // and adds fma(partial, s, acc): one multiply per block, not per k.
 //
+// With `bf16-dot`, a body fma(a, w, acc) of bf16 codes, a in pair order
+// (getBF16PairIndex), multiplies each pair of k with one vdpbf16ps per
+// accumulator. The instruction adds the pair's two exact products one after
+// the other, k first, each rounded to nearest even: the FMAs of the scalar
+// loop, except that it flushes subnormal inputs and results to zero.
+//
 // With `threads`, the column groups are distributed over the runtime's
 // threads: the kernel is outlined into a function of a column range, and a
 // task function reading the kernel's operands from a context struct is
@@ -48,6 +54,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Pipelines/CpuPipeline.h"
+
+#include "mixtile/Conversion/XfmrToLinalg/Quantization.h"
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -107,8 +115,9 @@ struct RowKernelPlan {
   /// and `scale`.
   mutable arith::MulFOp scaledProduct;
   Value scale;
-  /// A body that yields fma(bf16 code a, bf16 code w, acc), a an input on
-  /// (m, k) with k its last index, w one on (n, k) read as columns: the
+  /// A body that yields fma(bf16 code a, bf16 code w, acc) over an even
+  /// static K, a an input on (m, k) whose last index is the pair index of k
+  /// (pair order, getBF16PairIndex), w one on (n, k) read as columns: the
   /// inputs (a, w), which a dot product of pairs along k can multiply.
   std::optional<std::pair<unsigned, unsigned>> bf16Dot;
   /// The factor of `scaledProduct` that is not the scale.
@@ -306,14 +315,20 @@ void matchBF16Dot(RowKernelPlan &plan) {
   auto fma = body->getTerminator()->getOperand(0).getDefiningOp<math::FmaOp>();
   if (!fma || fma.getC() != body->getArguments().back() || plan.width != 16)
     return;
-  AffineExpr k = getAffineDimExpr(2, plan.op.getContext());
+  // Pairs of k cover an even K.
+  int64_t reduction = plan.op.getStaticLoopRanges()[2];
+  if (ShapedType::isDynamic(reduction) || reduction % 2 != 0)
+    return;
+  AffineExpr pairIndex = simplifyAffineExpr(
+      cpu::getBF16PairIndex(getAffineDimExpr(2, plan.op.getContext())), 3, 0);
   auto isRowInput = [&](BlockArgument code) {
     OpOperand *operand = plan.op.getDpsInputOperand(code.getArgNumber());
     auto type = cast<MemRefType>(operand->get().getType());
     AffineMap map = plan.op.getMatchingIndexingMap(operand);
-    // k and k + 1 side by side.
+    // The codes of k and k + 1 side by side, in pair order.
     return plan.dependence.lookup(code) == (kOnM | kOnK) &&
-           map.getResults().back() == k && type.isLastDimUnitStride();
+           simplifyAffineExpr(map.getResults().back(), 3, 0) == pairIndex &&
+           type.isLastDimUnitStride();
   };
   auto isColumnInput = [&](BlockArgument code) {
     return plan.dependence.lookup(code) == (kOnN | kOnK) &&
@@ -443,10 +458,12 @@ public:
   /// only: this reassociates the reduction).
   bool scalesBlockSums = false;
   /// Whether the plan's product of bf16 codes (RowKernelPlan::bf16Dot) may
-  /// use AVX512-BF16's vdpbf16ps on pairs of k (numerics=fast-products
-  /// only: it adds a pair's products in its own order, and flushes
-  /// subnormals).
+  /// use AVX512-BF16's vdpbf16ps on pairs of k (not in exact numerics: it
+  /// flushes subnormals).
   bool bf16Dot = false;
+  /// Whether every block of k starts at an even k (and so, K being even,
+  /// ends at one): the bf16 dot's pairs are the pairs of the codes' order.
+  bool evenKBlocks = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -551,6 +568,7 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
           : constantIndex(narrowDepth);
   hoistsKBlocks =
       plan.kBlock && nests(depth) && (plan.hasPanels || nests(narrowDepth));
+  evenKBlocks = depth % 2 == 0 && (plan.hasPanels || narrowDepth % 2 == 0);
   Value kStep =
       arith::SelectOp::create(b, loc, narrow, narrowStep, constantIndex(depth));
   scf::ForOp blocks =
@@ -730,12 +748,13 @@ SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
   Value k0 = loop.getInductionVar();
   Value k1 = arith::AddIOp::create(b, loc, k0, constantIndex(1));
   SmallVector<Value> dims;
-  // Row r's codes at k and k + 1 (one 32-bit word) in every lane.
+  // Row r's codes at k + 1 and k (one 32-bit word, at the pair index of
+  // k + 1: pair order) in every lane.
   SmallVector<Value> rowPairs;
   for (int64_t r = 0; r < tileRows; ++r) {
     Value pair =
         vector::LoadOp::create(b, loc, VectorType::get({2}, b.getI16Type()),
-                               rowCodes, emitIndices(rowInput, r, 0, k0, dims));
+                               rowCodes, emitIndices(rowInput, r, 0, k1, dims));
     Value word = vector::ExtractOp::create(
         b, loc,
         vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
@@ -753,9 +772,11 @@ SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
       halves.push_back(
           vector::LoadOp::create(b, loc, codes, columnCodes, indices));
     }
+    // As the rows' words: k + 1 in the low half, k in the high half, whose
+    // product vdpbf16ps adds first.
     Value columnPairs = vector::BitCastOp::create(
         b, loc, pairs,
-        vector::ShuffleOp::create(b, loc, halves[0], halves[1], interleave));
+        vector::ShuffleOp::create(b, loc, halves[1], halves[0], interleave));
     for (int64_t r = 0; r < tileRows; ++r) {
       int64_t acc = r * maxVectors + j;
       next[acc] = LLVM::CallIntrinsicOp::create(
@@ -1001,13 +1022,8 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
     return stageOf(arg) == PerKBlock;
   });
   SmallVector<Value> results;
-  if (bf16Dot && plan.bf16Dot && !perKBlock) {
-    // Pairs of k, then the last k of an odd count on its own.
-    Value count = arith::SubIOp::create(b, loc, kEnd, kBegin);
-    Value pairsEnd = arith::AddIOp::create(
-        b, loc, kBegin,
-        arith::AndIOp::create(b, loc, count, constantIndex(~int64_t(1))));
-    results = kLoop(pairsEnd, kEnd, emitDotLoop(kBegin, pairsEnd, initial));
+  if (bf16Dot && plan.bf16Dot && evenKBlocks && !perKBlock) {
+    results = emitDotLoop(kBegin, kEnd, initial);
   } else if (!perKBlock) {
     results = kLoop(kBegin, kEnd, initial);
   } else {
@@ -1156,8 +1172,8 @@ private:
       *this, "bf16-dot",
       llvm::cl::desc("Multiply a body's bf16 codes fma(a, w, acc) in pairs "
                      "of k with AVX512-BF16's vdpbf16ps (the target must have "
-                     "avx512bf16; reassociates and flushes subnormals: "
-                     "numerics=fast-products)"),
+                     "avx512bf16; the sums of the FMAs, but with subnormals "
+                     "flushed to zero)"),
       llvm::cl::init(kDefaults.bf16Dot)};
   Option<int64_t> dotRows{*this, "dot-rows",
                           llvm::cl::desc("Rows m per tile of bf16 dot kernels"),

@@ -5,16 +5,13 @@
 // plan: the logits of a story's first 48 tokens (prefill, then 16 decode
 // steps) stay within 1e-4 relative of the reference evaluator's, measured
 // per token as max |cpu - reference| / max |reference|, and every token's
-// argmax agrees. The same holds in numerics=fast-products (block-scaled
-// products scale each block's partial sum; BF16 x BF16 products use
-// vdpbf16ps where the host has it) for MXFP4 weights with f32
-// activations, where the block sums round differently from the
-// evaluator's order, and for the mixed plan (its BF16 head through the
-// dot). Not for the BF16 plan: its activations, rounded to BF16 after
-// every reordered product, moved the logits by 1.7e-3 (docs/CpuBackend.md).
-// The exact mode's
-// byte-for-byte parity is
-// test/Conversion/XfmrToLinalg/stories260K-parity.test.
+// argmax agrees. The BF16 plan's products of BF16 activations and weights
+// go through vdpbf16ps where the host has it (the FMAs of k in order, with
+// subnormals flushed). The same holds in numerics=fast-products
+// (block-scaled products scale each block's partial sum) for MXFP4 weights
+// with f32 activations, where the block sums round differently from the
+// evaluator's order, and for the mixed plan. The exact mode's byte-for-byte
+// parity is test/Conversion/XfmrToLinalg/stories260K-parity.test.
 //
 // Needs ../shared next to the source tree; skipped without it.
 //

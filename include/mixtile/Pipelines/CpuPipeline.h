@@ -28,15 +28,15 @@ enum class CpuNumerics {
   /// The evaluator's results bit for bit: no reassociation, no contraction.
   Exact,
   /// Floating-point ops may be reassociated and contracted (reductions
-  /// vectorize along their length); docs/CpuBackend.md gives the tolerance.
+  /// vectorize along their length), and subnormals in products of BF16
+  /// activations and BF16 weights flushed to zero (AVX512-BF16's vdpbf16ps
+  /// where the target has it); docs/CpuBackend.md gives the tolerance.
   Fast,
   /// Fast, and the matrix products reorder their sums too: products with
   /// block-scaled weights (MXFP4, MXFP8) add each block's unscaled partial
-  /// sum times its scale (one multiply per block rather than per weight),
-  /// and BF16 activations of BF16 weights are multiplied in pairs of k by
-  /// AVX512-BF16's vdpbf16ps where the target has it. Activations rounded
-  /// to BF16, FP8 or FP4 further on can amplify the reordering past fast's
-  /// tolerance (docs/CpuBackend.md).
+  /// sum times its scale (one multiply per block rather than per weight).
+  /// Activations rounded to BF16, FP8 or FP4 further on can amplify the
+  /// reordering past fast's tolerance (docs/CpuBackend.md).
   FastProducts,
 };
 
@@ -70,7 +70,7 @@ struct CpuPipelineOptions
                                   "contracted"),
                        clEnumValN(CpuNumerics::FastProducts, "fast-products",
                                   "fast, and matrix products reorder their "
-                                  "sums (block sums, bf16 pair dots)"))};
+                                  "sums (MX block sums)"))};
   Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Register-tile and vectorize linears and matmuls "
@@ -119,9 +119,12 @@ struct VectorizeRowsOptions {
   /// and activations, whose FP8 roundings amplify it.)
   bool scaleBlockSums = false;
   /// Multiply a body fma(a, w, acc) of bf16 codes (BF16 activations of
-  /// BF16 weights) in pairs of k with AVX512-BF16's vdpbf16ps, which adds a
-  /// pair's two products before the accumulator and flushes subnormals:
-  /// only numerics=fast-products sets it, for targets with avx512bf16.
+  /// BF16 weights) in pairs of k with AVX512-BF16's vdpbf16ps. It adds the
+  /// pair's products in the order of k, each rounded like an FMA, but
+  /// flushes subnormal inputs, products and sums to zero (on 6.4 million
+  /// random lanes with subnormals, Zen 5: docs/CpuBackend.md), which exact
+  /// numerics do not: only numerics=fast and fast-products set it, for
+  /// targets with avx512bf16.
   bool bf16Dot = false;
   /// The tile and k block of bf16 dot kernels: a row's broadcast pair and
   /// the interleaving of the weights take registers the 6 x 4 tile needs

@@ -12,6 +12,7 @@
 #include "Kernels.h"
 #include "Builders.h"
 
+#include "mixtile/Conversion/XfmrToLinalg/Quantization.h"
 #include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
 #include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Evaluator/Kernels.h"
@@ -356,8 +357,15 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
     decoded.nibblePlanes = true;
   }
   SmallVector<Value> inputs = {x, weight.data};
-  SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
-                                 dataMap(ctx, weight)};
+  // bf16 codes are in pair order along k (buildBF16PairCodes).
+  bool codes = cast<ShapedType>(x.getType()).getElementType().isInteger(16);
+  AffineMap xMap =
+      codes ? AffineMap::get(3, 0,
+                             {getAffineDimExpr(0, ctx),
+                              getBF16PairIndex(getAffineDimExpr(2, ctx))},
+                             ctx)
+            : projection(ctx, 3, {0, 2});
+  SmallVector<AffineMap> maps = {xMap, dataMap(ctx, weight)};
   if (weight.blockScales) {
     inputs.push_back(weight.blockScales);
     maps.push_back(scaleMap(ctx, weight));
@@ -372,9 +380,7 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
           // Only fp4 codes need their column n (to pick the nibble).
           Value col = w.isPackedFP4() ? ns.loopIndex(1) : Value();
           Value value = decodeWeight(nb, nl, w, args[1], scaleCode, col);
-          Value input = args[0].getType().isInteger(16)
-                            ? ns.fromBF16Code(args[0])
-                            : args[0];
+          Value input = codes ? ns.fromBF16Code(args[0]) : args[0];
           return math::FmaOp::create(nb, nl, input, value, args.back())
               .getResult();
         });
@@ -471,9 +477,12 @@ void mixtile::cpu::buildLinearKernelFunction(
       encoding.tensorScale ? scalar(entry->getArgument(next++)) : Value();
   Value nanFlag =
       encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
-  Value y = buildLinearKernel(b, loc, tensorOf(entry->getArgument(0)), n,
-                              scheme, tensorOf(entry->getArgument(1)), scales,
-                              tensorScale, nanFlag);
+  Value x = tensorOf(entry->getArgument(0));
+  if (bf16Activations)
+    x = buildBF16PairCodes(b, loc, x);
+  Value y =
+      buildLinearKernel(b, loc, x, n, scheme, tensorOf(entry->getArgument(1)),
+                        scales, tensorScale, nanFlag);
   auto materialize = bufferization::MaterializeInDestinationOp::create(
       b, loc, y, entry->getArgument(next));
   materialize.setRestrict(true);

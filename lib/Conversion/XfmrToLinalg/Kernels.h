@@ -65,8 +65,8 @@ mlir::Value decodeWeight(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Value scaleCode, mlir::Value col);
 
 /// y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n] after the sum): x is
-/// [rows, K] f32 or bf16 codes (i16, buildBF16Codes), w a decoded [N, K]
-/// weight.
+/// [rows, K] f32 or bf16 codes (i16) in pair order (buildBF16PairCodes),
+/// w a decoded [N, K] weight.
 mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                         const WeightTensors &weight, mlir::Value bias);
 

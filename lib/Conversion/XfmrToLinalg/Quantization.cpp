@@ -397,15 +397,26 @@ Value mixtile::cpu::buildRoundTensor(OpBuilder &b, Location loc, Value x,
                   });
 }
 
-Value mixtile::cpu::buildBF16Codes(OpBuilder &b, Location loc, Value x) {
-  return buildMap(
-      b, loc, x, b.getI16Type(),
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
+AffineExpr mixtile::cpu::getBF16PairIndex(AffineExpr k) {
+  return k + 1 - (k % 2) * 2;
+}
+
+Value mixtile::cpu::buildBF16PairCodes(OpBuilder &b, Location loc, Value x) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx);
+  // The index is its own inverse: reading x at the pair index of k writes
+  // x[.., k] at the pair index of k.
+  AffineMap pairs = AffineMap::get(2, 0, {m, getBF16PairIndex(k)}, ctx);
+  Value init = emptyTensor(b, loc, getSizes(b, loc, x), b.getI16Type());
+  return buildGeneric(
+      b, loc, x, init, {pairs, b.getMultiDimIdentityMap(2)}, iteratorTypes(2),
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        if (args[0].getType().isInteger(16))
+          return args[0];
         ScalarBuilder s(nb, nl);
         Value rounded = roundToBF16(s, args[0], nx::Overflow::NonSaturating);
         Value top = arith::ShRUIOp::create(nb, nl, s.bits(rounded), s.u32(16));
-        return arith::TruncIOp::create(nb, nl, nb.getI16Type(), top)
-            .getResult();
+        return arith::TruncIOp::create(nb, nl, nb.getI16Type(), top);
       });
 }
 

@@ -17,6 +17,7 @@
 
 #include "mixtile/Numerics/BlockQuant.h"
 
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -49,12 +50,22 @@ mlir::Value buildFakeQuantizeRows(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::Value x,
                                   const numerics::QuantScheme &scheme);
 
-/// Returns the bf16 codes (i16, the top halves of the f32s) of `x` (an f32
-/// tensor of any rank) rounded to bf16 as the "bf16" activation scheme
-/// rounds (buildFakeQuantize): the same values, in half the bytes, in a
-/// form a kernel can hand to a bf16 dot product.
-mlir::Value buildBF16Codes(mlir::OpBuilder &b, mlir::Location loc,
-                           mlir::Value x);
+/// The index along k at which the activation codes of a BF16 x BF16 linear
+/// hold x[.., k]: k + 1 - 2 (k mod 2), "pair order", which swaps the two
+/// codes of every pair (2i, 2i + 1). The 32-bit word of pair i then holds
+/// x[2i] in its high half, the half whose product AVX512-BF16's vdpbf16ps
+/// adds first: its two products go into the sum in the order of k
+/// (mixtile-cpu-vectorize-rows' bf16-dot). K must be even.
+mlir::AffineExpr getBF16PairIndex(mlir::AffineExpr k);
+
+/// Returns the bf16 codes (i16, the top halves of the f32s) of `x`, a
+/// [rows, K] tensor with K even, in pair order along K (getBF16PairIndex):
+/// for f32 `x` its values rounded to bf16 as the "bf16" activation scheme
+/// rounds (buildFakeQuantize); for i16 `x` (bf16 codes in the order of k)
+/// the same codes reordered. The same values in half the bytes, in the
+/// form the linear's bf16 dot product reads.
+mlir::Value buildBF16PairCodes(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value x);
 
 } // namespace mixtile::cpu
 
