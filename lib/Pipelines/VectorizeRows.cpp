@@ -490,10 +490,12 @@ private:
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
                    unsigned tileVectors);
   Value emitInput(unsigned input, unsigned r, unsigned j);
-  /// The indices of input `input` for row r, vector j and `kValue`, and
-  /// (`dims`) the loop values they are computed from.
+  /// The indices of input `input` (through `map`, by default its indexing
+  /// map) for row r, vector j and `kValue`, and (`dims`) the loop values
+  /// they are computed from.
   SmallVector<Value> emitIndices(unsigned input, unsigned r, unsigned j,
-                                 Value kValue, SmallVectorImpl<Value> &dims);
+                                 Value kValue, SmallVectorImpl<Value> &dims,
+                                 AffineMap map = {});
   /// The loop over the pairs of k in [kBegin, kEnd) of a tile with the
   /// plan's bf16 dot: one vdpbf16ps per accumulator and pair.
   SmallVector<Value> emitDotLoop(Value kBegin, Value kEnd,
@@ -673,9 +675,10 @@ Value RowKernelEmitter::emitIndex(linalg::IndexOp index, unsigned r,
 
 SmallVector<Value> RowKernelEmitter::emitIndices(unsigned input, unsigned r,
                                                  unsigned j, Value kValue,
-                                                 SmallVectorImpl<Value> &dims) {
-  AffineMap map =
-      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
+                                                 SmallVectorImpl<Value> &dims,
+                                                 AffineMap map) {
+  if (!map)
+    map = plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
   Value row, col;
   {
     OpBuilder::InsertionGuard guard(b);
@@ -748,13 +751,19 @@ SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
   Value k0 = loop.getInductionVar();
   Value k1 = arith::AddIOp::create(b, loc, k0, constantIndex(1));
   SmallVector<Value> dims;
-  // Row r's codes at k + 1 and k (one 32-bit word, at the pair index of
-  // k + 1: pair order) in every lane.
+  // Row r's codes at k + 1 and k in every lane: in pair order, the 32-bit
+  // word at k (even). Its index is the row map's with k for the pair index,
+  // which LLVM would not simplify knowing k even.
+  AffineMap rowMap =
+      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(rowInput));
+  SmallVector<AffineExpr> wordIndex(rowMap.getResults());
+  wordIndex.back() = getAffineDimExpr(2, b.getContext());
+  AffineMap wordMap = AffineMap::get(3, 0, wordIndex, b.getContext());
   SmallVector<Value> rowPairs;
   for (int64_t r = 0; r < tileRows; ++r) {
-    Value pair =
-        vector::LoadOp::create(b, loc, VectorType::get({2}, b.getI16Type()),
-                               rowCodes, emitIndices(rowInput, r, 0, k1, dims));
+    Value pair = vector::LoadOp::create(
+        b, loc, VectorType::get({2}, b.getI16Type()), rowCodes,
+        emitIndices(rowInput, r, 0, k0, dims, wordMap));
     Value word = vector::ExtractOp::create(
         b, loc,
         vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),

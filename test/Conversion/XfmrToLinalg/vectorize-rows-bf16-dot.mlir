@@ -6,18 +6,19 @@
 // weights, ScalarBuilder::fromBF16Code on both) whose activation codes are
 // in pair order (x[m, k] at [m, k + 1 - 2 (k mod 2)]): with bf16-dot, the k
 // loop of a tile runs over pairs of k, each row's pair of codes broadcast as
-// one 32-bit word (at the pair index of k + 1: x[k + 1] in the low half,
-// x[k] in the high one), each vector's columns at k + 1 and k interleaved
+// one 32-bit word (at k, even: x[k + 1] in the low half, x[k] in the high
+// one), each vector's columns at k + 1 and k interleaved
 // in the same order, and one vdpbf16ps per accumulator. Tiles of 7 rows and
 // 3 vectors (dot-rows, dot-vectors: 21 accumulators, one broadcast pair per
 // row). Codes in the order of k, an odd K, or k blocks of an odd size would
 // pair the wrong codes: FMAs only. Without the option, FMAs only.
 
+// CHECK-DAG:   #[[IDENTITY:.*]] = affine_map<(d0) -> (d0)>
 // CHECK-LABEL: func.func private @dot_rows0
 // CHECK:         scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c2
-// CHECK:           %[[K1:.*]] = arith.addi %[[K]], %c1
-// CHECK:           affine.apply #{{.*}}(%[[K1]])
-// CHECK:           vector.load %{{.*}} : memref<?x64xi16>, vector<2xi16>
+// CHECK:           arith.addi %[[K]], %c1
+// CHECK:           %[[WORD:.*]] = affine.apply #[[IDENTITY]](%[[K]])
+// CHECK:           vector.load %{{.*}}[%{{.*}}, %[[WORD]]] : memref<?x64xi16>, vector<2xi16>
 // CHECK:           vector.bitcast %{{.*}} : vector<2xi16> to vector<1xi32>
 // CHECK:           vector.broadcast %{{.*}} : i32 to vector<16xi32>
 // CHECK:           vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
