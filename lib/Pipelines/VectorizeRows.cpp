@@ -39,11 +39,12 @@
 // every B values) sums fma(a, e, partial) from zero over each period of B
 // and adds fma(partial, s, acc): one multiply per block, not per k.
 //
-// With `bf16-dot`, a body fma(a, w, acc) of bf16 codes, a in pair order
-// (getBF16PairIndex), multiplies each pair of k with one vdpbf16ps per
-// accumulator. The instruction adds the pair's two exact products one after
-// the other, k first, each rounded to nearest even: the FMAs of the scalar
-// loop, except that it flushes subnormal inputs and results to zero.
+// With `bf16-dot`, a body fma(low(a), low(w), fma(high(a), high(w), acc))
+// of i32 pairs of bf16 codes (high(p), low(p): the f32s of the word's high
+// and low code) takes one vdpbf16ps per accumulator and k. The instruction
+// adds the high codes' exact product, then the low codes', each rounded to
+// nearest even: the body's two FMAs, except that it flushes subnormal
+// inputs and results to zero.
 //
 // With `threads`, the column groups are distributed over the runtime's
 // threads: the kernel is outlined into a function of a column range, and a
@@ -54,8 +55,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Pipelines/CpuPipeline.h"
-
-#include "mixtile/Conversion/XfmrToLinalg/Quantization.h"
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -115,10 +114,10 @@ struct RowKernelPlan {
   /// and `scale`.
   mutable arith::MulFOp scaledProduct;
   Value scale;
-  /// A body that yields fma(bf16 code a, bf16 code w, acc) over an even
-  /// static K, a an input on (m, k) whose last index is the pair index of k
-  /// (pair order, getBF16PairIndex), w one on (n, k) read as columns: the
-  /// inputs (a, w), which a dot product of pairs along k can multiply.
+  /// A body that yields fma(low(a), low(w), fma(high(a), high(w), acc))
+  /// of i32 pairs of bf16 codes (their high and low codes widened), a an
+  /// input on (m, k), w one on (n, k) read as columns: the inputs (a, w),
+  /// which vdpbf16ps multiplies.
   std::optional<std::pair<unsigned, unsigned>> bf16Dot;
   /// The factor of `scaledProduct` that is not the scale.
   Value unscaled() const {
@@ -296,52 +295,60 @@ void matchScaledProduct(RowKernelPlan &plan) {
   }
 }
 
-/// The block argument (an i16 bf16 code) that `value` widens to the f32 it
-/// stands for (bitcast(shli(extui(code), 16)), ScalarBuilder::fromBF16Code),
-/// or null.
-BlockArgument getWidenedBF16Code(Value value) {
+/// The block argument (an i32 pair of bf16 codes) whose high code `value`
+/// widens to f32 (bitcast(andi(word, 0xffff0000)),
+/// ScalarBuilder::fromHighBF16), or with `low` whose low code it widens
+/// (bitcast(shli(word, 16)), fromLowBF16); else null.
+BlockArgument getWidenedBF16Half(Value value, bool low) {
   auto cast = value.getDefiningOp<arith::BitcastOp>();
-  auto shift = cast ? cast.getIn().getDefiningOp<arith::ShLIOp>() : nullptr;
-  auto wide = shift ? shift.getLhs().getDefiningOp<arith::ExtUIOp>() : nullptr;
-  if (!wide || getConstantIntValue(shift.getRhs()) != 16)
+  if (!cast || !cast.getType().isF32())
     return {};
-  auto code = dyn_cast<BlockArgument>(wide.getIn());
-  return code && code.getType().isInteger(16) ? code : BlockArgument();
+  Value word;
+  if (auto shift = cast.getIn().getDefiningOp<arith::ShLIOp>();
+      low && shift && getConstantIntValue(shift.getRhs()) == 16)
+    word = shift.getLhs();
+  // An i32 constant reads back sign-extended.
+  if (auto mask = cast.getIn().getDefiningOp<arith::AndIOp>();
+      !low && mask &&
+      getConstantIntValue(mask.getRhs()) == int64_t(int32_t(0xffff0000u)))
+    word = mask.getLhs();
+  auto pair = dyn_cast_or_null<BlockArgument>(word);
+  return pair && pair.getType().isInteger(32) ? pair : BlockArgument();
 }
 
-/// Finds a product of bf16 codes in the plan's body (RowKernelPlan::bf16Dot).
+/// Finds a product of pairs of bf16 codes in the plan's body
+/// (RowKernelPlan::bf16Dot): fma(low(a), low(w), fma(high(a), high(w),
+/// acc)), either factor order.
 void matchBF16Dot(RowKernelPlan &plan) {
   Block *body = plan.op.getBlock();
-  auto fma = body->getTerminator()->getOperand(0).getDefiningOp<math::FmaOp>();
-  if (!fma || fma.getC() != body->getArguments().back() || plan.width != 16)
+  auto second =
+      body->getTerminator()->getOperand(0).getDefiningOp<math::FmaOp>();
+  auto first = second ? second.getC().getDefiningOp<math::FmaOp>() : nullptr;
+  if (!first || first.getC() != body->getArguments().back() || plan.width != 16)
     return;
-  // Pairs of k cover an even K.
-  int64_t reduction = plan.op.getStaticLoopRanges()[2];
-  if (ShapedType::isDynamic(reduction) || reduction % 2 != 0)
-    return;
-  AffineExpr pairIndex = simplifyAffineExpr(
-      cpu::getBF16PairIndex(getAffineDimExpr(2, plan.op.getContext())), 3, 0);
-  auto isRowInput = [&](BlockArgument code) {
-    OpOperand *operand = plan.op.getDpsInputOperand(code.getArgNumber());
-    auto type = cast<MemRefType>(operand->get().getType());
-    AffineMap map = plan.op.getMatchingIndexingMap(operand);
-    // The codes of k and k + 1 side by side, in pair order.
-    return plan.dependence.lookup(code) == (kOnM | kOnK) &&
-           simplifyAffineExpr(map.getResults().back(), 3, 0) == pairIndex &&
-           type.isLastDimUnitStride();
+  auto isRowInput = [&](BlockArgument pair) {
+    return plan.dependence.lookup(pair) == (kOnM | kOnK);
   };
-  auto isColumnInput = [&](BlockArgument code) {
-    return plan.dependence.lookup(code) == (kOnN | kOnK) &&
-           plan.inputs[code.getArgNumber()] == InputKind::Columns;
+  auto isColumnInput = [&](BlockArgument pair) {
+    return plan.dependence.lookup(pair) == (kOnN | kOnK) &&
+           plan.inputs[pair.getArgNumber()] == InputKind::Columns;
   };
-  BlockArgument a = getWidenedBF16Code(fma.getA());
-  BlockArgument w = getWidenedBF16Code(fma.getB());
-  if (!a || !w)
-    return;
-  if (isColumnInput(a))
-    std::swap(a, w);
-  if (isRowInput(a) && isColumnInput(w))
-    plan.bf16Dot = {a.getArgNumber(), w.getArgNumber()};
+  // The row and column words of one fma's factors, high or low halves.
+  auto factors = [&](math::FmaOp fma,
+                     bool low) -> std::optional<std::pair<unsigned, unsigned>> {
+    BlockArgument a = getWidenedBF16Half(fma.getA(), low);
+    BlockArgument w = getWidenedBF16Half(fma.getB(), low);
+    if (!a || !w)
+      return std::nullopt;
+    if (isColumnInput(a))
+      std::swap(a, w);
+    if (!isRowInput(a) || !isColumnInput(w))
+      return std::nullopt;
+    return std::pair(a.getArgNumber(), w.getArgNumber());
+  };
+  auto high = factors(first, /*low=*/false);
+  if (high && high == factors(second, /*low=*/true))
+    plan.bf16Dot = high;
 }
 
 /// Checks `op` and computes its plan; fails for generics of another form.
@@ -457,13 +464,10 @@ public:
   /// period of kBlock and scaled once per sum (numerics=fast-products
   /// only: this reassociates the reduction).
   bool scalesBlockSums = false;
-  /// Whether the plan's product of bf16 codes (RowKernelPlan::bf16Dot) may
-  /// use AVX512-BF16's vdpbf16ps on pairs of k (not in exact numerics: it
-  /// flushes subnormals).
+  /// Whether the plan's product of pairs of bf16 codes
+  /// (RowKernelPlan::bf16Dot) may use AVX512-BF16's vdpbf16ps (not in
+  /// exact numerics: it flushes subnormals).
   bool bf16Dot = false;
-  /// Whether every block of k starts at an even k (and so, K being even,
-  /// ends at one): the bf16 dot's pairs are the pairs of the codes' order.
-  bool evenKBlocks = false;
 
 private:
   Value constantIndex(int64_t value) {
@@ -496,8 +500,8 @@ private:
   SmallVector<Value> emitIndices(unsigned input, unsigned r, unsigned j,
                                  Value kValue, SmallVectorImpl<Value> &dims,
                                  AffineMap map = {});
-  /// The loop over the pairs of k in [kBegin, kEnd) of a tile with the
-  /// plan's bf16 dot: one vdpbf16ps per accumulator and pair.
+  /// The loop over k in [kBegin, kEnd) (pairs of codes) of a tile with the
+  /// plan's bf16 dot: one vdpbf16ps per accumulator and k.
   SmallVector<Value> emitDotLoop(Value kBegin, Value kEnd,
                                  ValueRange accumulators);
   /// In a one-row tile, a prefetch of the line input `input` (indexed by
@@ -570,7 +574,6 @@ void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
           : constantIndex(narrowDepth);
   hoistsKBlocks =
       plan.kBlock && nests(depth) && (plan.hasPanels || nests(narrowDepth));
-  evenKBlocks = depth % 2 == 0 && (plan.hasPanels || narrowDepth % 2 == 0);
   Value kStep =
       arith::SelectOp::create(b, loc, narrow, narrowStep, constantIndex(depth));
   scf::ForOp blocks =
@@ -735,57 +738,31 @@ SmallVector<Value> RowKernelEmitter::emitDotLoop(Value kBegin, Value kEnd,
                                                  ValueRange accumulators) {
   auto [rowInput, columnInput] = *plan.bf16Dot;
   auto pairs = VectorType::get({2 * plan.width}, b.getBF16Type());
-  auto codes = VectorType::get({plan.width}, b.getI16Type());
   auto words = VectorType::get({plan.width}, b.getI32Type());
-  Value rowCodes = operand(rowInput), columnCodes = operand(columnInput);
+  Value rowWords = operand(rowInput), columnWords = operand(columnInput);
   AffineMap columnMap =
       plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(columnInput));
-  // Lanes 2i and 2i + 1 of a column pair: column i at k and at k + 1.
-  SmallVector<int64_t> interleave;
-  for (int64_t lane = 0; lane < plan.width; ++lane)
-    interleave.append({lane, plan.width + lane});
   auto loop =
-      scf::ForOp::create(b, loc, kBegin, kEnd, constantIndex(2), accumulators);
+      scf::ForOp::create(b, loc, kBegin, kEnd, constantIndex(1), accumulators);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
-  Value k0 = loop.getInductionVar();
-  Value k1 = arith::AddIOp::create(b, loc, k0, constantIndex(1));
+  Value kValue = loop.getInductionVar();
   SmallVector<Value> dims;
-  // Row r's codes at k + 1 and k in every lane: in pair order, the 32-bit
-  // word at k (even). Its index is the row map's with k for the pair index,
-  // which LLVM would not simplify knowing k even.
-  AffineMap rowMap =
-      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(rowInput));
-  SmallVector<AffineExpr> wordIndex(rowMap.getResults());
-  wordIndex.back() = getAffineDimExpr(2, b.getContext());
-  AffineMap wordMap = AffineMap::get(3, 0, wordIndex, b.getContext());
+  // Row r's pair in every lane.
   SmallVector<Value> rowPairs;
   for (int64_t r = 0; r < tileRows; ++r) {
-    Value pair = vector::LoadOp::create(
-        b, loc, VectorType::get({2}, b.getI16Type()), rowCodes,
-        emitIndices(rowInput, r, 0, k0, dims, wordMap));
-    Value word = vector::ExtractOp::create(
-        b, loc,
-        vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
-                                  pair),
-        ArrayRef<int64_t>{0});
+    Value word = memref::LoadOp::create(
+        b, loc, rowWords, emitIndices(rowInput, r, 0, kValue, dims));
     rowPairs.push_back(vector::BitCastOp::create(
         b, loc, pairs, vector::BroadcastOp::create(b, loc, words, word)));
   }
   SmallVector<Value> next(tileRows * maxVectors);
   for (int64_t j = 0; j < maxVectors; ++j) {
-    SmallVector<Value> halves;
-    for (Value kValue : {k0, k1}) {
-      SmallVector<Value> indices = emitIndices(columnInput, 0, j, kValue, dims);
-      emitPrefetch(columnInput, columnMap, dims, j, kValue);
-      halves.push_back(
-          vector::LoadOp::create(b, loc, codes, columnCodes, indices));
-    }
-    // As the rows' words: k + 1 in the low half, k in the high half, whose
-    // product vdpbf16ps adds first.
+    SmallVector<Value> indices = emitIndices(columnInput, 0, j, kValue, dims);
+    emitPrefetch(columnInput, columnMap, dims, j, kValue);
     Value columnPairs = vector::BitCastOp::create(
         b, loc, pairs,
-        vector::ShuffleOp::create(b, loc, halves[1], halves[0], interleave));
+        vector::LoadOp::create(b, loc, words, columnWords, indices));
     for (int64_t r = 0; r < tileRows; ++r) {
       int64_t acc = r * maxVectors + j;
       next[acc] = LLVM::CallIntrinsicOp::create(
@@ -1031,7 +1008,7 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
     return stageOf(arg) == PerKBlock;
   });
   SmallVector<Value> results;
-  if (bf16Dot && plan.bf16Dot && evenKBlocks && !perKBlock) {
+  if (bf16Dot && plan.bf16Dot && !perKBlock) {
     results = emitDotLoop(kBegin, kEnd, initial);
   } else if (!perKBlock) {
     results = kLoop(kBegin, kEnd, initial);
@@ -1179,10 +1156,10 @@ private:
       llvm::cl::init(kDefaults.scaleBlockSums)};
   Option<bool> bf16Dot{
       *this, "bf16-dot",
-      llvm::cl::desc("Multiply a body's bf16 codes fma(a, w, acc) in pairs "
-                     "of k with AVX512-BF16's vdpbf16ps (the target must have "
-                     "avx512bf16; the sums of the FMAs, but with subnormals "
-                     "flushed to zero)"),
+      llvm::cl::desc("Multiply a body's pairs of bf16 codes, fma(low(a), "
+                     "low(w), fma(high(a), high(w), acc)), with AVX512-BF16's "
+                     "vdpbf16ps (the target must have avx512bf16; the FMAs, "
+                     "but with subnormals flushed to zero)"),
       llvm::cl::init(kDefaults.bf16Dot)};
   Option<int64_t> dotRows{*this, "dot-rows",
                           llvm::cl::desc("Rows m per tile of bf16 dot kernels"),

@@ -8,7 +8,9 @@
 //   codes (the evaluator's order);
 // - numerics=fast, where the host has avx512bf16: through vdpbf16ps, bit
 //   for bit the same FMAs with subnormal inputs and results flushed to
-//   zero; elsewhere within the error bound of an f32 sum of K products.
+//   zero; elsewhere within the error bound of an f32 sum of K products;
+// - with f32 activations of the same weights, in both modes, the sequential
+//   FMAs bit for bit.
 // A test of the instruction itself checks that flushing model on random
 // lanes.
 //===----------------------------------------------------------------------===//
@@ -74,14 +76,20 @@ protected:
   /// with `numerics`, runs it, and returns y; `llvmIR` gets the IR.
   std::vector<float> run(cpu::CpuNumerics numerics,
                          const std::vector<uint16_t> &x,
-                         const std::vector<uint8_t> &w, std::string &llvmIR);
+                         const std::vector<uint8_t> &w, std::string &llvmIR) {
+    return run(numerics, x.data(), /*bf16Activations=*/true, w, llvmIR);
+  }
+  /// The same for x f32 values (`bf16Activations` false) or bf16 codes.
+  std::vector<float> run(cpu::CpuNumerics numerics, const void *x,
+                         bool bf16Activations, const std::vector<uint8_t> &w,
+                         std::string &llvmIR);
 
   Shape shape = GetParam();
   nx::QuantScheme bf16 = *nx::parseQuantScheme("bf16");
 };
 
-std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics,
-                                      const std::vector<uint16_t> &x,
+std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics, const void *x,
+                                      bool bf16Activations,
                                       const std::vector<uint8_t> &w,
                                       std::string &llvmIR) {
   DialectRegistry registry;
@@ -93,7 +101,7 @@ std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics,
       cpu::getWeightEncoding(&ctx, {n, k}, bf16, /*kMajor=*/true);
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
   cpu::buildLinearKernelFunction(*module, "linear", m, k, n, bf16,
-                                 /*bf16Activations=*/true);
+                                 bf16Activations);
 
   llvm::SmallString<128> dir;
   EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("mixtile-bf16-dot", dir));
@@ -116,7 +124,7 @@ std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics,
     using Fn = void (*)(Descriptor *, Descriptor *, Descriptor *);
     auto fn = reinterpret_cast<Fn>(dlsym(handle, "_mlir_ciface_linear"));
     EXPECT_NE(fn, nullptr);
-    Descriptor dx = describe(const_cast<uint16_t *>(x.data()), {m, k});
+    Descriptor dx = describe(const_cast<void *>(x), {m, k});
     Descriptor dw =
         describe(const_cast<uint8_t *>(w.data()), encoding.data.shape);
     Descriptor dy = describe(result.data(), {m, n});
@@ -267,11 +275,53 @@ TEST(VdpBF16PS, IsTwoFlushingFMAsHighHalfFirst) {
   EXPECT_GT(flushes, 1000);
 }
 
+/// The same kernels with f32 activations, which need no even K.
+class BF16WeightKernel : public BF16DotKernel {};
+
+// BF16 weights (in pairs of codes, or one per k for an odd K) with f32
+// activations: the f32 FMAs of k in order, in every mode.
+TEST_P(BF16WeightKernel, F32ActivationsMatchTheSequentialSum) {
+  const int64_t m = shape.m, k = shape.k, n = shape.n;
+  std::mt19937_64 rng(m * 1000 + k + 1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> weights(n * k), x(m * k);
+  for (float &v : weights)
+    v = normal(rng);
+  for (float &v : x)
+    v = normal(rng);
+  nx::QuantizedMatrix q = nx::quantize(weights.data(), n, k, bf16);
+  std::vector<uint8_t> packed = cpu::packWeightCodes(q, /*kMajor=*/true);
+  for (cpu::CpuNumerics numerics :
+       {cpu::CpuNumerics::Exact, cpu::CpuNumerics::Fast}) {
+    std::string ir;
+    std::vector<float> y =
+        run(numerics, x.data(), /*bf16Activations=*/false, packed, ir);
+    ASSERT_EQ(y.size(), size_t(m * n));
+    for (int64_t row = 0; row < m; ++row)
+      for (int64_t col = 0; col < n; ++col) {
+        float sequential = 0.0f;
+        for (int64_t i = 0; i < k; ++i)
+          sequential = std::fma(x[row * k + i],
+                                nx::roundToBF16(weights[col * k + i],
+                                                nx::Overflow::NonSaturating),
+                                sequential);
+        ASSERT_EQ(std::memcmp(&y[row * n + col], &sequential, sizeof(float)), 0)
+            << cpu::stringifyCpuNumerics(numerics).str() << ", row " << row
+            << " column " << col;
+      }
+    EXPECT_EQ(ir.find("dpbf16ps"), std::string::npos);
+  }
+}
+
 // 9 rows: a tile of 7 (dot-rows) and two single rows; 1 row: the batch-1
 // loop with its prefetches; N = 128 in panels of 64 columns (two groups of
 // 3 vectors, two single vectors), N = 48 in rows.
 INSTANTIATE_TEST_SUITE_P(Shapes, BF16DotKernel,
                          ::testing::Values(Shape{9, 64, 128}, Shape{1, 62, 128},
                                            Shape{6, 66, 48}));
+// An odd K: the weight's codes one per k (not in pairs).
+INSTANTIATE_TEST_SUITE_P(Shapes, BF16WeightKernel,
+                         ::testing::Values(Shape{9, 64, 128}, Shape{1, 62, 128},
+                                           Shape{9, 63, 128}));
 
 } // namespace

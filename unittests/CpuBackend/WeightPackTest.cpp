@@ -1,10 +1,12 @@
-//===- WeightPackTest.cpp - the weight pack's fp4 layouts -----------------===//
+//===- WeightPackTest.cpp - the weight pack's fp4 and bf16 layouts --------===//
 //
 // Reads every fp4 code of a quantized weight back from packWeightCodes'
 // bytes by the layout WeightPack.h documents: K-major linear weights in
 // nibble planes (with and without panels, N a multiple of 32 or not), and
-// row-major ones (embeddings) in Packing.h's order. The arrays must also be
-// exactly the size getWeightEncoding plans for them.
+// row-major ones (embeddings) in Packing.h's order. Likewise every bf16
+// code of K-major weights: in pairs along an even K (with and without
+// panels), one per k along an odd one. The arrays must also be exactly the
+// size getWeightEncoding plans for them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,14 +25,14 @@ namespace nx = mixtile::numerics;
 
 namespace {
 
-nx::QuantizedMatrix quantizeRandom(int64_t rows, int64_t cols) {
+nx::QuantizedMatrix quantizeRandom(int64_t rows, int64_t cols,
+                                   const char *scheme = "mxfp4") {
   std::mt19937 rng(static_cast<unsigned>(rows * 1000 + cols));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> values(rows * cols);
   for (float &v : values)
     v = normal(rng);
-  return nx::quantize(values.data(), rows, cols,
-                      *nx::parseQuantScheme("mxfp4"));
+  return nx::quantize(values.data(), rows, cols, *nx::parseQuantScheme(scheme));
 }
 
 /// The byte of a K-major pack holding the code of weight (n, k) of an
@@ -84,5 +86,52 @@ TEST(RowMajorFP4, KeepsPackingOrder) {
       EXPECT_EQ((packed[r * rowBytes + c / 2] >> (c % 2 * 4)) & 15,
                 q.codes[r * cols + c]);
 }
+
+/// The byte offset in a K-major bf16 pack of the code of weight (n, k) of
+/// an [N, K] matrix, from WeightPack.h's description: for an even K, 32-bit
+/// little-endian words [K / 2, N], the code of k = 2i in the high half
+/// (bytes 2-3) and that of 2i + 1 in the low half; for an odd K, codes
+/// [K, N]; panels of 64 columns when 64 divides a larger N.
+size_t kMajorBF16Offset(int64_t n, int64_t k, int64_t rows, int64_t cols) {
+  bool pairs = cols % 2 == 0;
+  int64_t columnBytes = pairs ? 4 : 2, kRows = pairs ? cols / 2 : cols;
+  int64_t kRow = pairs ? k / 2 : k;
+  int64_t inWord = pairs ? (k % 2 ? 0 : 2) : 0;
+  if (rows > 64 && rows % 64 == 0)
+    return (n / 64 * kRows * 64 + kRow * 64 + n % 64) * columnBytes + inWord;
+  return (kRow * rows + n) * columnBytes + inWord;
+}
+
+struct BF16Shape {
+  int64_t rows, cols;
+};
+class KMajorBF16 : public ::testing::TestWithParam<BF16Shape> {};
+
+TEST_P(KMajorBF16, EveryCodeReadsBack) {
+  auto [rows, cols] = GetParam();
+  nx::QuantizedMatrix q = quantizeRandom(rows, cols, "bf16");
+  std::vector<uint8_t> packed = cpu::packWeightCodes(q, /*kMajor=*/true);
+  mlir::MLIRContext ctx;
+  cpu::WeightEncoding encoding =
+      cpu::getWeightEncoding(&ctx, {rows, cols}, q.scheme, /*kMajor=*/true);
+  ASSERT_EQ(packed.size(), encoding.data.getByteSize());
+  EXPECT_EQ(encoding.data.elementType.getIntOrFloatBitWidth(),
+            cols % 2 ? 16u : 32u);
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t k = 0; k < cols; ++k) {
+      size_t offset = kMajorBF16Offset(n, k, rows, cols);
+      ASSERT_LT(offset + 1, packed.size());
+      uint16_t code = uint16_t(packed[offset] | packed[offset + 1] << 8);
+      uint16_t expected = uint16_t(q.codes[(n * cols + k) * 2] |
+                                   q.codes[(n * cols + k) * 2 + 1] << 8);
+      EXPECT_EQ(code, expected) << "weight (" << n << ", " << k << ") of ["
+                                << rows << ", " << cols << "]";
+    }
+}
+
+// Pairs without and with panels (N = 48, 128), and an odd K.
+INSTANTIATE_TEST_SUITE_P(Shapes, KMajorBF16,
+                         ::testing::Values(BF16Shape{48, 64}, BF16Shape{128, 6},
+                                           BF16Shape{128, 7}));
 
 } // namespace

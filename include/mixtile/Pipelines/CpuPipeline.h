@@ -118,13 +118,14 @@ struct VectorizeRowsOptions {
   /// changed stories260K's logits by up to 5e-2 relative with FP8 weights
   /// and activations, whose FP8 roundings amplify it.)
   bool scaleBlockSums = false;
-  /// Multiply a body fma(a, w, acc) of bf16 codes (BF16 activations of
-  /// BF16 weights) in pairs of k with AVX512-BF16's vdpbf16ps. It adds the
-  /// pair's products in the order of k, each rounded like an FMA, but
-  /// flushes subnormal inputs, products and sums to zero (on 6.4 million
-  /// random lanes with subnormals, Zen 5: docs/CpuBackend.md), which exact
-  /// numerics do not: only numerics=fast and fast-products set it, for
-  /// targets with avx512bf16.
+  /// Multiply a body of pairs of bf16 codes (BF16 activations of BF16
+  /// weights, both stored in pairs along k), fma(low(a), low(w),
+  /// fma(high(a), high(w), acc)), with AVX512-BF16's vdpbf16ps. It adds the
+  /// high codes' product, then the low codes', each rounded like an FMA,
+  /// but flushes subnormal inputs, products and sums to zero (on 6.4
+  /// million random lanes with subnormals, Zen 5: docs/CpuBackend.md),
+  /// which exact numerics do not: only numerics=fast and fast-products set
+  /// it, for targets with avx512bf16.
   bool bf16Dot = false;
   /// The tile and k block of bf16 dot kernels: a row's broadcast pair and
   /// the interleaving of the weights take registers the 6 x 4 tile needs
@@ -133,7 +134,7 @@ struct VectorizeRowsOptions {
   /// 6 x 4, 30% of the dot peak at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%;
   /// 7 x 3, 69%; 7 x 3 at 4096^3 with blocks of 512, 1024 and 2048 k:
   /// 52%, 58%, 61%; docs/CpuBackend.md).
-  int64_t dotRows = 7, dotVectors = 3, dotDepth = 2048;
+  int64_t dotRows = 7, dotVectors = 3, dotDepth = 1024;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

@@ -50,6 +50,14 @@ Value ScalarBuilder::fromBF16Code(Value code) {
   return fromBits(arith::ShLIOp::create(b, loc, wide, u32(16)));
 }
 
+Value ScalarBuilder::fromHighBF16(Value word) {
+  return fromBits(arith::AndIOp::create(b, loc, word, u32(0xffff0000u)));
+}
+
+Value ScalarBuilder::fromLowBF16(Value word) {
+  return fromBits(arith::ShLIOp::create(b, loc, word, u32(16)));
+}
+
 Value ScalarBuilder::toF32(Value integer) {
   Value wide = integer;
   if (integer.getType().isIndex())

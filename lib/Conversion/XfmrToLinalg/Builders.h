@@ -48,6 +48,11 @@ public:
   mlir::Value codeToIndex(mlir::Value code);
   /// The f32 a bf16 code (i16) stands for: the code is its top half.
   mlir::Value fromBF16Code(mlir::Value code);
+  /// The f32s of the high and the low bf16 code of a 32-bit word (a pair
+  /// of codes, WeightPack.h): the word with its low half cleared, and
+  /// shifted up by 16.
+  mlir::Value fromHighBF16(mlir::Value word);
+  mlir::Value fromLowBF16(mlir::Value word);
 
   mlir::OpBuilder &b;
   mlir::Location loc;

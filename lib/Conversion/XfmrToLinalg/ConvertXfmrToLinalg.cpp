@@ -413,16 +413,12 @@ LogicalResult ForwardLowering::lowerLinear(xfmr::LinearOp op) {
   if (failed(weight))
     return failure();
   Rows rows = toRows(b, loc, get(op.getInput()));
-  // BF16 activations of BF16 weights are kept as codes: the kernel reads
-  // half the bytes, and may multiply pairs of codes with the AVX512-BF16 dot
-  // product (mixtile-cpu-vectorize-rows' bf16-dot), which needs an even K.
-  int64_t reduction =
-      cast<RankedTensorType>(rows.matrix.getType()).getDimSize(1);
-  bool codes = isPlainBF16(schemes->activations) &&
-               isPlainBF16(schemes->weights) &&
-               !ShapedType::isDynamic(reduction) && reduction % 2 == 0;
-  Value x = codes ? buildBF16PairCodes(b, loc, rows.matrix)
-                  : quantizeRows(rows.matrix, schemes->activations, loc);
+  // BF16 activations of weights stored in bf16 pairs are kept as pairs of
+  // codes too: the kernel reads half the bytes, and may multiply them with
+  // the AVX512-BF16 dot product (mixtile-cpu-vectorize-rows' bf16-dot).
+  Value x = isPlainBF16(schemes->activations) && weight->isBF16Pairs()
+                ? buildBF16Pairs(b, loc, rows.matrix)
+                : quantizeRows(rows.matrix, schemes->activations, loc);
   Value bias = op.getBias() ? get(op.getBias()) : Value();
   Value y = buildLinear(b, loc, x, *weight, bias);
   mapping.map(op.getResult(), fromRows(b, loc, y, rows));

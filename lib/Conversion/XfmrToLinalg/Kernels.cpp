@@ -343,6 +343,42 @@ static Value buildE2M1Table(OpBuilder &b, Location loc) {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
+/// The product of a linear whose BF16 weight is stored in pairs along k
+/// (WeightPack.h) over the pairs i: x is f32 [rows, K], read at k = 2i and
+/// 2i + 1, or pairs of bf16 codes [rows, K / 2] (buildBF16Pairs). Each
+/// pair adds the FMA of k = 2i, then that of 2i + 1: k in order, as
+/// kernels::linear.
+static Value buildBF16PairProduct(OpBuilder &b, Location loc, Value x,
+                                  const WeightTensors &weight, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), pair = getAffineDimExpr(2, ctx);
+  bool codes = cast<ShapedType>(x.getType()).getElementType().isInteger(32);
+  SmallVector<Value> inputs = {x};
+  SmallVector<AffineMap> maps;
+  if (codes) {
+    maps.push_back(AffineMap::get(3, 0, {m, pair}, ctx));
+  } else {
+    inputs.push_back(x);
+    maps.push_back(AffineMap::get(3, 0, {m, pair * 2}, ctx));
+    maps.push_back(AffineMap::get(3, 0, {m, pair * 2 + 1}, ctx));
+  }
+  inputs.push_back(weight.data);
+  maps.push_back(dataMap(ctx, weight));
+  maps.push_back(projection(ctx, 3, {0, 1}));
+  return buildGeneric(
+      b, loc, inputs, init, maps, iteratorTypes(2, 1),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ScalarBuilder ns(nb, nl);
+        Value word = args[args.size() - 2], acc = args.back();
+        Value even = codes ? ns.fromHighBF16(args[0]) : args[0];
+        Value odd = codes ? ns.fromLowBF16(args[0]) : args[1];
+        Value first =
+            math::FmaOp::create(nb, nl, even, ns.fromHighBF16(word), acc);
+        return math::FmaOp::create(nb, nl, odd, ns.fromLowBF16(word), first)
+            .getResult();
+      });
+}
+
 Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
                                 const WeightTensors &weight, Value bias) {
   MLIRContext *ctx = b.getContext();
@@ -357,15 +393,8 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
     decoded.nibblePlanes = true;
   }
   SmallVector<Value> inputs = {x, weight.data};
-  // bf16 codes are in pair order along k (buildBF16PairCodes).
-  bool codes = cast<ShapedType>(x.getType()).getElementType().isInteger(16);
-  AffineMap xMap =
-      codes ? AffineMap::get(3, 0,
-                             {getAffineDimExpr(0, ctx),
-                              getBF16PairIndex(getAffineDimExpr(2, ctx))},
-                             ctx)
-            : projection(ctx, 3, {0, 2});
-  SmallVector<AffineMap> maps = {xMap, dataMap(ctx, weight)};
+  SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),
+                                 dataMap(ctx, weight)};
   if (weight.blockScales) {
     inputs.push_back(weight.blockScales);
     maps.push_back(scaleMap(ctx, weight));
@@ -380,13 +409,14 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
           // Only fp4 codes need their column n (to pick the nibble).
           Value col = w.isPackedFP4() ? ns.loopIndex(1) : Value();
           Value value = decodeWeight(nb, nl, w, args[1], scaleCode, col);
-          Value input = codes ? ns.fromBF16Code(args[0]) : args[0];
-          return math::FmaOp::create(nb, nl, input, value, args.back())
+          return math::FmaOp::create(nb, nl, args[0], value, args.back())
               .getResult();
         });
   };
   Value y;
-  if (!weight.nanFlag) {
+  if (weight.isBF16Pairs()) {
+    y = buildBF16PairProduct(b, loc, x, weight, init);
+  } else if (!weight.nanFlag) {
     y = product(b, loc, decoded);
   } else {
     // FP8 codes: a product without the NaN fix-up of the decoding (3 of
@@ -479,7 +509,7 @@ void mixtile::cpu::buildLinearKernelFunction(
       encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
   Value x = tensorOf(entry->getArgument(0));
   if (bf16Activations)
-    x = buildBF16PairCodes(b, loc, x);
+    x = buildBF16Pairs(b, loc, x);
   Value y =
       buildLinearKernel(b, loc, x, n, scheme, tensorOf(entry->getArgument(1)),
                         scales, tensorScale, nanFlag);

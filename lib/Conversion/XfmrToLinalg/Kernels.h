@@ -27,7 +27,8 @@ struct WeightTensors {
   std::optional<numerics::QuantScheme> scheme;
   /// f32 values or codes ([rows, cols]; fp4: [rows, ceil(cols / 2)] bytes;
   /// the weight of a linear is K-major, [K, N], its fp4 codes in nibble
-  /// planes, WeightPack.h).
+  /// planes, its bf16 codes with an even K in pairs, [K / 2, N] i32,
+  /// WeightPack.h).
   mlir::Value data;
   /// Block scale codes [rows, blocks] (i8), or null.
   mlir::Value blockScales;
@@ -53,6 +54,14 @@ struct WeightTensors {
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;
   }
+  /// Whether `data` holds bf16 codes in pairs along k (i32 words,
+  /// WeightPack.h's storesBF16Pairs).
+  bool isBF16Pairs() const {
+    return scheme && scheme->element == numerics::FloatFormat::BF16 &&
+           mlir::cast<mlir::ShapedType>(data.getType())
+               .getElementType()
+               .isInteger(32);
+  }
 };
 
 /// The f32 value of one weight element: `data` is the element read from
@@ -65,8 +74,9 @@ mlir::Value decodeWeight(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Value scaleCode, mlir::Value col);
 
 /// y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n] after the sum): x is
-/// [rows, K] f32 or bf16 codes (i16) in pair order (buildBF16PairCodes),
-/// w a decoded [N, K] weight.
+/// [rows, K] f32, or for a weight in bf16 pairs (WeightPack.h) bf16 codes
+/// in pairs [rows, K / 2] (i32, buildBF16Pairs); w a decoded [N, K]
+/// weight.
 mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                         const WeightTensors &weight, mlir::Value bias);
 

@@ -397,26 +397,33 @@ Value mixtile::cpu::buildRoundTensor(OpBuilder &b, Location loc, Value x,
                   });
 }
 
-AffineExpr mixtile::cpu::getBF16PairIndex(AffineExpr k) {
-  return k + 1 - (k % 2) * 2;
-}
-
-Value mixtile::cpu::buildBF16PairCodes(OpBuilder &b, Location loc, Value x) {
+Value mixtile::cpu::buildBF16Pairs(OpBuilder &b, Location loc, Value x) {
   MLIRContext *ctx = b.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx);
-  // The index is its own inverse: reading x at the pair index of k writes
-  // x[.., k] at the pair index of k.
-  AffineMap pairs = AffineMap::get(2, 0, {m, getBF16PairIndex(k)}, ctx);
-  Value init = emptyTensor(b, loc, getSizes(b, loc, x), b.getI16Type());
+  AffineExpr m = getAffineDimExpr(0, ctx), pair = getAffineDimExpr(1, ctx);
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, x);
+  auto type = cast<RankedTensorType>(x.getType());
+  assert(type.getDimSize(1) % 2 == 0 && "pairs along an even K");
+  sizes[1] = b.getIndexAttr(type.getDimSize(1) / 2);
+  Value init = emptyTensor(b, loc, sizes, b.getI32Type());
   return buildGeneric(
-      b, loc, x, init, {pairs, b.getMultiDimIdentityMap(2)}, iteratorTypes(2),
-      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-        if (args[0].getType().isInteger(16))
-          return args[0];
+      b, loc, {x, x}, init,
+      {AffineMap::get(2, 0, {m, pair * 2}, ctx),
+       AffineMap::get(2, 0, {m, pair * 2 + 1}, ctx),
+       b.getMultiDimIdentityMap(2)},
+      iteratorTypes(2), [&](OpBuilder &nb, Location nl, ValueRange args) {
         ScalarBuilder s(nb, nl);
-        Value rounded = roundToBF16(s, args[0], nx::Overflow::NonSaturating);
-        Value top = arith::ShRUIOp::create(nb, nl, s.bits(rounded), s.u32(16));
-        return arith::TruncIOp::create(nb, nl, nb.getI16Type(), top);
+        // The codes as the top halves of two i32s.
+        auto top = [&](Value value) -> Value {
+          if (value.getType().isInteger(16))
+            return arith::ShLIOp::create(
+                nb, nl, arith::ExtUIOp::create(nb, nl, nb.getI32Type(), value),
+                s.u32(16));
+          Value rounded = roundToBF16(s, value, nx::Overflow::NonSaturating);
+          return arith::AndIOp::create(nb, nl, s.bits(rounded),
+                                       s.u32(0xffff0000u));
+        };
+        Value low = arith::ShRUIOp::create(nb, nl, top(args[1]), s.u32(16));
+        return arith::OrIOp::create(nb, nl, top(args[0]), low).getResult();
       });
 }
 

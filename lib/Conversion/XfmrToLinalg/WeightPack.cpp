@@ -41,6 +41,13 @@ int64_t mixtile::cpu::getPanelColumns(int64_t columns) {
                                                                  : 0;
 }
 
+bool mixtile::cpu::storesBF16Pairs(const std::optional<nx::QuantScheme> &scheme,
+                                   ArrayRef<int64_t> shape, bool kMajor) {
+  return kMajor && scheme && scheme->element == nx::FloatFormat::BF16 &&
+         scheme->scale == nx::ScaleKind::None && shape.size() == 2 &&
+         shape[1] % 2 == 0;
+}
+
 WeightEncoding
 mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
                                 const std::optional<nx::QuantScheme> &scheme,
@@ -77,6 +84,8 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
     encoding.data = {
         b.getI8Type(),
         {outer, static_cast<int64_t>(getFP4RowBytes(inner, kMajor))}};
+  else if (storesBF16Pairs(scheme, shape, kMajor))
+    encoding.data = {b.getI32Type(), stored(outer / 2, inner, panel)};
   else
     encoding.data = {b.getIntegerType(8 * codeBytes),
                      stored(outer, inner, panel)};
@@ -256,6 +265,22 @@ static std::vector<uint8_t> packNibblePlanes(ArrayRef<uint8_t> codes,
   return result;
 }
 
+/// The `rows` (even) x `cols` bf16 codes `codes` in pairs of rows: row i of
+/// the result holds, for every column, the 32-bit word of rows 2i (high
+/// half) and 2i + 1 (low half), little-endian.
+static std::vector<uint8_t> pairBF16Rows(ArrayRef<uint8_t> codes, size_t rows,
+                                         size_t cols) {
+  assert(rows % 2 == 0 && "pairs of rows");
+  std::vector<uint8_t> result(codes.size());
+  for (size_t r = 0; r < rows; r += 2)
+    for (size_t c = 0; c < cols; ++c) {
+      uint8_t *word = &result[(r / 2 * cols + c) * 4];
+      std::memcpy(word, &codes[((r + 1) * cols + c) * 2], 2);
+      std::memcpy(word + 2, &codes[(r * cols + c) * 2], 2);
+    }
+  return result;
+}
+
 /// The `rows` x `rowBytes` byte matrix `matrix` cut into column panels of
 /// `panelBytes`, one after the other: [rowBytes / panelBytes, rows,
 /// panelBytes].
@@ -291,7 +316,11 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
       kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
   bool fp4 = q.scheme.element == nx::FloatFormat::F4E2M1FN;
   size_t rowBytes = fp4 ? getFP4RowBytes(inner, kMajor) : inner * codeBytes;
-  if (fp4 && kMajor)
+  if (storesBF16Pairs(q.scheme, {int64_t(q.rows), int64_t(q.cols)}, kMajor)) {
+    codes = pairBF16Rows(codes, outer, inner);
+    outer /= 2;
+    rowBytes *= 2;
+  } else if (fp4 && kMajor)
     codes = packNibblePlanes(codes, outer, inner);
   else if (fp4) {
     std::vector<uint8_t> packed(outer * rowBytes);
@@ -303,8 +332,9 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
   int64_t panel = kMajor ? getPanelColumns(q.rows) : 0;
   if (!panel)
     return codes;
+  // Bytes per column: half a byte (fp4), a code, or a pair of bf16 codes.
   return splitIntoPanels(codes, outer, rowBytes,
-                         fp4 ? panel / 2 : panel * codeBytes);
+                         fp4 ? panel / 2 : panel * (rowBytes / inner));
 }
 
 bool mixtile::cpu::getsNaNFlag(const std::optional<nx::QuantScheme> &scheme,

@@ -17,7 +17,6 @@
 
 #include "mixtile/Numerics/BlockQuant.h"
 
-#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -50,22 +49,15 @@ mlir::Value buildFakeQuantizeRows(mlir::OpBuilder &b, mlir::Location loc,
                                   mlir::Value x,
                                   const numerics::QuantScheme &scheme);
 
-/// The index along k at which the activation codes of a BF16 x BF16 linear
-/// hold x[.., k]: k + 1 - 2 (k mod 2), "pair order", which swaps the two
-/// codes of every pair (2i, 2i + 1). The 32-bit word of pair i then holds
-/// x[2i] in its high half, the half whose product AVX512-BF16's vdpbf16ps
-/// adds first: its two products go into the sum in the order of k
-/// (mixtile-cpu-vectorize-rows' bf16-dot). K must be even.
-mlir::AffineExpr getBF16PairIndex(mlir::AffineExpr k);
-
-/// Returns the bf16 codes (i16, the top halves of the f32s) of `x`, a
-/// [rows, K] tensor with K even, in pair order along K (getBF16PairIndex):
-/// for f32 `x` its values rounded to bf16 as the "bf16" activation scheme
-/// rounds (buildFakeQuantize); for i16 `x` (bf16 codes in the order of k)
-/// the same codes reordered. The same values in half the bytes, in the
-/// form the linear's bf16 dot product reads.
-mlir::Value buildBF16PairCodes(mlir::OpBuilder &b, mlir::Location loc,
-                               mlir::Value x);
+/// Returns the bf16 codes of `x`, a [rows, K] tensor with K even, in pairs
+/// along K: [rows, K / 2] i32 words holding the code of k = 2i in the high
+/// half and that of 2i + 1 in the low half, as a linear's BF16 weights are
+/// stored (WeightPack.h). For f32 `x`, its values rounded to bf16 as the
+/// "bf16" activation scheme rounds (buildFakeQuantize); for i16 `x` (bf16
+/// codes), the codes as they are. The same values in half the bytes, in the
+/// form AVX512-BF16's vdpbf16ps multiplies.
+mlir::Value buildBF16Pairs(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value x);
 
 } // namespace mixtile::cpu
 

@@ -35,6 +35,13 @@
 // N would put its k values N elements apart (at N = 4096, 16 KB: a page
 // each, and few enough L2 sets that a block of them does not stay cached).
 //
+// BF16 codes of a linear with an even K are stored in pairs along k:
+// 32-bit words [K / 2, N] (panels [N / P, K / 2, P]), the word of (n, i)
+// holding the code of k = 2i in its high half and that of 2i + 1 in its
+// low half (storesBF16Pairs). Each half widens to its f32 in one
+// instruction (a mask, a shift), and the word is the operand of
+// AVX512-BF16's vdpbf16ps, which adds the high half's product first.
+//
 // The pass (convert-xfmr-to-linalg) and the writer both derive the layout
 // from the xfmr IR with WeightPack::plan, so they agree by construction;
 // the fingerprint of the layout, stored in the header and compiled into the
@@ -79,7 +86,7 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 3;
+inline constexpr uint32_t kWeightPackVersion = 4;
 
 /// Columns per panel of a K-major weight: the column group of the CPU
 /// kernels' default register tile (4 vectors of 16 f32 lanes).
@@ -110,8 +117,8 @@ int64_t getPanelColumns(int64_t columns);
 
 /// One array of the payload.
 struct PackedArray {
-  /// f32 (values, tensor scale), i16 (bf16/f16 codes) or i8 (other codes,
-  /// block scales).
+  /// f32 (values, tensor scale), i32 (bf16 code pairs), i16 (bf16/f16
+  /// codes) or i8 (other codes, block scales).
   mlir::Type elementType;
   llvm::SmallVector<int64_t, 2> shape;
   /// Bytes from the start of the payload.
@@ -143,6 +150,11 @@ struct WeightEncoding {
   }
 };
 
+/// Whether a weight of `shape` under `scheme`, read `kMajor`, is stored
+/// in bf16 pairs (above): plain BF16 codes of a linear with an even K.
+bool storesBF16Pairs(const std::optional<numerics::QuantScheme> &scheme,
+                     llvm::ArrayRef<int64_t> shape, bool kMajor);
+
 /// The arrays (at offset 0) a weight of `shape` gets under `scheme`,
 /// transposed with `kMajor`. Quantized weights must be 2-D: [rows, cols],
 /// quantized along cols.
@@ -153,7 +165,7 @@ WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
 
 /// The element codes of `q` in the pack's layout (`kMajor`: transposed),
 /// fp4 codes two to a byte, row by row of the stored matrix (`kMajor`: in
-/// nibble planes).
+/// nibble planes; bf16 codes in pairs where storesBF16Pairs says so).
 std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
 
