@@ -5,7 +5,7 @@
 // other row of them tiny enough for subnormal products and sums), for tiles
 // of several rows and of one (a batch-1 product) and panels of columns:
 // - exact mode: bit for bit the sequential FMAs over k of the widened
-//   codes (the evaluator's order);
+//   codes (the evaluator's order), also compiled for x86-64-v3 (AVX2);
 // - numerics=fast, where the host has avx512bf16: through vdpbf16ps, bit
 //   for bit the same FMAs with subnormal inputs and results flushed to
 //   zero; elsewhere within the error bound of an f32 sum of K products;
@@ -85,6 +85,8 @@ protected:
                          std::string &llvmIR);
 
   Shape shape = GetParam();
+  /// The target the kernels are compiled for.
+  std::string cpuName = "native", features;
   nx::QuantScheme bf16 = *nx::parseQuantScheme("bf16");
 };
 
@@ -109,6 +111,8 @@ std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics, const void *x,
   options.outputDir = std::string(dir);
   options.name = "linear";
   options.numerics = numerics;
+  options.cpu = cpuName;
+  options.features = features;
   llvm::Expected<std::string> library =
       cpu::compileKernelLibrary(*module, options);
   EXPECT_TRUE(bool(library)) << llvm::toString(library.takeError());
@@ -177,11 +181,17 @@ TEST_P(BF16DotKernel, MatchesTheSequentialSum) {
     return nx::roundToBF16(weights[row * k + col], nx::Overflow::NonSaturating);
   };
 
-  std::string exactIR, fastIR;
+  std::string exactIR, fastIR, portableIR;
   std::vector<float> exact = run(cpu::CpuNumerics::Exact, x, packed, exactIR);
   std::vector<float> fast = run(cpu::CpuNumerics::Fast, x, packed, fastIR);
+  // AVX2 (16 lanes in two registers), without avx512bf16 or vpermps.
+  cpuName = "x86-64-v3";
+  features = "+avx2,+fma";
+  std::vector<float> portable =
+      run(cpu::CpuNumerics::Exact, x, packed, portableIR);
   ASSERT_EQ(exact.size(), size_t(m * n));
   ASSERT_EQ(fast.size(), size_t(m * n));
+  ASSERT_EQ(portable.size(), size_t(m * n));
   bool dot = hostHasBF16Dot();
   int64_t flushes = 0;
   for (int64_t row = 0; row < m; ++row)
@@ -199,6 +209,8 @@ TEST_P(BF16DotKernel, MatchesTheSequentialSum) {
       float y = exact[row * n + col], f = fast[row * n + col];
       ASSERT_EQ(std::memcmp(&y, &sequential, sizeof y), 0)
           << "exact, row " << row << " column " << col;
+      ASSERT_EQ(std::memcmp(&portable[row * n + col], &sequential, sizeof y), 0)
+          << "exact on x86-64-v3, row " << row << " column " << col;
       if (dot)
         ASSERT_EQ(std::memcmp(&f, &flushing, sizeof f), 0)
             << "fast (vdpbf16ps), row " << row << " column " << col;
@@ -212,6 +224,8 @@ TEST_P(BF16DotKernel, MatchesTheSequentialSum) {
   if (m > 1)
     EXPECT_GT(flushes, 0);
   EXPECT_EQ(exactIR.find("dpbf16ps"), std::string::npos);
+  EXPECT_NE(portableIR.find("\"target-cpu\"=\"x86-64-v3\""), std::string::npos);
+  EXPECT_EQ(portableIR.find("dpbf16ps"), std::string::npos);
   if (dot)
     EXPECT_NE(fastIR.find("llvm.x86.avx512bf16.dpbf16ps.512"),
               std::string::npos);
