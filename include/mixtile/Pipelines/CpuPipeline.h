@@ -89,7 +89,8 @@ struct VectorizeRowsOptions {
   int64_t width = 16;
   /// Rows and column vectors of a register tile (6 x 4 zmm accumulators
   /// leave registers for 4 weight vectors and a broadcast), and the values
-  /// of k per cache block: each block reads and writes the whole output
+  /// of the reduction loop per cache block (k, or pairs of k for BF16
+  /// weights in pairs): each block reads and writes the whole output
   /// once, which at 4096^3 cost more than the L1 misses of a column group's
   /// 256 KB of weights (Zen 5, f32 GEMM 4096^3 as % of the FMA peak, in
   /// alternating runs: depth 512, 64-68%; 1024, 77-81%; 2048, 79-83%;
@@ -127,13 +128,15 @@ struct VectorizeRowsOptions {
   /// which exact numerics do not: only numerics=fast and fast-products set
   /// it, for targets with avx512bf16.
   bool bf16Dot = false;
-  /// The tile and k block of bf16 dot kernels: a row's broadcast pair and
-  /// the interleaving of the weights take registers the 6 x 4 tile needs
-  /// (it spilled an accumulator), and the dot's rate makes the output's
-  /// traffic per k block matter more (Zen 5, BF16 GEMM in one run each:
-  /// 6 x 4, 30% of the dot peak at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%;
-  /// 7 x 3, 69%; 7 x 3 at 4096^3 with blocks of 512, 1024 and 2048 k:
-  /// 52%, 58%, 61%; docs/CpuBackend.md).
+  /// The tile and k block (in pairs of k) of bf16 dot kernels: a row's
+  /// broadcast pair takes a register the 6 x 4 tile needs (with the
+  /// weights one code per k and interleaved in registers it spilled an
+  /// accumulator), and the dot's rate makes the output's traffic per k
+  /// block matter more (Zen 5, BF16 GEMM as % of the dot peak, codes one
+  /// per k: 6 x 4, 30% at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%; 7 x 3, 69%;
+  /// 7 x 3 at 4096^3 with blocks of 256, 512 and 1024 pairs: 52%, 58%, 61%.
+  /// In pairs, 7 x 3 with 1024 pairs: 64-69% at 4096^3; 6 x 4 and 2048
+  /// pairs were no better; docs/CpuBackend.md).
   int64_t dotRows = 7, dotVectors = 3, dotDepth = 1024;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
