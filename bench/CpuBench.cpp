@@ -429,9 +429,10 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
       100 * bf16Gflops / peaks.fma, peaks.dot);
   llvm::outs().flush();
 
-  // BF16 weights and activations (bf16 codes, as the lowering passes BF16
-  // activations of BF16 weights), fast mode: vdpbf16ps on pairs of k. The
-  // peer for its result is OpenBLAS on the same values rounded to bf16.
+  // BF16 weights and activations (bf16 codes, which the kernel function
+  // passes as pairs, as the lowering passes BF16 activations of BF16
+  // weights), fast mode: vdpbf16ps on the pairs of k both are stored in.
+  // The peer for its result is OpenBLAS on the same values rounded to bf16.
   Aligned<uint16_t> xCodes(m * k);
   Aligned<float> xRounded(m * k), wRounded(n * k);
   for (int64_t i = 0; i < m * k; ++i) {

@@ -494,12 +494,10 @@ private:
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
                    unsigned tileVectors);
   Value emitInput(unsigned input, unsigned r, unsigned j);
-  /// The indices of input `input` (through `map`, by default its indexing
-  /// map) for row r, vector j and `kValue`, and (`dims`) the loop values
-  /// they are computed from.
+  /// The indices of input `input` for row r, vector j and `kValue`, and
+  /// (`dims`) the loop values they are computed from.
   SmallVector<Value> emitIndices(unsigned input, unsigned r, unsigned j,
-                                 Value kValue, SmallVectorImpl<Value> &dims,
-                                 AffineMap map = {});
+                                 Value kValue, SmallVectorImpl<Value> &dims);
   /// The loop over k in [kBegin, kEnd) (pairs of codes) of a tile with the
   /// plan's bf16 dot: one vdpbf16ps per accumulator and k.
   SmallVector<Value> emitDotLoop(Value kBegin, Value kEnd,
@@ -678,10 +676,9 @@ Value RowKernelEmitter::emitIndex(linalg::IndexOp index, unsigned r,
 
 SmallVector<Value> RowKernelEmitter::emitIndices(unsigned input, unsigned r,
                                                  unsigned j, Value kValue,
-                                                 SmallVectorImpl<Value> &dims,
-                                                 AffineMap map) {
-  if (!map)
-    map = plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
+                                                 SmallVectorImpl<Value> &dims) {
+  AffineMap map =
+      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
   Value row, col;
   {
     OpBuilder::InsertionGuard guard(b);

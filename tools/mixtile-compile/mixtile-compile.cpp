@@ -102,11 +102,13 @@ static cl::opt<mixtile::cpu::CpuNumerics> cpuNumerics(
     cl::values(clEnumValN(mixtile::cpu::CpuNumerics::Exact, "exact",
                           "the evaluator's results bit for bit (default)"),
                clEnumValN(mixtile::cpu::CpuNumerics::Fast, "fast",
-                          "any accumulation order outside the matrix products"),
+                          "any accumulation order outside the matrix "
+                          "products; vdpbf16ps for BF16 x BF16, which "
+                          "flushes subnormals"),
                clEnumValN(mixtile::cpu::CpuNumerics::FastProducts,
                           "fast-products",
                           "fast, and the matrix products reorder their sums "
-                          "(block sums, vdpbf16ps)")),
+                          "(MX block sums)")),
     cl::cat(category));
 static cl::opt<bool> cpuFastNumerics("cpu-fast-numerics",
                                      cl::desc("Same as --cpu-numerics=fast"),

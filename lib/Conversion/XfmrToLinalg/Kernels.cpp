@@ -413,6 +413,9 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
               .getResult();
         });
   };
+  assert((!cast<ShapedType>(x.getType()).getElementType().isInteger(32) ||
+          weight.isBF16Pairs()) &&
+         "pairs of bf16 codes only multiply weights in pairs");
   Value y;
   if (weight.isBF16Pairs()) {
     y = buildBF16PairProduct(b, loc, x, weight, init);
@@ -508,8 +511,15 @@ void mixtile::cpu::buildLinearKernelFunction(
   Value nanFlag =
       encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
   Value x = tensorOf(entry->getArgument(0));
-  if (bf16Activations)
+  if (bf16Activations && storesBF16Pairs(scheme, {n, k}, /*kMajor=*/true)) {
     x = buildBF16Pairs(b, loc, x);
+  } else if (bf16Activations) {
+    // Other weights take f32 activations: the codes' values.
+    x = buildMap(b, loc, x, b.getF32Type(),
+                 [](OpBuilder &nb, Location nl, ValueRange args) {
+                   return ScalarBuilder(nb, nl).fromBF16Code(args[0]);
+                 });
+  }
   Value y =
       buildLinearKernel(b, loc, x, n, scheme, tensorOf(entry->getArgument(1)),
                         scales, tensorScale, nanFlag);

@@ -58,6 +58,7 @@ struct WeightTensors {
   /// WeightPack.h's storesBF16Pairs).
   bool isBF16Pairs() const {
     return scheme && scheme->element == numerics::FloatFormat::BF16 &&
+           scheme->scale == numerics::ScaleKind::None &&
            mlir::cast<mlir::ShapedType>(data.getType())
                .getElementType()
                .isInteger(32);

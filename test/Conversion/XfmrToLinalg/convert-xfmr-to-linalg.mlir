@@ -383,3 +383,36 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
   %y = xfmr.linear %x, %w {precision = #xfmr.precision<weights = f4E2M1FN, activations = bf16, scale = f8E8M0FNU, block = 32, accumulator = f32>} : (tensor<?x32xf32>, tensor<4x32xf32>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// -----
+
+// A constant BF16 weight with an even K is stored in pairs of codes along k,
+// as the pack stores it: w[n][2i] = 1.0 (0x3f80) in the high half of each
+// word, w[n][2i + 1] = 2.0 (0x4000) in the low half: 0x3f804000 =
+// 1065369600. BF16 activations reach the linear as pairs too, and the body
+// is two FMAs per pair, the high halves first.
+
+// CHECK-LABEL: func.func @mixtile_forward(
+// CHECK:         %[[PAIRS:.*]] = arith.constant dense<1065369600> : tensor<2x4xi32>
+// CHECK:         %[[X:.*]] = linalg.generic
+// CHECK:         -> tensor<?x2xi32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME:        ins(%[[X]], %[[PAIRS]] : tensor<?x2xi32>, tensor<2x4xi32>)
+// CHECK-NEXT:    ^bb0(%[[XW:.*]]: i32, %[[WW:.*]]: i32, %[[ACC:.*]]: f32):
+// CHECK:           %[[XHI:.*]] = arith.andi %[[XW]], %{{.*}} : i32
+// CHECK:           %[[XH:.*]] = arith.bitcast %[[XHI]] : i32 to f32
+// CHECK:           %[[XLI:.*]] = arith.shli %[[XW]], %{{.*}} : i32
+// CHECK:           %[[XL:.*]] = arith.bitcast %[[XLI]] : i32 to f32
+// CHECK:           %[[WHI:.*]] = arith.andi %[[WW]], %{{.*}} : i32
+// CHECK:           %[[WH:.*]] = arith.bitcast %[[WHI]] : i32 to f32
+// CHECK:           %[[FIRST:.*]] = math.fma %[[XH]], %[[WH]], %[[ACC]] : f32
+// CHECK:           %[[WLI:.*]] = arith.shli %[[WW]], %{{.*}} : i32
+// CHECK:           %[[WL:.*]] = arith.bitcast %[[WLI]] : i32 to f32
+// CHECK:           math.fma %[[XL]], %[[WL]], %[[FIRST]] : f32
+func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x4xf32> {
+  %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x4xf32>
+  %x = xfmr.embedding %table[%tokens] : tensor<16x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  %w = arith.constant dense<[[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]> : tensor<4x4xf32>
+  %y = xfmr.linear %x, %w {precision = #xfmr.precision<weights = bf16, activations = bf16, accumulator = f32>} : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -8,8 +8,8 @@
 // vector's 16 words as they are, and takes one vdpbf16ps per accumulator,
 // which adds the high halves' product first. Tiles of 7 rows and 3 vectors
 // (dot-rows, dot-vectors: 21 accumulators, one broadcast word per row).
-// A body whose FMAs take the low halves first, or a single FMA of one
-// half, is no such product: FMAs only. Without the option, FMAs only.
+// A body whose FMAs take the low halves first, a single FMA of one half,
+// or FMAs of two different weights are no such product: FMAs only. Without the option, FMAs only.
 
 // CHECK-LABEL: func.func private @dot_rows0
 // CHECK:         %{{.*}}:21 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args
@@ -27,7 +27,13 @@
 // CHECK-LABEL: func.func private @one_half_rows2
 // CHECK-NOT:     dpbf16ps
 // CHECK:         math.fma
+// CHECK-LABEL: func.func private @two_weights_rows3
 // CHECK-NOT:     dpbf16ps
+// CHECK:         math.fma
+// CHECK-NOT:     dpbf16ps
+// EXACT-LABEL: func.func private @dot_rows0
+// EXACT-NOT:     dpbf16ps
+// EXACT:         math.fma %{{.*}} : vector<16xf32>
 // EXACT-NOT:     dpbf16ps
 #rows = affine_map<(m, n, k) -> (m, k)>
 #columns = affine_map<(m, n, k) -> (k, n)>
@@ -80,6 +86,25 @@ func.func @one_half(%x: tensor<?x32xi32>, %w: tensor<32x128xi32>, %y: tensor<?x1
     %bhf = arith.bitcast %bh : i32 to f32
     %f = math.fma %ahf, %bhf, %acc : f32
     linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+func.func @two_weights(%x: tensor<?x32xi32>, %w: tensor<32x128xi32>, %v: tensor<32x128xi32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#rows, #columns, #columns, #out], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w, %v : tensor<?x32xi32>, tensor<32x128xi32>, tensor<32x128xi32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: i32, %b: i32, %c: i32, %acc: f32):
+    %c16 = arith.constant 16 : i32
+    %high = arith.constant -65536 : i32
+    %ah = arith.andi %a, %high : i32
+    %ahf = arith.bitcast %ah : i32 to f32
+    %bh = arith.andi %b, %high : i32
+    %bhf = arith.bitcast %bh : i32 to f32
+    %al = arith.shli %a, %c16 : i32
+    %alf = arith.bitcast %al : i32 to f32
+    %cl = arith.shli %c, %c16 : i32
+    %clf = arith.bitcast %cl : i32 to f32
+    %f = math.fma %ahf, %bhf, %acc : f32
+    %g = math.fma %alf, %clf, %f : f32
+    linalg.yield %g : f32
   } -> tensor<?x128xf32>
   return %r : tensor<?x128xf32>
 }

@@ -71,10 +71,11 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value code, numerics::FloatFormat format,
                             bool nanCodes = true);
 
-/// The linear kernel the lowering emits for y = x w^T (x [M, K] f32 or
-/// bf16 codes (i16, as BF16 activations of BF16 weights are) in pair order
-/// (buildBF16PairCodes), w
-/// [N, K] under `scheme`, nullopt: f32), on tensors in the weight pack's
+/// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, or
+/// for a weight stored in bf16 pairs (WeightPack.h's storesBF16Pairs) also
+/// [M, K / 2] i32 pairs of bf16 codes (buildBF16Pairs), as BF16 activations
+/// of such weights are; w [N, K] under `scheme`, nullopt: f32), on tensors
+/// in the weight pack's
 /// K-major layout (WeightPack.h): `data` the f32 values or codes,
 /// `blockScales` / `tensorScale` (an f32 scalar) / `nanFlag` (an i32
 /// scalar, nonzero when some FP8 code is a NaN code) as the scheme needs, or
@@ -86,8 +87,9 @@ mlir::Value buildLinearKernel(
 
 /// Adds to `module` a function `name` (with a C interface) on buffers that
 /// runs buildLinearKernel for x [M, K] and a [N, K] weight under `scheme`:
-/// its arguments are x (f32, or with `bf16Activations` i16 bf16 codes in
-/// the order of k, which it puts in pair order; K even),
+/// its arguments are x (f32, or with `bf16Activations` i16 bf16 codes,
+/// which it passes as pairs where the weight is stored in pairs and widens
+/// to f32 otherwise),
 /// the weight's arrays as the pack holds them K-major (getWeightEncoding:
 /// the data, then the block scales, the tensor scale [1] f32 and the NaN
 /// flag [1] i32 where the scheme has them), and y [M, N] f32, which it
