@@ -1167,7 +1167,7 @@ private:
       llvm::cl::init(kDefaults.dotVectors)};
   Option<int64_t> dotDepth{
       *this, "dot-depth",
-      llvm::cl::desc("Values of k per block of bf16 dot kernels"),
+      llvm::cl::desc("Pairs of k per block of bf16 dot kernels"),
       llvm::cl::init(kDefaults.dotDepth)};
   Option<bool> threads{
       *this, "threads",

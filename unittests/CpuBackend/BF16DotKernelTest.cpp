@@ -23,6 +23,7 @@
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Runtime/CpuLibrary.h"
 
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/STLExtras.h"
@@ -48,15 +49,13 @@ namespace nx = mixtile::numerics;
 
 namespace {
 
-/// A strided memref descriptor of rank at most 3 (the C interface reads
-/// only the first `rank` sizes and strides).
-struct Descriptor {
-  void *allocated, *aligned;
-  int64_t offset, sizes[3], strides[3];
-};
+/// MLIR's memref descriptor of rank 3 for a dense array of at most 3
+/// dimensions: the C interface reads only the first `rank` sizes and
+/// strides, so it also serves ranks 1 and 2.
+using Descriptor = StridedMemRefType<char, 3>;
 
 Descriptor describe(void *data, llvm::ArrayRef<int64_t> shape) {
-  Descriptor d = {data, data, 0, {}, {}};
+  Descriptor d{static_cast<char *>(data), static_cast<char *>(data), 0, {}, {}};
   int64_t stride = 1;
   for (int i = int(shape.size()) - 1; i >= 0; --i) {
     d.sizes[i] = shape[i];

@@ -134,7 +134,7 @@ struct VectorizeRowsOptions {
   /// accumulator), and the dot's rate makes the output's traffic per k
   /// block matter more (Zen 5, BF16 GEMM as % of the dot peak, codes one
   /// per k: 6 x 4, 30% at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%; 7 x 3, 69%;
-  /// 7 x 3 at 4096^3 with blocks of 256, 512 and 1024 pairs: 52%, 58%, 61%.
+  /// 7 x 3 at 4096^3 with blocks of 512, 1024 and 2048 k: 52%, 58%, 61%.
   /// In pairs, 7 x 3 with 1024 pairs: 64-69% at 4096^3; 6 x 4 and 2048
   /// pairs were no better; docs/CpuBackend.md).
   int64_t dotRows = 7, dotVectors = 3, dotDepth = 1024;

@@ -354,12 +354,6 @@ ForwardLowering::getWeight(Operation *user, Value weight,
   return tensors;
 }
 
-/// Whether `scheme` is bf16 without scales.
-static bool isPlainBF16(const std::optional<nx::QuantScheme> &scheme) {
-  return scheme && scheme->element == nx::FloatFormat::BF16 &&
-         scheme->scale == nx::ScaleKind::None;
-}
-
 Value ForwardLowering::quantizeRows(
     Value x, const std::optional<nx::QuantScheme> &scheme, Location loc) {
   return scheme ? buildFakeQuantizeRows(b, loc, x, *scheme) : x;

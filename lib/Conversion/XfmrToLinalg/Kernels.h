@@ -11,6 +11,7 @@
 #ifndef MIXTILE_LIB_CONVERSION_XFMRTOLINALG_KERNELS_H
 #define MIXTILE_LIB_CONVERSION_XFMRTOLINALG_KERNELS_H
 
+#include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
 #include "mixtile/Dialect/Xfmr/IR/XfmrOps.h"
 #include "mixtile/Numerics/BlockQuant.h"
 
@@ -57,11 +58,9 @@ struct WeightTensors {
   /// Whether `data` holds bf16 codes in pairs along k (i32 words,
   /// WeightPack.h's storesBF16Pairs).
   bool isBF16Pairs() const {
-    return scheme && scheme->element == numerics::FloatFormat::BF16 &&
-           scheme->scale == numerics::ScaleKind::None &&
-           mlir::cast<mlir::ShapedType>(data.getType())
-               .getElementType()
-               .isInteger(32);
+    return isPlainBF16(scheme) && mlir::cast<mlir::ShapedType>(data.getType())
+                                      .getElementType()
+                                      .isInteger(32);
   }
 };
 

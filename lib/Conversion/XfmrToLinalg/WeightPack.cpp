@@ -41,10 +41,14 @@ int64_t mixtile::cpu::getPanelColumns(int64_t columns) {
                                                                  : 0;
 }
 
+bool mixtile::cpu::isPlainBF16(const std::optional<nx::QuantScheme> &scheme) {
+  return scheme && scheme->element == nx::FloatFormat::BF16 &&
+         scheme->scale == nx::ScaleKind::None;
+}
+
 bool mixtile::cpu::storesBF16Pairs(const std::optional<nx::QuantScheme> &scheme,
                                    ArrayRef<int64_t> shape, bool kMajor) {
-  return kMajor && scheme && scheme->element == nx::FloatFormat::BF16 &&
-         scheme->scale == nx::ScaleKind::None && shape.size() == 2 &&
+  return kMajor && isPlainBF16(scheme) && shape.size() == 2 &&
          shape[1] % 2 == 0;
 }
 

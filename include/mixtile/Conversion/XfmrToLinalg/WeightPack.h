@@ -150,6 +150,9 @@ struct WeightEncoding {
   }
 };
 
+/// Whether `scheme` is bf16 without scales.
+bool isPlainBF16(const std::optional<numerics::QuantScheme> &scheme);
+
 /// Whether a weight of `shape` under `scheme`, read `kMajor`, is stored
 /// in bf16 pairs (above): plain BF16 codes of a linear with an even K.
 bool storesBF16Pairs(const std::optional<numerics::QuantScheme> &scheme,
