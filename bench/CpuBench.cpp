@@ -11,15 +11,15 @@
 //   - f32 GEMM 1024^3 and 4096^3 vs OpenBLAS sgemm and the FMA peak;
 //   - GEMM with BF16 weights vs the dot peak (exact mode: the evaluator's
 //     order, f32 FMAs on decoded weights), and with BF16 weights and
-//     activations in numerics=fast (vdpbf16ps: the same FMAs, subnormals
-//     flushed);
+//     activations in numerics=fast (vdpbf16ps where the pipeline picks
+//     it: the same FMAs, subnormals flushed; else two FMAs per pair);
 //   - batch-1 GEMV with BF16 / FP8 / MXFP4 weights (and f32) vs the DRAM
 //     bandwidth, in weight bytes streamed (the weights of several matrices
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
 //     reference evaluator and the DRAM bound (weight bytes per token);
 //   - MXFP4 GEMVs and decode also with numerics=fast-products, BF16
-//     decode also with numerics=fast (vdpbf16ps).
+//     decode also with numerics=fast.
 //
 //   - the same GEMVs on one cached matrix: the kernels' own ceiling;
 //
@@ -431,7 +431,8 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
 
   // BF16 weights and activations (bf16 codes, which the kernel function
   // passes as pairs, as the lowering passes BF16 activations of BF16
-  // weights), fast mode: vdpbf16ps on the pairs of k both are stored in.
+  // weights), fast mode: vdpbf16ps on the pairs of k both are stored in
+  // where bf16-dot=auto picks it (else two FMAs per pair).
   // The peer for its result is OpenBLAS on the same values rounded to bf16.
   Aligned<uint16_t> xCodes(m * k);
   Aligned<float> xRounded(m * k), wRounded(n * k);
@@ -668,7 +669,8 @@ int main(int argc, char **argv) {
   if (wanted("decode")) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, dram);
-    // vdpbf16ps for BF16 (fast), block sums for MXFP4 (fast-products).
+    // vdpbf16ps for BF16 where it pays (fast), block sums for MXFP4
+    // (fast-products).
     benchDecode(ctx, tmp, "bf16", quick ? 8 : 32, dram, cpu::CpuNumerics::Fast);
     benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, dram,
                 cpu::CpuNumerics::FastProducts);

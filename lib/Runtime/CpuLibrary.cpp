@@ -85,6 +85,7 @@ lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
   pipeline.cpu = options.cpu;
   pipeline.features = options.features;
   pipeline.numerics = options.numerics;
+  pipeline.bf16Dot = options.bf16Dot;
   buildCpuPipeline(pm, pipeline);
   std::string diagnostics;
   {

@@ -103,7 +103,8 @@ static cl::opt<mixtile::cpu::CpuNumerics> cpuNumerics(
                           "the evaluator's results bit for bit (default)"),
                clEnumValN(mixtile::cpu::CpuNumerics::Fast, "fast",
                           "any accumulation order outside the matrix "
-                          "products; vdpbf16ps for BF16 x BF16, which "
+                          "products; vdpbf16ps for BF16 x BF16 where it "
+                          "outpaces FMAs (AMD znver4 and later), which "
                           "flushes subnormals"),
                clEnumValN(mixtile::cpu::CpuNumerics::FastProducts,
                           "fast-products",

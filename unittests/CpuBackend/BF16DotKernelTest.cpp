@@ -110,6 +110,9 @@ std::vector<float> BF16DotKernel::run(cpu::CpuNumerics numerics, const void *x,
   options.outputDir = std::string(dir);
   options.name = "linear";
   options.numerics = numerics;
+  // The dot wherever the target has it, where the pipeline's default would
+  // keep two FMAs on cores whose dot is slower.
+  options.bf16Dot = cpu::CpuBF16Dot::Always;
   options.cpu = cpuName;
   options.features = features;
   llvm::Expected<std::string> library =

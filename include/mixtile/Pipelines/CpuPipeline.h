@@ -43,6 +43,20 @@ enum class CpuNumerics {
 /// The name of `numerics` in mixtile-cpu-pipeline's `numerics` option.
 llvm::StringRef stringifyCpuNumerics(CpuNumerics numerics);
 
+/// Whether fast modes multiply BF16 activations by BF16 weights with
+/// AVX512-BF16's vdpbf16ps (one instruction per two products and lane)
+/// rather than with two FMAs.
+enum class CpuBF16Dot {
+  /// Where the dot outpaces two FMAs: AMD's cores (znver4 and later issue
+  /// it at the FMA's rate). An Intel Xeon with AMX measured here reached
+  /// half as many flops with it as with FMAs (docs/CpuBackend.md).
+  Auto,
+  /// On every target with avx512bf16.
+  Always,
+  /// Never: two FMAs per pair, as exact numerics do.
+  Never,
+};
+
 struct CpuPipelineOptions
     : public mlir::PassPipelineOptions<CpuPipelineOptions> {
   Option<bool> convertXfmr{
@@ -71,6 +85,17 @@ struct CpuPipelineOptions
                        clEnumValN(CpuNumerics::FastProducts, "fast-products",
                                   "fast, and matrix products reorder their "
                                   "sums (MX block sums)"))};
+  Option<CpuBF16Dot> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("Multiply BF16 activations by BF16 weights with "
+                     "vdpbf16ps in the fast modes"),
+      llvm::cl::init(CpuBF16Dot::Auto),
+      llvm::cl::values(
+          clEnumValN(CpuBF16Dot::Auto, "auto",
+                     "where it outpaces two FMAs (AMD znver4 and later)"),
+          clEnumValN(CpuBF16Dot::Always, "always",
+                     "on every target with avx512bf16"),
+          clEnumValN(CpuBF16Dot::Never, "never", "two FMAs per pair"))};
   Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Register-tile and vectorize linears and matmuls "

@@ -46,6 +46,8 @@ struct CpuLibraryOptions {
   std::string features;
   /// The numerics mode (mixtile-cpu-pipeline's `numerics`).
   CpuNumerics numerics = CpuNumerics::Exact;
+  /// Whether fast modes use vdpbf16ps (mixtile-cpu-pipeline's `bf16-dot`).
+  CpuBF16Dot bf16Dot = CpuBF16Dot::Auto;
   /// The clang used to compile and link; empty: the clang of the LLVM
   /// Mixtile was built against, else clang-22 or clang on PATH.
   std::string clang;
