@@ -18,8 +18,9 @@
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
 //     reference evaluator and the DRAM bound (weight bytes per token);
-//   - MXFP4 GEMVs and decode also with numerics=fast-products, BF16
-//     decode also with numerics=fast.
+//   - MXFP4 GEMVs and decode also with numerics=fast-products, BF16 GEMVs
+//     (with BF16 activations, as the lowering passes them) and decode
+//     also with numerics=fast.
 //
 //   - the same GEMVs on one cached matrix: the kernels' own ceiling;
 //
@@ -471,13 +472,19 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
   const int64_t k = 4096;
   std::vector<float> w = randomMatrix(n * k, 3);
   Aligned<float> x(k), y(n);
+  Aligned<uint16_t> xCodes(k);
   std::vector<float> xs = randomMatrix(k, 4);
   std::copy(xs.begin(), xs.end(), x.data);
-  // Exact mode throughout, and MXFP4 also with numerics=fast-products,
-  // whose kernel scales each block's partial sum instead of every weight.
+  for (int64_t i = 0; i < k; ++i)
+    xCodes.data[i] = nx::encodeBF16(xs[i], nx::Overflow::NonSaturating);
+  // Exact mode throughout; BF16 also with numerics=fast, whose kernel
+  // takes BF16 activations in pairs (vdpbf16ps where bf16-dot=auto picks
+  // it), and MXFP4 also with numerics=fast-products, whose kernel scales
+  // each block's partial sum instead of every weight.
   const std::pair<const char *, cpu::CpuNumerics> variants[] = {
       {"f32", cpu::CpuNumerics::Exact},
       {"bf16", cpu::CpuNumerics::Exact},
+      {"bf16", cpu::CpuNumerics::Fast},
       {"fp8-e4m3", cpu::CpuNumerics::Exact},
       {"mxfp4", cpu::CpuNumerics::Exact},
       {"mxfp4", cpu::CpuNumerics::FastProducts}};
@@ -499,10 +506,13 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
     }
     float tensorScale = packed.tensorScale;
     int32_t nanFlag = packed.nanFlag;
-    LinearKernel kernel(ctx, 1, k, n, scheme, dir, numerics);
+    bool bf16Activations =
+        std::string(name) == "bf16" && numerics != cpu::CpuNumerics::Exact;
+    LinearKernel kernel(ctx, 1, k, n, scheme, dir, numerics, bf16Activations);
+    void *input = bf16Activations ? static_cast<void *>(xCodes.data) : x.data;
     auto pass = [&] {
       for (size_t l = 0; l < layers; ++l)
-        kernel.run(x.data, codes[l]->data,
+        kernel.run(input, codes[l]->data,
                    packed.scales.empty() ? nullptr : scales[l]->data,
                    packed.hasTensorScale ? &tensorScale : nullptr,
                    packed.hasNaNFlag ? &nanFlag : nullptr, y.data);

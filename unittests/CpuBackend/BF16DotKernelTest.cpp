@@ -328,10 +328,10 @@ TEST_P(BF16WeightKernel, F32ActivationsMatchTheSequentialSum) {
   }
 }
 
-// 9 rows: a tile of 7 (dot-rows) and two single rows; 1 row: the batch-1
+// 9 rows: a tile of 6 (dot-rows) and three single rows; 1 row: the batch-1
 // loop with its prefetches; N = 128 in panels of 64 columns (two groups of
-// 3 vectors, two single vectors), N = 48 in rows; N = 40 in vectors of 8
-// (FMAs: no dot).
+// 4 vectors), N = 48 in rows (three single vectors); N = 40 in vectors of
+// 8 (FMAs: no dot).
 INSTANTIATE_TEST_SUITE_P(Shapes, BF16DotKernel,
                          ::testing::Values(Shape{9, 64, 128}, Shape{1, 62, 128},
                                            Shape{6, 66, 48}, Shape{6, 64, 40}));

@@ -153,16 +153,18 @@ struct VectorizeRowsOptions {
   /// which exact numerics do not: only numerics=fast and fast-products set
   /// it, for targets with avx512bf16.
   bool bf16Dot = false;
-  /// The tile and k block (in pairs of k) of bf16 dot kernels: a row's
-  /// broadcast pair takes a register the 6 x 4 tile needs (with the
-  /// weights one code per k and interleaved in registers it spilled an
-  /// accumulator), and the dot's rate makes the output's traffic per k
-  /// block matter more (Zen 5, BF16 GEMM as % of the dot peak, codes one
-  /// per k: 6 x 4, 30% at 1024^3; 5 x 4, 59%; 6 x 3, 64-66%; 7 x 3, 69%;
-  /// 7 x 3 at 4096^3 with blocks of 512, 1024 and 2048 k: 52%, 58%, 61%.
-  /// In pairs, 7 x 3 with 1024 pairs: 64-69% at 4096^3; 6 x 4 and 2048
-  /// pairs were no better; docs/CpuBackend.md).
-  int64_t dotRows = 7, dotVectors = 3, dotDepth = 1024;
+  /// The tile and k block (in pairs of k) of bf16 dot kernels. With the
+  /// weights in pairs, 6 x 4 (24 accumulators, 4 weight vectors, one
+  /// broadcast pair) fits the registers; with codes one per k and
+  /// interleaved in registers it spilled, and 7 x 3 was best (Zen 5, BF16
+  /// GEMM 4096^3 as % of the dot peak, in pairs with 1024 pairs: 7 x 3
+  /// 64-69%, 6 x 4 65-68%; 2048 pairs no better). Batch-1 products take
+  /// single rows of the same vectors, and only 4 (64 columns) walk the
+  /// pack's panels of 64 whole: 3 split them, which read the GEMVs'
+  /// weights from DRAM at 71% of the stream against 110% with 4 and made
+  /// BF16 decode in fast mode slower than exact (Zen 4;
+  /// docs/CpuBackend.md).
+  int64_t dotRows = 6, dotVectors = 4, dotDepth = 1024;
   /// Call kernels of at least `parallelWork` N * K through
   /// mixtile_parallel_for.
   bool threads = true;

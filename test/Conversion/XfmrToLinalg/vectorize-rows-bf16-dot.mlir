@@ -6,20 +6,26 @@
 // high half): fma(low(x), low(w), fma(high(x), high(w), acc)). With
 // bf16-dot, each k of a tile broadcasts every row's word and loads every
 // vector's 16 words as they are, and takes one vdpbf16ps per accumulator,
-// which adds the high halves' product first. Tiles of 7 rows and 3 vectors
-// (dot-rows, dot-vectors: 21 accumulators, one broadcast word per row).
+// which adds the high halves' product first. Tiles of 6 rows and 4 vectors
+// (dot-rows, dot-vectors: 24 accumulators, one broadcast word per row);
+// single rows (batch 1) take the same 4 vectors, prefetching each: a
+// group of 64 columns, the pack's panel (WeightPack.h).
 // A body whose FMAs take the low halves first, a single FMA of one half,
 // or FMAs of two different weights are no such product: FMAs only. Without the option, FMAs only.
 
 // CHECK-LABEL: func.func private @dot_rows0
-// CHECK:         %{{.*}}:21 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args
+// CHECK:         %{{.*}}:24 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args
 // CHECK:           memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<?x32xi32>
 // CHECK:           vector.broadcast %{{.*}} : i32 to vector<16xi32>
 // CHECK:           vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
 // CHECK:           %[[W:.*]] = vector.load %{{.*}} : memref<32x128xi32>, vector<16xi32>
 // CHECK:           vector.bitcast %[[W]] : vector<16xi32> to vector<32xbf16>
 // CHECK-NOT:       vector.shuffle
-// CHECK-COUNT-21:  llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK-COUNT-24:  llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK:           scf.yield
+// CHECK:         %{{.*}}:4 = scf.for
+// CHECK-COUNT-4:     memref.prefetch
+// CHECK-NOT:         memref.prefetch
 // CHECK:           scf.yield
 // CHECK-LABEL: func.func private @low_half_first_rows1
 // CHECK-NOT:     dpbf16ps
