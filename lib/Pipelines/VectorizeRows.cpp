@@ -1113,7 +1113,8 @@ private:
                        llvm::cl::desc("Rows m per register tile"),
                        llvm::cl::init(kDefaults.rows)};
   Option<int64_t> vectors{*this, "vectors",
-                          llvm::cl::desc("Vectors of columns n per tile"),
+                          llvm::cl::desc("Vectors of columns n per tile "
+                                         "(batch-1 rows too: see dot-vectors)"),
                           llvm::cl::init(kDefaults.vectors)};
   Option<int64_t> depth{
       *this, "depth",
@@ -1163,7 +1164,10 @@ private:
                           llvm::cl::init(kDefaults.dotRows)};
   Option<int64_t> dotVectors{
       *this, "dot-vectors",
-      llvm::cl::desc("Vectors of columns per tile of bf16 dot kernels"),
+      llvm::cl::desc("Vectors of columns per tile of bf16 dot kernels "
+                     "(batch-1 rows too: a group other than the weight "
+                     "pack's 64-column panel splits panels, which slows "
+                     "streaming them)"),
       llvm::cl::init(kDefaults.dotVectors)};
   Option<int64_t> dotDepth{
       *this, "dot-depth",
