@@ -461,6 +461,7 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
   library.name = "model";
   library.cpu = options.cpu;
   library.numerics = options.cpuNumerics;
+  library.cacheDir = options.cpuCacheDir;
   Expected<cpu::CpuLibraryFiles> files =
       cpu::buildCpuLibrary(module, store, library);
   if (!files)
@@ -487,6 +488,7 @@ Expected<json::Object> compileForCpu(mlir::ModuleOp module, WeightStore &store,
       {"library", llvm::sys::path::filename(kept[0]).str()},
       {"cpu", options.cpu},
       {"numerics", cpu::stringifyCpuNumerics(library.numerics).str()},
+      {"from_cache", files->fromCache},
       {"prompt_tokens", int64_t(prompt.size())},
       {"parity", parity(reference, *logits, prompt.size())}};
 }

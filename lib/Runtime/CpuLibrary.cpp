@@ -15,14 +15,18 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <dlfcn.h>
 
 using namespace mlir;
@@ -135,10 +139,67 @@ Expected<std::string> writeParallelSource(const CpuLibraryOptions &options) {
   return path;
 }
 
+/// The name in CpuLibraryOptions::cacheDir of the library clang builds
+/// with `args` from the files `inputs` (the sources it names and the
+/// headers they include): the paths of the output and the inputs are left
+/// out, the inputs' contents taken instead, so that builds in different
+/// directories share it.
+Expected<std::string> cacheKey(llvm::ArrayRef<llvm::StringRef> args,
+                               llvm::StringRef output,
+                               llvm::ArrayRef<std::string> inputs) {
+  llvm::SHA256 hash;
+  auto add = [&](llvm::StringRef bytes) {
+    // Each part's length first: no two lists of parts hash alike.
+    hash.update(std::to_string(bytes.size()) + ":");
+    hash.update(bytes);
+  };
+  llvm::sys::fs::file_status clang;
+  if (std::error_code code = llvm::sys::fs::status(args.front(), clang))
+    return fileError(args.front(), code);
+  add(std::to_string(clang.getSize()));
+  add(std::to_string(
+      clang.getLastModificationTime().time_since_epoch().count()));
+  for (llvm::StringRef arg : args)
+    add(arg == output                     ? "<output>"
+        : llvm::is_contained(inputs, arg) ? "<input>"
+                                          : arg);
+  for (llvm::StringRef input : inputs) {
+    auto buffer = llvm::MemoryBuffer::getFile(input);
+    if (!buffer)
+      return fileError(input, buffer.getError());
+    add((*buffer)->getBuffer());
+  }
+  return llvm::toHex(hash.final(), /*LowerCase=*/true) + ".so";
+}
+
+/// Copies `from` to `to` through a unique file next to `to`, renamed into
+/// place: a reader of `to` sees all of it or none.
+std::error_code copyAtomically(llvm::StringRef from, llvm::StringRef to) {
+  llvm::SmallString<256> temporary;
+  int fd;
+  if (std::error_code code =
+          llvm::sys::fs::createUniqueFile(to + ".%%%%%%%%.tmp", fd, temporary))
+    return code;
+  std::error_code code = llvm::sys::fs::copy_file(from, fd);
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  // As clang leaves a library: executable, writable by its owner only.
+  namespace fs = llvm::sys::fs;
+  if (!code)
+    code = fs::setPermissions(temporary,
+                              fs::all_read | fs::all_exe | fs::owner_write);
+  if (!code)
+    code = llvm::sys::fs::rename(temporary, to);
+  if (code)
+    llvm::sys::fs::remove(temporary);
+  return code;
+}
+
 /// Runs clang to compile `llvmIR` and the thread pool (and the C runtime
-/// `runtime`, if not empty) into `library`.
-Error link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
-           llvm::StringRef runtime, llvm::StringRef library) {
+/// `runtime`, if not empty) into `library`, or copies the library it built
+/// from the same inputs before out of options.cacheDir. Returns whether it
+/// did the latter.
+Expected<bool> link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
+                    llvm::StringRef runtime, llvm::StringRef library) {
   Expected<std::string> parallel = writeParallelSource(options);
   if (!parallel)
     return parallel.takeError();
@@ -153,24 +214,54 @@ Error link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
       "-fPIC",  "-shared", "-fvisibility=hidden",
       "-o",     library,   llvmIR,
       *parallel};
-  if (!runtime.empty())
+  llvm::SmallVector<std::string, 4> inputs = {llvmIR.str(), *parallel};
+  if (!runtime.empty()) {
     args.push_back(runtime);
+    inputs.push_back(runtime.str());
+    // The runtime includes mixtile_cpu.h from its own directory.
+    inputs.push_back(
+        join(llvm::sys::path::parent_path(runtime), "mixtile_cpu.h"));
+  }
   args.append({"-lm", "-lpthread"});
+
+  std::string cached;
+  if (!options.cacheDir.empty()) {
+    // Without a key (clang's file cannot be read) the cache is skipped.
+    Expected<std::string> key = cacheKey(args, library, inputs);
+    if (key)
+      cached = join(options.cacheDir, *key);
+    else
+      llvm::consumeError(key.takeError());
+    if (!cached.empty() && llvm::sys::fs::exists(cached) &&
+        !copyAtomically(cached, library))
+      return true;
+  }
+
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log, log};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, redirects,
                                          0, 0, &message);
-  if (status == 0)
-    return Error::success();
-  std::string output;
-  if (auto buffer = llvm::MemoryBuffer::getFile(log))
-    output = (*buffer)->getBuffer().rtrim().str();
-  return llvm::createStringError("cpu backend: linking " + library + " failed" +
-                                 (message.empty() ? "" : ": " + message) +
-                                 (output.empty() ? "" : ":\n" + output));
+  if (status != 0) {
+    std::string output;
+    if (auto buffer = llvm::MemoryBuffer::getFile(log))
+      output = (*buffer)->getBuffer().rtrim().str();
+    return llvm::createStringError("cpu backend: linking " + library +
+                                   " failed" +
+                                   (message.empty() ? "" : ": " + message) +
+                                   (output.empty() ? "" : ":\n" + output));
+  }
+  // The library is built; a cache that cannot take it is only skipped.
+  if (!cached.empty() && !llvm::sys::fs::create_directories(options.cacheDir))
+    (void)copyAtomically(library, cached);
+  return false;
 }
 
 } // namespace
+
+std::string mixtile::cpu::getDefaultCacheDir() {
+  const char *dir = std::getenv("MIXTILE_CACHE_DIR");
+  return dir ? dir : "";
+}
 
 Expected<CpuLibraryFiles>
 mixtile::cpu::buildCpuLibrary(ModuleOp module, WeightStore &store,
@@ -200,8 +291,11 @@ mixtile::cpu::buildCpuLibrary(ModuleOp module, WeightStore &store,
   if (Error error =
           writeFile(join(options.outputDir, "mixtile_cpu.h"), kRuntimeHeader))
     return std::move(error);
-  if (Error error = link(options, files.llvmIR, runtime, files.library))
-    return std::move(error);
+  Expected<bool> fromCache =
+      link(options, files.llvmIR, runtime, files.library);
+  if (!fromCache)
+    return fromCache.takeError();
+  files.fromCache = *fromCache;
   return files;
 }
 
@@ -221,8 +315,9 @@ mixtile::cpu::compileKernelLibrary(ModuleOp module,
     return llvmModule.takeError();
   if (Error error = writeLLVMIR(**llvmModule, llvmIR))
     return std::move(error);
-  if (Error error = link(options, llvmIR, /*runtime=*/"", library))
-    return std::move(error);
+  if (Expected<bool> linked = link(options, llvmIR, /*runtime=*/"", library);
+      !linked)
+    return linked.takeError();
   return library;
 }
 

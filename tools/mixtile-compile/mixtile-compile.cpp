@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Driver/Compile.h"
+#include "mixtile/Runtime/CpuLibrary.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
@@ -110,6 +111,12 @@ static cl::opt<mixtile::cpu::CpuNumerics> cpuNumerics(
                           "fast-products",
                           "fast, and the matrix products reorder their sums "
                           "(MX block sums)")),
+    cl::cat(category));
+static cl::opt<std::string> cpuCacheDir(
+    "cpu-cache-dir",
+    cl::desc("Reuse the CPU libraries clang built before from this "
+             "directory, and add new ones (default: $MIXTILE_CACHE_DIR; "
+             "none if that is unset or empty)"),
     cl::cat(category));
 static cl::opt<bool> cpuFastNumerics("cpu-fast-numerics",
                                      cl::desc("Same as --cpu-numerics=fast"),
@@ -228,6 +235,9 @@ llvm::Expected<CompileOptions> makeOptions() {
   options.cpu = cpuName;
   options.cpuNumerics =
       cpuFastNumerics ? mixtile::cpu::CpuNumerics::Fast : cpuNumerics;
+  options.cpuCacheDir = cpuCacheDir.getNumOccurrences()
+                            ? cpuCacheDir.getValue()
+                            : mixtile::cpu::getDefaultCacheDir();
   if (promptTokens == 0)
     return llvm::createStringError("--prompt-tokens must be at least 1");
   llvm::Expected<CompileStage> stage = parseCompileStage(compileTo);

@@ -116,6 +116,13 @@ static cl::opt<std::string> cpuLibraryDir(
              "LLVM IR in this directory (default: a temporary one, removed)"),
     cl::cat(category));
 
+static cl::opt<std::string> cpuCacheDir(
+    "cpu-cache-dir",
+    cl::desc("--backend=cpu: reuse the libraries clang built before from "
+             "this directory, and add new ones (default: $MIXTILE_CACHE_DIR; "
+             "none if that is unset or empty)"),
+    cl::cat(category));
+
 namespace {
 
 /// What runs the model: the evaluator or the simulated Maia target, behind
@@ -398,6 +405,9 @@ Expected<std::unique_ptr<Backend>> createCpuBackend(mlir::ModuleOp module,
                                                     WeightStore &store) {
   cpu::CpuLibraryOptions options;
   options.outputDir = cpuLibraryDir;
+  options.cacheDir = cpuCacheDir.getNumOccurrences()
+                         ? cpuCacheDir.getValue()
+                         : cpu::getDefaultCacheDir();
   llvm::SmallString<128> temporary;
   if (options.outputDir.empty()) {
     if (std::error_code code =

@@ -79,6 +79,9 @@ struct CompileOptions {
   /// CPU library: its numerics mode (docs/CpuBackend.md): exact (the
   /// evaluator's bits), fast or fast-products (any order).
   cpu::CpuNumerics cpuNumerics = cpu::CpuNumerics::Exact;
+  /// CPU library: the directory of libraries built before
+  /// (CpuLibraryOptions::cacheDir; empty: none).
+  std::string cpuCacheDir;
 };
 
 /// Called with the name of each step as it starts ("import", ...), its

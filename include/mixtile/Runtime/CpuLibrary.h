@@ -53,11 +53,25 @@ struct CpuLibraryOptions {
   std::string clang;
   /// Optimization level of the LLVM IR (clang -O<n>).
   unsigned optLevel = 2;
+  /// A directory of libraries clang built before (created if missing),
+  /// each named by the SHA-256 of what determines it: clang (its path,
+  /// size and modification time), its arguments and the contents of the
+  /// LLVM IR and C sources it compiles. A library found there is copied
+  /// instead of compiled; a new one is added (written aside, then renamed
+  /// into place, so that concurrent builds never see half of one). A
+  /// cache that cannot be written is skipped. Empty: no cache.
+  std::string cacheDir;
 };
+
+/// The cache directory tools use when none is given: $MIXTILE_CACHE_DIR,
+/// or empty (no cache) where that is unset.
+std::string getDefaultCacheDir();
 
 /// The files buildCpuLibrary wrote.
 struct CpuLibraryFiles {
   std::string library, weights, llvmIR;
+  /// Whether the library was copied from CpuLibraryOptions::cacheDir.
+  bool fromCache = false;
 };
 
 /// Compiles the @forward of `module` (which is not modified) as described
