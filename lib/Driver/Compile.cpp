@@ -769,8 +769,10 @@ Error CompileFlow::writeAnnotated() {
 }
 
 Error CompileFlow::referenceLogits() {
+  EvaluatorOptions evaluatorOptions;
+  evaluatorOptions.threads = options.threads;
   Expected<std::unique_ptr<Evaluator>> eval =
-      Evaluator::create(*module, *store, EvaluatorOptions{options.threads});
+      Evaluator::create(*module, *store, evaluatorOptions);
   if (!eval)
     return eval.takeError();
   Expected<std::vector<float>> logits = (*eval)->forward(prompt);
