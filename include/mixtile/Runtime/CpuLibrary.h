@@ -56,10 +56,12 @@ struct CpuLibraryOptions {
   /// A directory of libraries clang built before (created if missing),
   /// each named by the SHA-256 of what determines it: clang (its path,
   /// size and modification time), its arguments and the contents of the
-  /// LLVM IR and C sources it compiles. A library found there is copied
-  /// instead of compiled; a new one is added (written aside, then renamed
-  /// into place, so that concurrent builds never see half of one). A
-  /// cache that cannot be written is skipped. Empty: no cache.
+  /// LLVM IR and C sources it compiles (the IR names the target CPU and
+  /// its features, "native" resolved: hosts sharing a cache keep apart).
+  /// A library found there is copied instead of compiled; a new one is
+  /// added (written aside, then renamed into place, so that concurrent
+  /// builds never see half of one). A cache that cannot be written is
+  /// skipped. Empty: no cache.
   std::string cacheDir;
 };
 
