@@ -194,6 +194,55 @@ std::error_code copyAtomically(llvm::StringRef from, llvm::StringRef to) {
   return code;
 }
 
+/// The SHA-256 of the file `path` in hex; empty if it cannot be read.
+std::string fileDigest(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return "";
+  return llvm::toHex(
+      llvm::SHA256::hash(llvm::arrayRefFromStringRef((*buffer)->getBuffer())),
+      /*LowerCase=*/true);
+}
+
+/// Copies the cached library `cached` to `library` if the digest stored
+/// next to it (`cached`.sha256) is that of the copy: a damaged entry (a
+/// truncated library would crash dlopen) is removed instead.
+bool copyFromCache(llvm::StringRef cached, llvm::StringRef library) {
+  std::string digestFile = (cached + ".sha256").str();
+  auto stored = llvm::MemoryBuffer::getFile(digestFile);
+  if (!stored || copyAtomically(cached, library))
+    return false;
+  if ((*stored)->getBuffer().trim() == fileDigest(library))
+    return true;
+  llvm::sys::fs::remove(cached);
+  llvm::sys::fs::remove(digestFile);
+  return false;
+}
+
+/// Adds `library` to the cache as `cached`, its digest first: a reader
+/// that finds the library finds the digest too.
+void addToCache(llvm::StringRef library, llvm::StringRef cached,
+                llvm::StringRef cacheDir) {
+  std::string digest = fileDigest(library);
+  if (digest.empty() || llvm::sys::fs::create_directories(cacheDir))
+    return;
+  std::string digestFile = (cached + ".sha256").str();
+  llvm::SmallString<256> temporary;
+  int fd;
+  if (llvm::sys::fs::createUniqueFile(digestFile + ".%%%%%%%%.tmp", fd,
+                                      temporary))
+    return;
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << digest << "\n";
+  }
+  if (llvm::sys::fs::rename(temporary, digestFile)) {
+    llvm::sys::fs::remove(temporary);
+    return;
+  }
+  (void)copyAtomically(library, cached);
+}
+
 /// Runs clang to compile `llvmIR` and the thread pool (and the C runtime
 /// `runtime`, if not empty) into `library`, or copies the library it built
 /// from the same inputs before out of options.cacheDir. Returns whether it
@@ -233,7 +282,7 @@ Expected<bool> link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
     else
       llvm::consumeError(key.takeError());
     if (!cached.empty() && llvm::sys::fs::exists(cached) &&
-        !copyAtomically(cached, library))
+        copyFromCache(cached, library))
       return true;
   }
 
@@ -251,8 +300,8 @@ Expected<bool> link(const CpuLibraryOptions &options, llvm::StringRef llvmIR,
                                    (output.empty() ? "" : ":\n" + output));
   }
   // The library is built; a cache that cannot take it is only skipped.
-  if (!cached.empty() && !llvm::sys::fs::create_directories(options.cacheDir))
-    (void)copyAtomically(library, cached);
+  if (!cached.empty())
+    addToCache(library, cached, options.cacheDir);
   return false;
 }
 

@@ -58,10 +58,12 @@ struct CpuLibraryOptions {
   /// size and modification time), its arguments and the contents of the
   /// LLVM IR and C sources it compiles (the IR names the target CPU and
   /// its features, "native" resolved: hosts sharing a cache keep apart).
-  /// A library found there is copied instead of compiled; a new one is
-  /// added (written aside, then renamed into place, so that concurrent
-  /// builds never see half of one). A cache that cannot be written is
-  /// skipped. Empty: no cache.
+  /// A library found there is copied instead of compiled if it still has
+  /// the SHA-256 stored next to it (<key>.so.sha256; a damaged one is
+  /// removed and built again); a new one is added, its digest first, each
+  /// written aside and renamed into place so that concurrent builds never
+  /// see half of one. A cache that cannot be written is skipped. Empty: no
+  /// cache.
   std::string cacheDir;
 };
 
