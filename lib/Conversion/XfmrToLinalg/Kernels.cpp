@@ -713,17 +713,36 @@ Value mixtile::cpu::buildRope(OpBuilder &b, Location loc, Value x,
       std::swap(exprs[2], exprs[3]);
     return AffineMap::get(4, 0, exprs, ctx);
   };
+  // cos and sin of each position's angles, [seq, half]: every head and
+  // both members of a pair take the same angle, so each is evaluated once.
+  auto angleTable = [&](auto function) {
+    Value init =
+        emptyTensor(b, loc, {seq, b.getIndexAttr(half)}, b.getF32Type());
+    return buildGeneric(
+        b, loc, {positions, frequencyTable}, init,
+        {projection(ctx, 2, {0}), projection(ctx, 2, {1}),
+         b.getMultiDimIdentityMap(2)},
+        iteratorTypes(2), [&](OpBuilder &nb, Location nl, ValueRange args) {
+          ScalarBuilder s(nb, nl);
+          Value angle =
+              arith::MulFOp::create(nb, nl, s.toF32(args[0]), args[1]);
+          return function(nb, nl, angle);
+        });
+  };
+  Value cosines = angleTable([](OpBuilder &nb, Location nl, Value angle) {
+    return math::CosOp::create(nb, nl, angle).getResult();
+  });
+  Value sines = angleTable([](OpBuilder &nb, Location nl, Value angle) {
+    return math::SinOp::create(nb, nl, angle).getResult();
+  });
   Value init = emptyTensor(b, loc, shape, b.getF32Type());
   Value rotated = buildGeneric(
-      b, loc, {pairs, pairs, positions, frequencyTable}, init,
-      {elementOfPair(0), elementOfPair(1), projection(ctx, 4, {0}),
-       projection(ctx, 4, {pair}), b.getMultiDimIdentityMap(4)},
+      b, loc, {pairs, pairs, cosines, sines}, init,
+      {elementOfPair(0), elementOfPair(1), projection(ctx, 4, {0, pair}),
+       projection(ctx, 4, {0, pair}), b.getMultiDimIdentityMap(4)},
       iteratorTypes(4), [&](OpBuilder &nb, Location nl, ValueRange args) {
         ScalarBuilder s(nb, nl);
-        Value a = args[0], bb = args[1];
-        Value angle = arith::MulFOp::create(nb, nl, s.toF32(args[2]), args[3]);
-        Value c = math::CosOp::create(nb, nl, angle);
-        Value sn = math::SinOp::create(nb, nl, angle);
+        Value a = args[0], bb = args[1], c = args[2], sn = args[3];
         // (a cos - b sin, a sin + b cos).
         Value first =
             arith::SubFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a, c),

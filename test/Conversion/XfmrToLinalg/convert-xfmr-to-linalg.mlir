@@ -198,11 +198,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // RMSNorm: the sum of squares by FMA over the row, 1 / sqrt(ss / n + eps)
 // per row, then w * (x * r). Rope: pairs (2i, 2i + 1) as [seq, heads,
 // half, 2] with the frequencies a constant table; the angle is position *
-// frequency, and each element is a cos - b sin or a sin + b cos.
+// frequency, its cos and sin computed once per position and pair ([seq,
+// half] tables every head reads), and each element is a cos - b sin or
+// a sin + b cos.
 
 // CHECK-DAG:   #[[FIRST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
 // CHECK-DAG:   #[[SECOND:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 1)>
 // CHECK-DAG:   #[[HALF_FIRST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, d3)>
+// CHECK-DAG:   #[[POSITION:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG:   #[[PAIR:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG:   #[[TABLE:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[ANGLES:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2)>
+// CHECK-DAG:   #[[HALF_ANGLES:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK-NEXT:    ^bb0(%[[X:.*]]: f32, %[[ACC:.*]]: f32):
@@ -218,13 +225,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK-NEXT:      arith.mulf %[[G]], %[[XR]] : f32
 // CHECK:         %[[FREQ:.*]] = arith.constant dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]> : tensor<4xf32>
 // CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 4, 4, 2] : tensor<?x32xf32> into tensor<?x4x4x2xf32>
-// CHECK:         linalg.generic {indexing_maps = [#[[FIRST]], #[[SECOND]], #{{.*}}, #{{.*}}, #{{.*}}]
-// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[POS:.*]]: i32, %[[F:.*]]: f32, %{{.*}}: f32):
+// CHECK:         %[[COSINES:.*]] = linalg.generic {indexing_maps = [#[[POSITION]], #[[PAIR]], #[[TABLE]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[FREQ]] : tensor<?xi32>, tensor<4xf32>)
+// CHECK-NEXT:    ^bb0(%[[POS:.*]]: i32, %[[F:.*]]: f32, %{{.*}}: f32):
 // CHECK:           %[[P64:.*]] = arith.extsi %[[POS]] : i32 to i64
 // CHECK:           %[[PF:.*]] = arith.sitofp %[[P64]] : i64 to f32
 // CHECK:           %[[ANGLE:.*]] = arith.mulf %[[PF]], %[[F]] : f32
-// CHECK:           %[[COS:.*]] = math.cos %[[ANGLE]] : f32
-// CHECK:           %[[SIN:.*]] = math.sin %[[ANGLE]] : f32
+// CHECK:           %[[COSA:.*]] = math.cos %[[ANGLE]] : f32
+// CHECK-NEXT:      linalg.yield %[[COSA]] : f32
+// CHECK:         %[[SINES:.*]] = linalg.generic {indexing_maps = [#[[POSITION]], #[[PAIR]], #[[TABLE]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[FREQ]] : tensor<?xi32>, tensor<4xf32>)
+// CHECK:           math.sin
+// CHECK:         linalg.generic {indexing_maps = [#[[FIRST]], #[[SECOND]], #[[ANGLES]], #[[ANGLES]], #{{.*}}], {{.*}} ins(%{{.*}}, %{{.*}}, %[[COSINES]], %[[SINES]] :
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[COS:.*]]: f32, %[[SIN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NOT:       math.cos
 // CHECK:           %[[AC:.*]] = arith.mulf %[[A]], %[[COS]] : f32
 // CHECK:           %[[BS:.*]] = arith.mulf %[[B]], %[[SIN]] : f32
 // CHECK:           %[[ROT0:.*]] = arith.subf %[[AC]], %[[BS]] : f32
@@ -235,7 +247,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[IS0:.*]] = arith.cmpi eq, %[[MEMBER]], %{{.*}} : index
 // CHECK:           arith.select %[[IS0]], %[[ROT0]], %[[ROT1]] : f32
 // CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 4, 2, 4] : tensor<?x32xf32> into tensor<?x4x2x4xf32>
-// CHECK:         linalg.generic {indexing_maps = [#[[HALF_FIRST]],
+// CHECK:         linalg.generic {indexing_maps = [#[[HALF_FIRST]], #{{.*}}, #[[HALF_ANGLES]], #[[HALF_ANGLES]],
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x32xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>
   %x = xfmr.embedding %table[%tokens] : tensor<16x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
