@@ -230,6 +230,11 @@ static llvm::cl::opt<std::string> cpuWeights(
     llvm::cl::desc("--xfmr-to-cpu-library: where to write the library's "
                    "weight pack (required)"),
     llvm::cl::init(""));
+static llvm::cl::opt<std::string> cpuCacheDir(
+    "cpu-cache-dir",
+    llvm::cl::desc("--xfmr-to-cpu-library: reuse the libraries clang built "
+                   "before from this directory, and add new ones (default: "
+                   "$MIXTILE_CACHE_DIR; none if that is unset or empty)"));
 
 /// Builds the library in a temporary directory, writes it to `os` and moves
 /// its weight pack to --cpu-weights. Relative weight files are looked up
@@ -252,6 +257,9 @@ static LogicalResult writeCpuLibrary(Operation *op, llvm::raw_ostream &os) {
            << code.message();
   mixtile::cpu::CpuLibraryOptions options;
   options.outputDir = std::string(directory);
+  options.cacheDir = cpuCacheDir.getNumOccurrences()
+                         ? cpuCacheDir.getValue()
+                         : mixtile::cpu::getDefaultCacheDir();
   auto fail = [&](llvm::Error error) {
     llvm::sys::fs::remove_directories(directory);
     return op->emitError(llvm::toString(std::move(error)));
