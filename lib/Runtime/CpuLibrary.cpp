@@ -21,7 +21,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
@@ -172,75 +171,48 @@ Expected<std::string> cacheKey(llvm::ArrayRef<llvm::StringRef> args,
   return llvm::toHex(hash.final(), /*LowerCase=*/true) + ".so";
 }
 
-/// Copies `from` to `to` through a unique file next to `to`, renamed into
-/// place: a reader of `to` sees all of it or none.
-std::error_code copyAtomically(llvm::StringRef from, llvm::StringRef to) {
-  llvm::SmallString<256> temporary;
-  int fd;
-  if (std::error_code code =
-          llvm::sys::fs::createUniqueFile(to + ".%%%%%%%%.tmp", fd, temporary))
-    return code;
-  std::error_code code = llvm::sys::fs::copy_file(from, fd);
-  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  // As clang leaves a library: executable, writable by its owner only.
-  namespace fs = llvm::sys::fs;
-  if (!code)
-    code = fs::setPermissions(temporary,
-                              fs::all_read | fs::all_exe | fs::owner_write);
-  if (!code)
-    code = llvm::sys::fs::rename(temporary, to);
-  if (code)
-    llvm::sys::fs::remove(temporary);
-  return code;
+/// The SHA-256 of `bytes` in hex.
+std::string digestOf(llvm::StringRef bytes) {
+  return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(bytes)),
+                     /*LowerCase=*/true);
 }
 
-/// The SHA-256 of the file `path` in hex; empty if it cannot be read.
-std::string fileDigest(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return "";
-  return llvm::toHex(
-      llvm::SHA256::hash(llvm::arrayRefFromStringRef((*buffer)->getBuffer())),
-      /*LowerCase=*/true);
-}
-
-/// Copies the cached library `cached` to `library` if the digest stored
-/// next to it (`cached`.sha256) is that of the copy: a damaged entry (a
-/// truncated library would crash dlopen) is removed instead.
+/// Writes the cached library `cached` to `library` if it still has the
+/// digest stored next to it (`cached`.sha256): a damaged entry (a
+/// truncated library would crash dlopen) is removed instead. writeFile
+/// renames a complete temporary file into place, here as in addToCache.
 bool copyFromCache(llvm::StringRef cached, llvm::StringRef library) {
   std::string digestFile = (cached + ".sha256").str();
+  auto entry = llvm::MemoryBuffer::getFile(cached);
   auto stored = llvm::MemoryBuffer::getFile(digestFile);
-  if (!stored || copyAtomically(cached, library))
+  if (!entry || !stored)
     return false;
-  if ((*stored)->getBuffer().trim() == fileDigest(library))
-    return true;
-  llvm::sys::fs::remove(cached);
-  llvm::sys::fs::remove(digestFile);
-  return false;
+  if ((*stored)->getBuffer().trim() != digestOf((*entry)->getBuffer())) {
+    llvm::sys::fs::remove(cached);
+    llvm::sys::fs::remove(digestFile);
+    return false;
+  }
+  if (Error error = writeFile(library, (*entry)->getBuffer())) {
+    llvm::consumeError(std::move(error));
+    return false;
+  }
+  return true;
 }
 
 /// Adds `library` to the cache as `cached`, its digest first: a reader
 /// that finds the library finds the digest too.
 void addToCache(llvm::StringRef library, llvm::StringRef cached,
                 llvm::StringRef cacheDir) {
-  std::string digest = fileDigest(library);
-  if (digest.empty() || llvm::sys::fs::create_directories(cacheDir))
+  auto built = llvm::MemoryBuffer::getFile(library);
+  if (!built || llvm::sys::fs::create_directories(cacheDir))
     return;
-  std::string digestFile = (cached + ".sha256").str();
-  llvm::SmallString<256> temporary;
-  int fd;
-  if (llvm::sys::fs::createUniqueFile(digestFile + ".%%%%%%%%.tmp", fd,
-                                      temporary))
-    return;
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << digest << "\n";
-  }
-  if (llvm::sys::fs::rename(temporary, digestFile)) {
-    llvm::sys::fs::remove(temporary);
+  llvm::StringRef bytes = (*built)->getBuffer();
+  if (Error error =
+          writeFile((cached + ".sha256").str(), digestOf(bytes) + "\n")) {
+    llvm::consumeError(std::move(error));
     return;
   }
-  (void)copyAtomically(library, cached);
+  llvm::consumeError(writeFile(cached, bytes));
 }
 
 /// Runs clang to compile `llvmIR` and the thread pool (and the C runtime

@@ -117,7 +117,7 @@ static cl::opt<std::string> cpuCacheDir(
     cl::desc("Reuse the CPU libraries clang built before from this "
              "directory, and add new ones (default: $MIXTILE_CACHE_DIR; "
              "none if that is unset or empty)"),
-    cl::cat(category));
+    cl::init(mixtile::cpu::getDefaultCacheDir()), cl::cat(category));
 static cl::opt<bool> cpuFastNumerics("cpu-fast-numerics",
                                      cl::desc("Same as --cpu-numerics=fast"),
                                      cl::init(false), cl::cat(category));
@@ -235,9 +235,7 @@ llvm::Expected<CompileOptions> makeOptions() {
   options.cpu = cpuName;
   options.cpuNumerics =
       cpuFastNumerics ? mixtile::cpu::CpuNumerics::Fast : cpuNumerics;
-  options.cpuCacheDir = cpuCacheDir.getNumOccurrences()
-                            ? cpuCacheDir.getValue()
-                            : mixtile::cpu::getDefaultCacheDir();
+  options.cpuCacheDir = cpuCacheDir;
   if (promptTokens == 0)
     return llvm::createStringError("--prompt-tokens must be at least 1");
   llvm::Expected<CompileStage> stage = parseCompileStage(compileTo);

@@ -121,7 +121,7 @@ static cl::opt<std::string> cpuCacheDir(
     cl::desc("--backend=cpu: reuse the libraries clang built before from "
              "this directory, and add new ones (default: $MIXTILE_CACHE_DIR; "
              "none if that is unset or empty)"),
-    cl::cat(category));
+    cl::init(cpu::getDefaultCacheDir()), cl::cat(category));
 
 namespace {
 
@@ -405,9 +405,7 @@ Expected<std::unique_ptr<Backend>> createCpuBackend(mlir::ModuleOp module,
                                                     WeightStore &store) {
   cpu::CpuLibraryOptions options;
   options.outputDir = cpuLibraryDir;
-  options.cacheDir = cpuCacheDir.getNumOccurrences()
-                         ? cpuCacheDir.getValue()
-                         : cpu::getDefaultCacheDir();
+  options.cacheDir = cpuCacheDir;
   llvm::SmallString<128> temporary;
   if (options.outputDir.empty()) {
     if (std::error_code code =

@@ -234,7 +234,8 @@ static llvm::cl::opt<std::string> cpuCacheDir(
     "cpu-cache-dir",
     llvm::cl::desc("--xfmr-to-cpu-library: reuse the libraries clang built "
                    "before from this directory, and add new ones (default: "
-                   "$MIXTILE_CACHE_DIR; none if that is unset or empty)"));
+                   "$MIXTILE_CACHE_DIR; none if that is unset or empty)"),
+    llvm::cl::init(mixtile::cpu::getDefaultCacheDir()));
 
 /// Builds the library in a temporary directory, writes it to `os` and moves
 /// its weight pack to --cpu-weights. Relative weight files are looked up
@@ -257,9 +258,7 @@ static LogicalResult writeCpuLibrary(Operation *op, llvm::raw_ostream &os) {
            << code.message();
   mixtile::cpu::CpuLibraryOptions options;
   options.outputDir = std::string(directory);
-  options.cacheDir = cpuCacheDir.getNumOccurrences()
-                         ? cpuCacheDir.getValue()
-                         : mixtile::cpu::getDefaultCacheDir();
+  options.cacheDir = cpuCacheDir;
   auto fail = [&](llvm::Error error) {
     llvm::sys::fs::remove_directories(directory);
     return op->emitError(llvm::toString(std::move(error)));
