@@ -83,6 +83,37 @@ namespace {
 /// through k floordiv the plan's kBlock (a block scale's index).
 enum Dependence : unsigned { kOnM = 1, kOnN = 2, kOnK = 4, kOnKBlock = 8 };
 
+/// The limits within which a period of a block-scaled product,
+/// acc = fma(a, e * s, acc) for the k of one block scale s, can be summed
+/// as acc' = fma(a, e, acc') from acc' = acc / s and give acc = acc' * s
+/// bit for bit (without the multiply per term):
+///  - s = 2^x with |x| <= kMaxScaleExponent (checked per period);
+///  - acc is +-0 or 2^kMinSumExponent <= |acc| <= 2^kMaxSumExponent at
+///    the period's start (checked per period);
+///  - every a of the period is +-0 or 2^-kActivationExponent <= |a| <=
+///    2^kActivationExponent (checked after the period, which is redone
+///    with the multiply if one is not);
+///  - every e is a finite multiple of 2^-kWeightGridExponent of at most
+///    2^kMaxWeightExponent (checked on the table at compile time), and a
+///    period has at most 2^kMaxBlockExponent values of k.
+/// Then every partial sum in either form is a multiple of 2^-87 (the
+/// products a * e, multiples of 2^-63 * 2^-24, and acc / s, a multiple of
+/// ulp(2^-32) / 2^32) below 2^93 in magnitude, so it and its multiple by s
+/// (2^-119 to 2^125) are zero or normal floats: multiplying by the power of
+/// two s commutes with every rounding, and acc' * s is the sum of the
+/// multiplies (docs/CpuBackend.md, "Exact rescaled sums").
+struct RescaleLimits {
+  static constexpr int kMaxScaleExponent = 32;
+  static constexpr int kMinSumExponent = -32, kMaxSumExponent = 60;
+  static constexpr int kActivationExponent = 40;
+  static constexpr int kWeightGridExponent = 24, kMaxWeightExponent = 16;
+  static constexpr int kMaxBlockExponent = 16;
+  /// The bits of the f32 2^exponent.
+  static constexpr uint32_t powerOfTwoBits(int exponent) {
+    return uint32_t(127 + exponent) << 23;
+  }
+};
+
 /// How an input operand is read for one tile.
 enum class InputKind {
   /// Indexed without n: one scalar load per (row, k) as needed.
@@ -119,6 +150,13 @@ struct RowKernelPlan {
   /// input on (m, k), w one on (n, k) read as columns: the inputs (a, w),
   /// which vdpbf16ps multiplies.
   std::optional<std::pair<unsigned, unsigned>> bf16Dot;
+  /// With a scaled product, the fma's other factor (an activation).
+  Value activation;
+  /// Whether a one-row tile may sum the scaled product exactly as
+  /// fma(activation, unscaled, acc / scale) and multiply the sum by the
+  /// scale (see RescaleLimits): the unscaled factor is a lookup in a
+  /// constant table within those limits and the activation a scalar.
+  bool rescalable = false;
   /// The factor of `scaledProduct` that is not the scale.
   Value unscaled() const {
     Value lhs = scaledProduct.getLhs();
@@ -295,6 +333,54 @@ void matchScaledProduct(RowKernelPlan &plan) {
   }
 }
 
+/// The values of the constant global table that `load` reads, if any.
+std::optional<SmallVector<float>> getConstantTable(memref::LoadOp load) {
+  auto getGlobal = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
+  if (!getGlobal)
+    return std::nullopt;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      getGlobal, getGlobal.getNameAttr());
+  auto values =
+      global && global.getConstant()
+          ? dyn_cast_or_null<DenseFPElementsAttr>(global.getConstantInitValue())
+          : nullptr;
+  if (!values)
+    return std::nullopt;
+  return llvm::to_vector(values.getValues<float>());
+}
+
+/// Whether every value of `table` is finite, at most 2^kMaxWeightExponent
+/// in magnitude and a multiple of 2^-kWeightGridExponent (E2M1's are
+/// multiples of 1/2 up to 6).
+bool isWithinRescaleLimits(ArrayRef<float> table) {
+  return llvm::all_of(table, [](float value) {
+    float scaled = std::ldexp(value, RescaleLimits::kWeightGridExponent);
+    return std::isfinite(value) &&
+           std::fabs(value) <=
+               std::ldexp(1.0f, RescaleLimits::kMaxWeightExponent) &&
+           std::trunc(scaled) == scaled;
+  });
+}
+
+/// Sets RescaleLimits' compile-time conditions for a plan with a scaled
+/// product (RowKernelPlan::rescalable).
+void matchRescalable(RowKernelPlan &plan) {
+  auto fma = plan.op.getBlock()
+                 ->getTerminator()
+                 ->getOperand(0)
+                 .getDefiningOp<math::FmaOp>();
+  plan.activation =
+      fma.getA() == plan.scaledProduct.getResult() ? fma.getB() : fma.getA();
+  auto lookup = plan.unscaled().getDefiningOp<memref::LoadOp>();
+  if (!lookup || !isTableLookup(lookup) ||
+      plan.kBlock > (int64_t(1) << RescaleLimits::kMaxBlockExponent) ||
+      (plan.dependence.lookup(plan.activation) & kOnN) ||
+      !plan.activation.getType().isF32())
+    return;
+  std::optional<SmallVector<float>> table = getConstantTable(lookup);
+  plan.rescalable = table && isWithinRescaleLimits(*table);
+}
+
 /// The block argument (an i32 pair of bf16 codes) whose high code `value`
 /// widens to f32 (bitcast(andi(word, 0xffff0000)),
 /// ScalarBuilder::fromHighBF16), or with `low` whose low code it widens
@@ -433,6 +519,8 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
       }))
     return failure();
   matchScaledProduct(plan);
+  if (plan.scaledProduct)
+    matchRescalable(plan);
   matchBF16Dot(plan);
   return plan;
 }
@@ -464,6 +552,9 @@ public:
   /// period of kBlock and scaled once per sum (numerics=fast-products
   /// only: this reassociates the reduction).
   bool scalesBlockSums = false;
+  /// Whether one-row tiles may sum the plan's scaled product rescaled
+  /// (RescaleLimits; exact, with checks and a fallback to the multiplies).
+  bool rescalesSums = true;
   /// Whether the plan's product of pairs of bf16 codes
   /// (RowKernelPlan::bf16Dot) may use AVX512-BF16's vdpbf16ps (not in
   /// exact numerics: it flushes subnormals).
@@ -489,6 +580,31 @@ private:
   /// (m0, n0).
   void emitTile(Value m0, Value n0, Value kBegin, Value kEnd, int64_t rows,
                 int64_t vectors);
+  /// When body values are computed: before the k loops, once per period
+  /// of kBlock, or in the k loop.
+  enum Stage { Invariant, PerKBlock, Varying };
+  Stage stageOf(Value value) const;
+  /// The inputs and body ops of `stage`, at the builder's point.
+  void emitStage(Stage stage);
+  /// The loop over k in [from, to) of the tile's body from `accumulators`.
+  /// With `tracksActivations`, it also carries, per row, the least bits - 1
+  /// and the largest bits of |activation| (after the accumulators).
+  SmallVector<Value> emitKLoop(Value from, Value to, ValueRange accumulators,
+                               bool tracksActivations = false);
+  /// The k loop summing the scaled product unscaled from zero, then each
+  /// accumulator's fma(sum, scale, accumulator) (scalesBlockSums).
+  SmallVector<Value> emitBlockSumKLoop(Value from, Value to,
+                                       ValueRange accumulators);
+  /// The k loop of one period of kBlock summing the scaled product
+  /// rescaled (RescaleLimits), else, or if its activations turn out to be
+  /// out of range, with the multiplies.
+  SmallVector<Value> emitRescaledKLoop(Value from, Value to,
+                                       ValueRange accumulators);
+  /// Whether the period's scales and starting `accumulators` are within
+  /// RescaleLimits (an i1).
+  Value emitRescaleCheck(ValueRange accumulators);
+  /// A vector of i32 lanes `bits`.
+  Value splatBits(uint32_t bits);
   /// The value of block argument / op result `value` of the body for row r
   /// and vector j, emitted at the builder's point.
   void emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
@@ -545,8 +661,13 @@ private:
   int64_t tileRows = 0;
   /// An op at the start of the current tile, before its loops over k.
   Operation *tileStart = nullptr;
+  /// The current tile's inputs and body ops by stage.
+  SmallVector<Operation *> stageOps[3];
   /// Whether the current tile sums the plan's scaled product unscaled.
   bool sumsUnscaled = false;
+  /// Whether the body ops being emitted use the scaled product's unscaled
+  /// factor in its place.
+  bool dropsScale = false;
 };
 
 void RowKernelEmitter::emitColumnRange(Value vBegin, Value vEnd, int64_t rows,
@@ -829,7 +950,7 @@ void RowKernelEmitter::emitBodyOps(ArrayRef<Operation *> ops, unsigned tileRows,
     for (unsigned r = 0; r < rs; ++r)
       for (unsigned j = 0; j < js; ++j) {
         Value value;
-        if (sumsUnscaled && op == plan.scaledProduct) {
+        if (dropsScale && op == plan.scaledProduct) {
           // The scale is applied to the partial sum instead.
           value = get(plan.unscaled(), r, j);
           if (deps & kOnN)
@@ -906,6 +1027,31 @@ Value RowKernelEmitter::emitLookup(memref::LoadOp load, Value indices) {
                                   zero);
 }
 
+RowKernelEmitter::Stage RowKernelEmitter::stageOf(Value value) const {
+  unsigned deps = plan.dependence.lookup(value);
+  if (deps & kOnK)
+    return Varying;
+  if (deps & kOnKBlock)
+    return hoistsKBlocks ? PerKBlock : Varying;
+  return Invariant;
+}
+
+void RowKernelEmitter::emitStage(Stage stage) {
+  Block *body = plan.op.getBlock();
+  for (unsigned i = 0; i < plan.inputs.size(); ++i) {
+    Value arg = body->getArgument(i);
+    if (stageOf(arg) != stage)
+      continue;
+    unsigned deps = plan.dependence.lookup(arg);
+    auto &values = lanes[arg];
+    values.assign(tileRows * maxVectors, Value());
+    for (unsigned r = 0; r < (deps & kOnM ? tileRows : 1); ++r)
+      for (unsigned j = 0; j < (deps & kOnN ? maxVectors : 1); ++j)
+        values[r * maxVectors + j] = emitInput(i, r, j);
+  }
+  emitBodyOps(stageOps[stage], tileRows, maxVectors);
+}
+
 void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
                                 Value kEnd, int64_t rows, int64_t vectors) {
   m0 = tileM;
@@ -918,32 +1064,10 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
   // Inputs and ops that do not change with k come before the k loop;
   // those that change every kBlock values of k, before a loop over k
   // within one period of kBlock.
-  enum Stage { Invariant, PerKBlock, Varying };
-  auto stageOf = [&](Value value) {
-    unsigned deps = plan.dependence.lookup(value);
-    if (deps & kOnK)
-      return Varying;
-    if (deps & kOnKBlock)
-      return hoistsKBlocks ? PerKBlock : Varying;
-    return Invariant;
-  };
-  SmallVector<Operation *> stageOps[3];
+  for (auto &ops : stageOps)
+    ops.clear();
   for (Operation &op : body->without_terminator())
     stageOps[stageOf(op.getResult(0))].push_back(&op);
-  auto emitStage = [&](Stage stage) {
-    for (unsigned i = 0; i < plan.inputs.size(); ++i) {
-      Value arg = body->getArgument(i);
-      if (stageOf(arg) != stage)
-        continue;
-      unsigned deps = plan.dependence.lookup(arg);
-      auto &values = lanes[arg];
-      values.assign(rows * vectors, Value());
-      for (unsigned r = 0; r < (deps & kOnM ? rows : 1); ++r)
-        for (unsigned j = 0; j < (deps & kOnN ? vectors : 1); ++j)
-          values[r * vectors + j] = emitInput(i, r, j);
-    }
-    emitBodyOps(stageOps[stage], rows, vectors);
-  };
   // Index computations that do not change with k go before this marker,
   // which is erased once the tile is emitted.
   tileStart = arith::ConstantIndexOp::create(b, loc, 0);
@@ -959,47 +1083,19 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
           ValueRange{arith::AddIOp::create(b, loc, m0, constantIndex(r)),
                      arith::AddIOp::create(b, loc, n0,
                                            constantIndex(j * plan.width))}));
-  sumsUnscaled =
-      scalesBlockSums && plan.scaledProduct && stageOf(plan.scale) == PerKBlock;
-  Value zeros = sumsUnscaled
-                    ? arith::ConstantOp::create(
-                          b, loc, DenseElementsAttr::get(accType, 0.0f))
-                    : Value();
-  // The loop over k in [from, to) updating the accumulators; with
-  // sumsUnscaled, it sums from zero and each accumulator then gets
-  // fma(sum, scale, accumulator).
+  bool blockScaled = plan.scaledProduct && stageOf(plan.scale) == PerKBlock;
+  sumsUnscaled = scalesBlockSums && blockScaled;
+  // The multiply per term is what the rescaled sums save: worth their
+  // checks where it is half the tile's arithmetic, in one-row tiles.
+  bool rescales = rescalesSums && !sumsUnscaled && blockScaled &&
+                  plan.rescalable && rows == 1;
   auto kLoop = [&](Value from, Value to,
                    ValueRange accumulators) -> SmallVector<Value> {
-    SmallVector<Value> start(accumulators);
+    if (rescales)
+      return emitRescaledKLoop(from, to, accumulators);
     if (sumsUnscaled)
-      start.assign(accumulators.size(), zeros);
-    auto loop = scf::ForOp::create(b, loc, from, to, constantIndex(1), start);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      k = loop.getInductionVar();
-      Value accArg = body->getArguments().back();
-      lanes[accArg].assign(loop.getRegionIterArgs().begin(),
-                           loop.getRegionIterArgs().end());
-      emitStage(Varying);
-      Value yielded = body->getTerminator()->getOperand(0);
-      SmallVector<Value> next;
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < vectors; ++j)
-          next.push_back(asVector(get(yielded, r, j), kOnN));
-      scf::YieldOp::create(b, loc, next);
-    }
-    if (!sumsUnscaled)
-      return SmallVector<Value>(loop.getResults());
-    SmallVector<Value> scaled;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < vectors; ++j) {
-        Value scale = asVector(get(plan.scale, r, j), kOnN);
-        scaled.push_back(
-            math::FmaOp::create(b, loc, loop.getResult(r * vectors + j), scale,
-                                accumulators[r * vectors + j]));
-      }
-    return scaled;
+      return emitBlockSumKLoop(from, to, accumulators);
+    return emitKLoop(from, to, accumulators);
   };
   bool perKBlock = llvm::any_of(body->getArguments(), [&](Value arg) {
     return stageOf(arg) == PerKBlock;
@@ -1033,6 +1129,183 @@ void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,
   tileStart = nullptr;
 }
 
+SmallVector<Value> RowKernelEmitter::emitKLoop(Value from, Value to,
+                                               ValueRange accumulators,
+                                               bool tracksActivations) {
+  SmallVector<Value> start(accumulators);
+  int64_t activationRows = 0;
+  if (tracksActivations) {
+    // Per row of activations, the least |a|'s bits - 1 (0 wraps to the
+    // largest) and the largest |a|'s bits.
+    activationRows =
+        plan.dependence.lookup(plan.activation) & kOnM ? tileRows : 1;
+    for (int64_t r = 0; r < activationRows; ++r)
+      start.append({arith::ConstantIntOp::create(b, loc, -1, 32),
+                    arith::ConstantIntOp::create(b, loc, 0, 32)});
+  }
+  auto loop = scf::ForOp::create(b, loc, from, to, constantIndex(1), start);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  k = loop.getInductionVar();
+  Block *body = plan.op.getBlock();
+  auto iterArgs = loop.getRegionIterArgs();
+  lanes[body->getArguments().back()].assign(
+      iterArgs.begin(), iterArgs.begin() + accumulators.size());
+  emitStage(Varying);
+  Value yielded = body->getTerminator()->getOperand(0);
+  SmallVector<Value> next;
+  for (int64_t r = 0; r < tileRows; ++r)
+    for (int64_t j = 0; j < maxVectors; ++j)
+      next.push_back(asVector(get(yielded, r, j), kOnN));
+  for (int64_t r = 0; r < activationRows; ++r) {
+    Value magnitude = arith::AndIOp::create(
+        b, loc,
+        arith::BitcastOp::create(b, loc, b.getI32Type(),
+                                 get(plan.activation, r, 0)),
+        arith::ConstantIntOp::create(b, loc, 0x7fffffff, 32));
+    Value belowMagnitude = arith::SubIOp::create(
+        b, loc, magnitude, arith::ConstantIntOp::create(b, loc, 1, 32));
+    size_t tracked = accumulators.size() + 2 * r;
+    next.push_back(
+        arith::MinUIOp::create(b, loc, iterArgs[tracked], belowMagnitude));
+    next.push_back(
+        arith::MaxUIOp::create(b, loc, iterArgs[tracked + 1], magnitude));
+  }
+  scf::YieldOp::create(b, loc, next);
+  return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value>
+RowKernelEmitter::emitBlockSumKLoop(Value from, Value to,
+                                    ValueRange accumulators) {
+  Value zeros;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(tileStart);
+    zeros = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vectorOf(b.getF32Type()), 0.0f));
+  }
+  dropsScale = true;
+  SmallVector<Value> sums =
+      emitKLoop(from, to, SmallVector<Value>(accumulators.size(), zeros));
+  dropsScale = false;
+  SmallVector<Value> scaled;
+  for (int64_t r = 0; r < tileRows; ++r)
+    for (int64_t j = 0; j < maxVectors; ++j) {
+      Value scale = asVector(get(plan.scale, r, j), kOnN);
+      scaled.push_back(math::FmaOp::create(b, loc, sums[r * maxVectors + j],
+                                           scale,
+                                           accumulators[r * maxVectors + j]));
+    }
+  return scaled;
+}
+
+Value RowKernelEmitter::splatBits(uint32_t bits) {
+  auto type = VectorType::get({plan.width}, b.getI32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, APInt(32, bits)));
+}
+
+Value RowKernelEmitter::emitRescaleCheck(ValueRange accumulators) {
+  using Limits = RescaleLimits;
+  auto i32s = VectorType::get({plan.width}, b.getI32Type());
+  auto bitsOf = [&](Value value) {
+    return arith::BitcastOp::create(b, loc, i32s, value);
+  };
+  Value all;
+  auto require = [&](arith::CmpIPredicate predicate, Value lhs, uint32_t rhs) {
+    Value holds = arith::CmpIOp::create(b, loc, predicate, lhs, splatBits(rhs));
+    all = all ? arith::AndIOp::create(b, loc, all, holds).getResult() : holds;
+  };
+  // Scales: a power of two (no sign, no fraction) in range.
+  unsigned scaleDeps = plan.dependence.lookup(plan.scale);
+  uint32_t leastScale = Limits::powerOfTwoBits(-Limits::kMaxScaleExponent);
+  for (int64_t r = 0; r < (scaleDeps & kOnM ? tileRows : 1); ++r)
+    for (int64_t j = 0; j < (scaleDeps & kOnN ? maxVectors : 1); ++j) {
+      Value bits = bitsOf(asVector(get(plan.scale, r, j), kOnN));
+      require(arith::CmpIPredicate::ule,
+              arith::SubIOp::create(b, loc, bits, splatBits(leastScale)),
+              Limits::powerOfTwoBits(Limits::kMaxScaleExponent) - leastScale);
+      require(arith::CmpIPredicate::eq,
+              arith::AndIOp::create(b, loc, bits, splatBits(0x7fffff)), 0);
+    }
+  // Sums: zero or in range (NaN and Inf are not).
+  for (Value accumulator : accumulators) {
+    Value magnitude = arith::AndIOp::create(b, loc, bitsOf(accumulator),
+                                            splatBits(0x7fffffff));
+    require(arith::CmpIPredicate::uge,
+            arith::SubIOp::create(b, loc, magnitude, splatBits(1)),
+            Limits::powerOfTwoBits(Limits::kMinSumExponent) - 1);
+    require(arith::CmpIPredicate::ule, magnitude,
+            Limits::powerOfTwoBits(Limits::kMaxSumExponent));
+  }
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::AND, all);
+}
+
+SmallVector<Value>
+RowKernelEmitter::emitRescaledKLoop(Value from, Value to,
+                                    ValueRange accumulators) {
+  using Limits = RescaleLimits;
+  auto f32s = vectorOf(b.getF32Type());
+  auto i32s = VectorType::get({plan.width}, b.getI32Type());
+  auto withMultiplies = [&] {
+    scf::YieldOp::create(b, loc, emitKLoop(from, to, accumulators));
+  };
+  auto rescaled = [&] {
+    // acc / s, exactly: 1 / 2^x has the bits 254 << 23 minus 2^x's.
+    SmallVector<Value> scales, starts;
+    for (int64_t r = 0; r < tileRows; ++r)
+      for (int64_t j = 0; j < maxVectors; ++j) {
+        Value scale = asVector(get(plan.scale, r, j), kOnN);
+        Value inverse = arith::BitcastOp::create(
+            b, loc, f32s,
+            arith::SubIOp::create(
+                b, loc, splatBits(Limits::powerOfTwoBits(127)),
+                arith::BitcastOp::create(b, loc, i32s, scale)));
+        scales.push_back(scale);
+        starts.push_back(arith::MulFOp::create(
+            b, loc, accumulators[r * maxVectors + j], inverse));
+      }
+    dropsScale = true;
+    SmallVector<Value> sums =
+        emitKLoop(from, to, starts, /*tracksActivations=*/true);
+    dropsScale = false;
+    Value activationsInRange;
+    for (size_t i = accumulators.size(); i < sums.size(); i += 2) {
+      auto cmp = [&](arith::CmpIPredicate predicate, Value lhs, uint32_t rhs) {
+        return arith::CmpIOp::create(
+            b, loc, predicate, lhs,
+            arith::ConstantIntOp::create(b, loc, int64_t(rhs), 32));
+      };
+      Value row = arith::AndIOp::create(
+          b, loc,
+          cmp(arith::CmpIPredicate::uge, sums[i],
+              Limits::powerOfTwoBits(-Limits::kActivationExponent) - 1),
+          cmp(arith::CmpIPredicate::ule, sums[i + 1],
+              Limits::powerOfTwoBits(Limits::kActivationExponent)));
+      activationsInRange =
+          activationsInRange
+              ? arith::AndIOp::create(b, loc, activationsInRange, row)
+                    .getResult()
+              : row;
+    }
+    SmallVector<Value> products;
+    for (size_t i = 0; i < accumulators.size(); ++i)
+      products.push_back(arith::MulFOp::create(b, loc, sums[i], scales[i]));
+    // An activation out of range: the period again, with the multiplies.
+    auto redo = scf::IfOp::create(
+        b, loc, activationsInRange,
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, products); },
+        [&](OpBuilder &, Location) { withMultiplies(); });
+    scf::YieldOp::create(b, loc, redo.getResults());
+  };
+  auto inRange = scf::IfOp::create(
+      b, loc, emitRescaleCheck(accumulators),
+      [&](OpBuilder &, Location) { rescaled(); },
+      [&](OpBuilder &, Location) { withMultiplies(); });
+  return SmallVector<Value>(inRange.getResults());
+}
+
 /// Values the kernel of `op` reads: its operands and the values its body
 /// uses from above, minus constants (cloned into the kernel).
 SmallVector<Value> kernelOperands(linalg::GenericOp op) {
@@ -1062,6 +1335,7 @@ public:
     permuteTables = options.permuteTables;
     prefetchDistance = options.prefetchDistance;
     scaleBlockSums = options.scaleBlockSums;
+    rescaleSums = options.rescaleSums;
     bf16Dot = options.bf16Dot;
     dotRows = options.dotRows;
     dotVectors = options.dotVectors;
@@ -1152,6 +1426,14 @@ private:
           "and add fma(sum, s, acc): one multiply per block sum "
           "instead of per term (reassociates: numerics=fast-products)"),
       llvm::cl::init(kDefaults.scaleBlockSums)};
+  Option<bool> rescaleSums{
+      *this, "rescale-sums",
+      llvm::cl::desc(
+          "In one-row tiles, sum a body's fma(a, e * s, acc) whose s is a "
+          "block scale and e a table's value as fma(a, e, acc / s) over the "
+          "block and multiply by s, where checks at run time show that this "
+          "gives the same bits (else the multiplies per term)"),
+      llvm::cl::init(kDefaults.rescaleSums)};
   Option<bool> bf16Dot{
       *this, "bf16-dot",
       llvm::cl::desc("Multiply a body's pairs of bf16 codes, fma(low(a), "
@@ -1212,6 +1494,7 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   emitter.permuteTables = permuteTables;
   emitter.prefetchBytes = prefetchDistance;
   emitter.scalesBlockSums = scaleBlockSums;
+  emitter.rescalesSums = rescaleSums;
   emitter.bf16Dot = bf16Dot;
   // A tile of several rows pays off only when there are rows to share the
   // decoded weights; the row loop handles any count.

@@ -144,6 +144,14 @@ struct VectorizeRowsOptions {
   /// changed stories260K's logits by up to 5e-2 relative with FP8 weights
   /// and activations, whose FP8 roundings amplify it.)
   bool scaleBlockSums = false;
+  /// In one-row tiles (batch-1 products), sum an fma(a, e * s, acc) body
+  /// whose s is a block scale and e a constant table's value (an fp4
+  /// code's) as acc' = fma(a, e, acc') from acc' = acc / s over each block
+  /// and take acc = acc' * s: the multiply per term goes, and the bits are
+  /// the same where s, acc and a are within ranges the kernel checks per
+  /// block (else, or if a turns out not to be, the block runs with the
+  /// multiplies). Exact: every numerics mode sets it.
+  bool rescaleSums = true;
   /// Multiply a body of pairs of bf16 codes (BF16 activations of BF16
   /// weights, both stored in pairs along k), fma(low(a), low(w),
   /// fma(high(a), high(w), acc)), with AVX512-BF16's vdpbf16ps. It adds the
