@@ -30,7 +30,8 @@
 // per period of B, in a loop around the k loop, when every block of k starts a
 // period or lies within one. Inputs whose last index moves by one per
 // lane of a vector of columns ([.., n], panels [n / P, .., n mod P], the
-// nibble planes of fp4 codes) are read with one vector load, inputs
+// words of fp4 nibble lanes) are read with one vector load (once per
+// group where every vector's indices are the same), inputs
 // indexed [.., n / 2] (two fp4 codes to a byte) with a half-width load
 // whose bytes are duplicated, other inputs with scalar loads.
 //
@@ -214,7 +215,7 @@ struct ColumnIndex {
 /// last index of `map` moves by one per lane (or per two lanes) and every
 /// other index using n stays the same, so that one load at the first lane's
 /// indices reads the vector: n, n mod P after n floordiv P (panels), the
-/// nibble-plane byte of fp4 codes (WeightPack.h), n floordiv 2. Evaluated,
+/// nibble-lane word of fp4 codes (WeightPack.h), n floordiv 2. Evaluated,
 /// not matched: any form of these indices is recognized.
 FailureOr<ColumnIndex> matchColumnIndex(AffineMap map, int64_t columns,
                                         int64_t width) {
@@ -586,6 +587,10 @@ private:
   Stage stageOf(Value value) const;
   /// The inputs and body ops of `stage`, at the builder's point.
   void emitStage(Stage stage);
+  /// Whether every vector of a column group reads input `input` at the
+  /// same indices (fp4 nibble lanes: one word per lane holds the codes of
+  /// 8 vectors), so that one load serves the group.
+  bool readsOncePerGroup(unsigned input) const;
   /// The loop over k in [from, to) of the tile's body from `accumulators`.
   /// With `tracksActivations`, it also carries, per row, the least bits - 1
   /// and the largest bits of |activation| (after the accumulators).
@@ -929,11 +934,17 @@ void RowKernelEmitter::emitPrefetch(unsigned input, AffineMap map,
       b, loc, arith::AddIOp::create(b, loc, kValue, constantIndex(ahead)),
       lastK);
   SmallVector<Value> indices;
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
+  for (unsigned i = 0; i < map.getNumResults(); ++i) {
+    // As in emitIndices: an index that does not change with k (the panel)
+    // once per tile.
+    OpBuilder::InsertionGuard guard(b);
+    if (!map.getResult(i).isFunctionOfDim(2))
+      b.setInsertionPoint(tileStart);
     indices.push_back(affine::makeComposedAffineApply(
                           b, loc, map.getSubMap({i}),
                           getAsOpFoldResult(ValueRange(aheadDims)))
                           .getResult());
+  }
   memref::PrefetchOp::create(b, loc, memref, indices, /*isWrite=*/false,
                              /*localityHint=*/3, /*isDataCache=*/true);
 }
@@ -1045,11 +1056,33 @@ void RowKernelEmitter::emitStage(Stage stage) {
     unsigned deps = plan.dependence.lookup(arg);
     auto &values = lanes[arg];
     values.assign(tileRows * maxVectors, Value());
+    bool once = readsOncePerGroup(i);
     for (unsigned r = 0; r < (deps & kOnM ? tileRows : 1); ++r)
       for (unsigned j = 0; j < (deps & kOnN ? maxVectors : 1); ++j)
-        values[r * maxVectors + j] = emitInput(i, r, j);
+        values[r * maxVectors + j] =
+            once && j ? values[r * maxVectors] : emitInput(i, r, j);
   }
   emitBodyOps(stageOps[stage], tileRows, maxVectors);
+}
+
+bool RowKernelEmitter::readsOncePerGroup(unsigned input) const {
+  if (plan.inputs[input] != InputKind::Columns || maxVectors == 1)
+    return false;
+  AffineMap map =
+      plan.op.getMatchingIndexingMap(plan.op.getDpsInputOperand(input));
+  int64_t groupColumns = maxVectors * plan.width;
+  for (AffineExpr result : map.getResults()) {
+    if (!result.isFunctionOfDim(1))
+      continue;
+    for (int64_t first = 0; first + groupColumns <= plan.columns;
+         first += groupColumns) {
+      std::optional<int64_t> index = evaluateAtColumn(result, first);
+      for (int64_t j = 1; j < maxVectors; ++j)
+        if (!index || evaluateAtColumn(result, first + j * plan.width) != index)
+          return false;
+    }
+  }
+  return true;
 }
 
 void RowKernelEmitter::emitTile(Value tileM, Value tileN, Value kBegin,

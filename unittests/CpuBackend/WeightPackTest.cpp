@@ -2,7 +2,7 @@
 //
 // Reads every fp4 code of a quantized weight back from packWeightCodes'
 // bytes by the layout WeightPack.h documents: K-major linear weights in
-// nibble planes (with and without panels, N a multiple of 32 or not), and
+// nibble lanes (with and without panels, N a multiple of 128 or not), and
 // row-major ones (embeddings) in Packing.h's order. Likewise every bf16
 // code of K-major weights: in pairs along an even K (with and without
 // panels), one per k along an odd one. The arrays must also be exactly the
@@ -38,22 +38,24 @@ nx::QuantizedMatrix quantizeRandom(int64_t rows, int64_t cols,
 /// The byte of a K-major pack holding the code of weight (n, k) of an
 /// [N, K] matrix, and its shift, written out from WeightPack.h's
 /// description (not with its helpers, which the writer uses): within each
-/// 32 columns, column c at byte 16 * (c / 32) + c mod 16, in the high
-/// nibble when (c / 16) is odd; rows of 16 * ceil(N / 32) bytes; panels of
-/// 64 columns when 64 divides a larger N.
+/// 128 columns (64 bytes), column c at bit 4 (c / 16) of little-endian
+/// 32-bit word c mod 16; rows of 64 * ceil(N / 128) bytes; panels of 128
+/// columns when 128 divides a larger N.
 std::pair<size_t, int64_t> kMajorPlace(int64_t n, int64_t k, int64_t rows,
                                        int64_t cols) {
-  auto byteOf = [](int64_t c) { return 16 * (c / 32) + c % 16; };
-  auto shiftOf = [](int64_t c) { return (c / 16) % 2 * 4; };
-  if (rows > 64 && rows % 64 == 0)
-    return {n / 64 * (cols * 32) + k * 32 + byteOf(n % 64), shiftOf(n % 64)};
-  int64_t rowBytes = 16 * ((rows + 31) / 32);
-  return {k * rowBytes + byteOf(n), shiftOf(n)};
+  // Bit of column c within its 128-column group of 64 bytes.
+  auto bitOf = [](int64_t c) { return 32 * (c % 16) + 4 * (c / 16 % 8); };
+  int64_t bit;
+  if (rows > 128 && rows % 128 == 0)
+    bit = 8 * (n / 128 * (cols * 64) + k * 64) + bitOf(n % 128);
+  else
+    bit = 8 * (k * 64 * ((rows + 127) / 128) + n / 128 * 64) + bitOf(n % 128);
+  return {size_t(bit / 8), bit % 8};
 }
 
-class KMajorNibblePlanes : public ::testing::TestWithParam<int64_t> {};
+class KMajorNibbleLanes : public ::testing::TestWithParam<int64_t> {};
 
-TEST_P(KMajorNibblePlanes, EveryCodeReadsBack) {
+TEST_P(KMajorNibbleLanes, EveryCodeReadsBack) {
   const int64_t rows = GetParam(), cols = 64;
   nx::QuantizedMatrix q = quantizeRandom(rows, cols);
   std::vector<uint8_t> packed = cpu::packWeightCodes(q, /*kMajor=*/true);
@@ -70,10 +72,11 @@ TEST_P(KMajorNibblePlanes, EveryCodeReadsBack) {
     }
 }
 
-// 4, 48, 172: fewer than 32 outputs, a partial group, the stories260K FFN;
-// 64: one group pair without panels; 128, 192: panels of 64.
-INSTANTIATE_TEST_SUITE_P(Outputs, KMajorNibblePlanes,
-                         ::testing::Values(4, 48, 64, 128, 172, 192));
+// 4, 48, 172: fewer than 16 outputs, a partial group, the stories260K FFN;
+// 64, 128, 192: part of a group, one group, a group and a half, without
+// panels; 256, 384: panels of 128.
+INSTANTIATE_TEST_SUITE_P(Outputs, KMajorNibbleLanes,
+                         ::testing::Values(4, 48, 64, 128, 172, 192, 256, 384));
 
 TEST(RowMajorFP4, KeepsPackingOrder) {
   const int64_t rows = 5, cols = 37;

@@ -222,16 +222,32 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
   case nx::FloatFormat::F4E2M1FN: {
-    // The nibble starts `highBits` (0 or 4) bits up: in nibble planes, at
-    // 4 for the second 16 columns of every 32 (getNibbleShift); in rows,
-    // column 2i is the low nibble of byte i, column 2i + 1 the high one.
-    Value pairs = weight.nibblePlanes
-                      ? arith::DivUIOp::create(b, loc, col,
-                                               s.index(kNibbleGroupColumns / 2))
-                            .getResult()
-                      : col;
+    if (weight.nibbleLanes) {
+      // A word of nibble lanes: the code `getNibbleShift` bits up.
+      Value lane = arith::MulIOp::create(
+          b, loc,
+          arith::RemUIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, col, s.index(16)),
+              s.index(kNibbleGroupColumns / 16)),
+          s.index(4));
+      Value nibble = arith::AndIOp::create(
+          b, loc,
+          arith::ShRUIOp::create(
+              b, loc, data,
+              arith::IndexCastOp::create(b, loc, b.getI32Type(), lane)),
+          s.u32(15));
+      if (weight.elementTable)
+        return tensor::ExtractOp::create(b, loc, weight.elementTable,
+                                         ValueRange{s.toIndex(nibble)});
+      Value code = arith::TruncIOp::create(b, loc, b.getI16Type(), nibble);
+      return decodeE2M1ThroughF16(
+          s, arith::ShLIOp::create(
+                 b, loc, code, arith::ConstantIntOp::create(b, loc, 9, 16)));
+    }
+    // In rows, column 2i is the low nibble of byte i, column 2i + 1 the
+    // high one.
     Value highBits = arith::MulIOp::create(
-        b, loc, arith::RemUIOp::create(b, loc, pairs, s.index(2)), s.index(4));
+        b, loc, arith::RemUIOp::create(b, loc, col, s.index(2)), s.index(4));
     if (weight.elementTable) {
       Value shift =
           arith::IndexCastOp::create(b, loc, b.getI32Type(), highBits);
@@ -295,22 +311,21 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
 
 /// The map from the (m, n, k) loops of a linear to `row` and column n of a
 /// K-major array: [row, n], or in panels of P columns (a rank-3 array
-/// [N / P, rows, P]) [n / P, row, n mod P]. With `nibblePlanes` (fp4
-/// codes) the last index is the byte of the column's nibble-plane order
-/// (getNibbleByte) instead, within a panel's P / 2 bytes.
+/// [N / P, rows, P]) [n / P, row, n mod P]. With `nibbleLanes` (fp4
+/// codes) the last index is the word of the column's nibble-lane order
+/// (getNibbleWord) instead, within a panel's P / 8 words.
 static AffineMap kMajorMap(MLIRContext *ctx, Value array, AffineExpr row,
-                           bool nibblePlanes) {
+                           bool nibbleLanes) {
   AffineExpr n = getAffineDimExpr(1, ctx);
   auto type = cast<ShapedType>(array.getType());
   auto element = [&](AffineExpr column) {
-    if (!nibblePlanes)
+    if (!nibbleLanes)
       return column;
-    return column.floorDiv(kNibbleGroupColumns) * (kNibbleGroupColumns / 2) +
-           column % (kNibbleGroupColumns / 2);
+    return column.floorDiv(kNibbleGroupColumns) * 16 + column % 16;
   };
   if (type.getRank() == 2)
     return AffineMap::get(3, 0, {row, element(n)}, ctx);
-  int64_t panel = type.getDimSize(2) * (nibblePlanes ? 2 : 1);
+  int64_t panel = type.getDimSize(2) * (nibbleLanes ? 8 : 1);
   return AffineMap::get(3, 0, {n.floorDiv(panel), row, element(n % panel)},
                         ctx);
 }
@@ -390,7 +405,7 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
   WeightTensors decoded = weight;
   if (weight.isPackedFP4()) {
     decoded.elementTable = buildE2M1Table(b, loc);
-    decoded.nibblePlanes = true;
+    decoded.nibbleLanes = true;
   }
   SmallVector<Value> inputs = {x, weight.data};
   SmallVector<AffineMap> maps = {projection(ctx, 3, {0, 2}),

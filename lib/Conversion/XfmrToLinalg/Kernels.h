@@ -48,9 +48,9 @@ struct WeightTensors {
   /// decodeWeight then looks codes up in (one vpermps per 16 weights once
   /// vectorized, see VectorizeRows) instead of decoding them arithmetically.
   mlir::Value elementTable;
-  /// Whether fp4 codes are in nibble planes (K-major, WeightPack.h) rather
-  /// than Packing.h's order.
-  bool nibblePlanes = false;
+  /// Whether fp4 codes are words of nibble lanes (K-major, WeightPack.h)
+  /// rather than bytes in Packing.h's order.
+  bool nibbleLanes = false;
 
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;

@@ -30,15 +30,19 @@ uint64_t PackedArray::getByteSize() const {
   return count * (elementType.getIntOrFloatBitWidth() / 8);
 }
 
-/// The bytes of a stored row of `cols` fp4 codes: nibble planes K-major,
+/// The bytes of a stored row of `cols` fp4 codes: nibble lanes K-major,
 /// Packing.h's order otherwise.
 static size_t getFP4RowBytes(size_t cols, bool kMajor) {
-  return kMajor ? getNibbleRowBytes(cols) : nx::getPackedSize(cols, 4);
+  return kMajor ? getNibbleRowWords(cols) * 4 : nx::getPackedSize(cols, 4);
 }
 
-int64_t mixtile::cpu::getPanelColumns(int64_t columns) {
-  return columns > kPanelColumns && columns % kPanelColumns == 0 ? kPanelColumns
-                                                                 : 0;
+static bool isFP4(const nx::QuantScheme &scheme) {
+  return scheme.element == nx::FloatFormat::F4E2M1FN;
+}
+
+int64_t mixtile::cpu::getPanelColumns(int64_t columns, bool fp4) {
+  int64_t panel = fp4 ? kFP4PanelColumns : kPanelColumns;
+  return columns > panel && columns % panel == 0 ? panel : 0;
 }
 
 bool mixtile::cpu::isPlainBF16(const std::optional<nx::QuantScheme> &scheme) {
@@ -64,7 +68,7 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   if (kMajor) {
     assert(shape.size() == 2 && "linear weights are matrices");
     std::swap(dims[0], dims[1]);
-    encoding.panelColumns = getPanelColumns(shape[0]);
+    encoding.panelColumns = getPanelColumns(shape[0], scheme && isFP4(*scheme));
   }
   int64_t panel = encoding.panelColumns;
   // `outer` rows of `inner` elements, in panels of `panel` of them.
@@ -82,9 +86,12 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   assert(shape.size() == 2 && "quantized weights are matrices");
   int64_t outer = dims[0], inner = dims[1];
   unsigned codeBytes = nx::getCodeBytes(scheme->element);
-  if (scheme->element == nx::FloatFormat::F4E2M1FN && panel)
-    encoding.data = {b.getI8Type(), stored(outer, inner, panel / 2)};
-  else if (scheme->element == nx::FloatFormat::F4E2M1FN)
+  if (isFP4(*scheme) && kMajor)
+    encoding.data = {
+        b.getI32Type(),
+        panel ? stored(outer, inner, panel / 8)
+              : SmallVector<int64_t, 2>{outer, getNibbleRowWords(inner)}};
+  else if (isFP4(*scheme))
     encoding.data = {
         b.getI8Type(),
         {outer, static_cast<int64_t>(getFP4RowBytes(inner, kMajor))}};
@@ -257,15 +264,17 @@ static std::vector<uint8_t> transposeBytes(ArrayRef<uint8_t> bytes, size_t rows,
   return result;
 }
 
-/// The `rows` x `cols` fp4 codes `codes` (one per byte) in nibble planes.
-static std::vector<uint8_t> packNibblePlanes(ArrayRef<uint8_t> codes,
-                                             size_t rows, size_t cols) {
-  size_t rowBytes = getNibbleRowBytes(cols);
+/// The `rows` x `cols` fp4 codes `codes` (one per byte) in nibble lanes,
+/// each word little-endian.
+static std::vector<uint8_t> packNibbleLanes(ArrayRef<uint8_t> codes,
+                                            size_t rows, size_t cols) {
+  size_t rowBytes = getFP4RowBytes(cols, /*kMajor=*/true);
   std::vector<uint8_t> result(rows * rowBytes);
   for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < cols; ++c)
-      result[r * rowBytes + getNibbleByte(c)] |= (codes[r * cols + c] & 15)
-                                                 << getNibbleShift(c);
+    for (size_t c = 0; c < cols; ++c) {
+      int64_t bit = getNibbleWord(c) * 32 + getNibbleShift(c);
+      result[r * rowBytes + bit / 8] |= (codes[r * cols + c] & 15) << bit % 8;
+    }
   return result;
 }
 
@@ -318,14 +327,14 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
   size_t outer = kMajor ? q.cols : q.rows, inner = kMajor ? q.rows : q.cols;
   std::vector<uint8_t> codes =
       kMajor ? transposeBytes(q.codes, q.rows, q.cols, codeBytes) : q.codes;
-  bool fp4 = q.scheme.element == nx::FloatFormat::F4E2M1FN;
+  bool fp4 = isFP4(q.scheme);
   size_t rowBytes = fp4 ? getFP4RowBytes(inner, kMajor) : inner * codeBytes;
   if (storesBF16Pairs(q.scheme, {int64_t(q.rows), int64_t(q.cols)}, kMajor)) {
     codes = pairBF16Rows(codes, outer, inner);
     outer /= 2;
     rowBytes *= 2;
   } else if (fp4 && kMajor)
-    codes = packNibblePlanes(codes, outer, inner);
+    codes = packNibbleLanes(codes, outer, inner);
   else if (fp4) {
     std::vector<uint8_t> packed(outer * rowBytes);
     for (size_t row = 0; row < outer; ++row)
@@ -333,7 +342,7 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
                     packed.data() + row * rowBytes);
     codes = std::move(packed);
   }
-  int64_t panel = kMajor ? getPanelColumns(q.rows) : 0;
+  int64_t panel = kMajor ? getPanelColumns(q.rows, fp4) : 0;
   if (!panel)
     return codes;
   // Bytes per column: half a byte (fp4), a code, or a pair of bf16 codes.
@@ -363,7 +372,7 @@ std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
   size_t blocks = q.blockScales.size() / q.rows;
   std::vector<uint8_t> scales =
       transposeBytes(q.blockScales, q.rows, blocks, 1);
-  if (int64_t panel = getPanelColumns(q.rows))
+  if (int64_t panel = getPanelColumns(q.rows, isFP4(q.scheme)))
     return splitIntoPanels(scales, blocks, q.rows, panel);
   return scales;
 }

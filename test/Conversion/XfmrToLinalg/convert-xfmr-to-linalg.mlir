@@ -70,9 +70,9 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // -----
 
 // W4A8 (MXFP4 weights, MXFP8 activations) and a BF16 embedding. The pack
-// holds the weight K-major as fp4 codes in nibble planes (output n at byte
-// 16 * (n / 32) + n mod 16, high nibble for (n / 16) odd: [48, 16] bytes
-// for N = 8), and E8M0 scales ([2 blocks, 8]); the linear decodes them
+// holds the weight K-major as fp4 codes in nibble lanes (output n at bit
+// 4 ((n / 16) mod 8) of word 16 (n / 128) + n mod 16: [48, 16] words for
+// N = 8), and E8M0 scales ([2 blocks, 8]); the linear decodes them
 // as it multiplies: the nibble of output n looked up in the table of the 16
 // E2M1 values (a vpermps once vectorized for AVX-512), times the block scale
 // (the code shifted into an f32 exponent, with 0 and 255 patched to 2^-127
@@ -80,7 +80,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // The activations are quantized row by row: the 48 columns are padded to
 // two blocks of 32 for the block maxima.
 
-// CHECK-DAG:   #[[CODES:.*]] = affine_map<(d0, d1, d2) -> (d2, (d1 floordiv 32) * 16 + d1 mod 16)>
+// CHECK-DAG:   #[[CODES:.*]] = affine_map<(d0, d1, d2) -> (d2, (d1 floordiv 128) * 16 + d1 mod 16)>
 // CHECK-DAG:   #[[SCALES:.*]] = affine_map<(d0, d1, d2) -> (d2 floordiv 32, d1)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<16x48xi16>
@@ -90,10 +90,10 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[BITS:.*]] = arith.shli %[[WIDE]], %{{.*}} : i32
 // CHECK:           arith.bitcast %[[BITS]] : i32 to f32
 // CHECK:         %[[C1536:.*]] = arith.constant 1536 : index
-// CHECK:         %[[CV:.*]] = memref.view %{{.*}}[%[[C1536]]][] : memref<?xi8> to memref<48x16xi8>
+// CHECK:         %[[CV:.*]] = memref.view %{{.*}}[%[[C1536]]][] : memref<?xi8> to memref<48x16xi32>
 // CHECK:         %[[CT:.*]] = bufferization.to_tensor %[[CV]] restrict
-// CHECK:         %[[C2304:.*]] = arith.constant 2304 : index
-// CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C2304]]][] : memref<?xi8> to memref<2x8xi8>
+// CHECK:         %[[C4608:.*]] = arith.constant 4608 : index
+// CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C4608]]][] : memref<?xi8> to memref<2x8xi8>
 // CHECK:         %[[ST:.*]] = bufferization.to_tensor %[[SV]] restrict
 // CHECK:         tensor.pad %{{.*}} low[0, 0, 0] high[0, 0, 16]
 // CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 1, 2, 32] : tensor<?x1x64xf32> into tensor<?x1x2x32xf32>
@@ -101,14 +101,13 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           arith.maxui
 // CHECK:         %[[E2M1:.*]] = arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00]> : tensor<16xf32>
 // CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[CODES]], #[[SCALES]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<48x16xi8>, tensor<2x8xi8>)
-// CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[BYTE:.*]]: i8, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
+// CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<48x16xi32>, tensor<2x8xi8>)
+// CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[WORD:.*]]: i32, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
 // CHECK:           %[[N:.*]] = linalg.index 1 : index
-// CHECK:           %[[PAIR:.*]] = arith.divui %[[N]], %c16 : index
-// CHECK:           arith.remui %[[PAIR]], %c2 : index
+// CHECK:           %[[VECTOR:.*]] = arith.divui %[[N]], %c16 : index
+// CHECK:           arith.remui %[[VECTOR]], %c8 : index
 // CHECK:           %[[SHIFT:.*]] = arith.index_cast %{{.*}} : index to i32
-// CHECK:           %[[WIDE:.*]] = arith.extui %[[BYTE]] : i8 to i32
-// CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[WIDE]], %[[SHIFT]] : i32
+// CHECK:           %[[SHIFTED:.*]] = arith.shrui %[[WORD]], %[[SHIFT]] : i32
 // CHECK:           %[[NIBBLE:.*]] = arith.andi %[[SHIFTED]], %{{.*}} : i32
 // CHECK:           %[[INDEX:.*]] = arith.index_cast %[[NIBBLE]] : i32 to index
 // CHECK:           %[[ELEMENT:.*]] = tensor.extract %[[E2M1]][%[[INDEX]]] : tensor<16xf32>
@@ -121,7 +120,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[WE:.*]] = arith.mulf %[[ELEMENT]], %[[SCALE]] : f32
 // CHECK:           math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
 // CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
-// CHECK:         arith.constant 2368 : i64
+// CHECK:         arith.constant 4672 : i64
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x48xf32>
   %x = xfmr.embedding %table[%tokens] {precision = #xfmr.precision<weights = bf16, activations = bf16, accumulator = f32>} : tensor<16x48xf32>, tensor<?xi32> -> tensor<?x48xf32>
@@ -137,7 +136,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // (element * block scale) * tensor scale.
 
 // CHECK-LABEL: func.func @mixtile_forward(
-// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<32x16xi8>
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<32x16xi32>
 // CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<2x8xi8>
 // CHECK:         %[[TSV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
 // CHECK:         %[[TST:.*]] = bufferization.to_tensor %[[TSV]] restrict
@@ -378,14 +377,14 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // Constant weights (--inline-weights) are quantized at compile time into
 // constant codes and scales, K-major like the pack's: 1.0 in MXFP4 is
 // element 4.0 (code 6) with the block scale 2^-2 (E8M0 code 125). In
-// nibble planes the 4 outputs are the low nibbles of bytes 0-3 of each
-// 16-byte row.
+// nibble lanes the 4 outputs are the low nibbles of words 0-3 of each
+// 16-word row.
 
 // CHECK-LABEL: func.func @mixtile_forward(
-// CHECK:         %[[CODES:.*]] = arith.constant dense<"0x{{(06060606000000000000000000000000)+}}"> : tensor<32x16xi8>
+// CHECK:         %[[CODES:.*]] = arith.constant dense<"0x{{(06000000060000000600000006000000(00){48})+}}"> : tensor<32x16xi32>
 // CHECK:         %[[SCALES:.*]] = arith.constant dense<125> : tensor<1x4xi8>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME:        ins(%{{.*}}, %[[CODES]], %[[SCALES]] : tensor<?x32xf32>, tensor<32x16xi8>, tensor<1x4xi8>)
+// CHECK-SAME:        ins(%{{.*}}, %[[CODES]], %[[SCALES]] : tensor<?x32xf32>, tensor<32x16xi32>, tensor<1x4xi8>)
 // CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
 // CHECK:         arith.constant 2048 : i64
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x4xf32> {

@@ -22,15 +22,17 @@
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
 // the N independent outputs, so the codes of one k for consecutive n must
-// be contiguous. Its fp4 codes are stored in nibble planes: each group of
-// kNibbleGroupColumns (32) columns of a row takes 16 bytes, byte i holding
-// column i of the group in its low nibble and column 16 + i in its high
-// one (getNibbleByte, getNibbleShift), rows of 16 * ceil(N / 32) bytes.
-// The bytes of 16 consecutive columns are then 16 consecutive bytes, which
-// a kernel widens and shifts by one amount for all its lanes. When
-// kPanelColumns (P) divides a wider N, the transpose is cut into N / P
-// panels of P columns, stored one after the other: [N / P, K, P] (fp4:
-// [N / P, K, P / 2]; block scales [N / P, blocks, P]). A kernel's column
+// be contiguous. Its fp4 codes are stored in nibble lanes: each group of
+// kNibbleGroupColumns (128) columns of a row takes 16 little-endian 32-bit
+// words, word i holding column i + 16 t of the group at bits 4 t to
+// 4 t + 3, t = 0..7 (getNibbleWord, getNibbleShift), rows of
+// 16 * ceil(N / 128) words. One 64-byte load of a row's group then gives
+// the codes of 8 vectors of 16 consecutive columns, one per lane, which a
+// kernel takes out with one shift per vector (vpermps reads a lane's low 4
+// bits), with no widening. When kPanelColumns (P) divides a wider N (fp4:
+// kFP4PanelColumns), the transpose is cut into N / P panels of P columns,
+// stored one after the other: [N / P, K, P] (fp4: [N / P, K, P / 8]
+// words; block scales [N / P, blocks, P]). A kernel's column
 // group then reads one contiguous run per block of k, where whole rows of
 // N would put its k values N elements apart (at N = 4096, 16 KB: a page
 // each, and few enough L2 sets that a block of them does not stay cached).
@@ -86,34 +88,33 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 4;
+inline constexpr uint32_t kWeightPackVersion = 5;
 
 /// Columns per panel of a K-major weight: the column group of the CPU
 /// kernels' default register tile (4 vectors of 16 f32 lanes).
 inline constexpr int64_t kPanelColumns = 64;
 
-/// Columns per nibble-plane group of K-major fp4 codes (16 bytes).
-inline constexpr int64_t kNibbleGroupColumns = 32;
+/// Columns per nibble-lane group of K-major fp4 codes (16 words), and per
+/// panel of them: a group must not straddle two panels.
+inline constexpr int64_t kNibbleGroupColumns = 128;
+inline constexpr int64_t kFP4PanelColumns = kNibbleGroupColumns;
 
-/// The byte of a K-major fp4 row holding column `column`'s code, and the
-/// shift (0 or 4) of its nibble: the nibble-plane order.
-inline int64_t getNibbleByte(int64_t column) {
-  return column / kNibbleGroupColumns * (kNibbleGroupColumns / 2) +
-         column % (kNibbleGroupColumns / 2);
+/// The 32-bit word of a K-major fp4 row holding column `column`'s code, and
+/// the shift of its nibble in the word: the nibble-lane order.
+inline int64_t getNibbleWord(int64_t column) {
+  return column / kNibbleGroupColumns * 16 + column % 16;
 }
-inline int64_t getNibbleShift(int64_t column) {
-  return column / (kNibbleGroupColumns / 2) % 2 * 4;
-}
+inline int64_t getNibbleShift(int64_t column) { return column / 16 % 8 * 4; }
 
-/// The bytes of a K-major fp4 row of `columns` codes in nibble planes.
-inline int64_t getNibbleRowBytes(int64_t columns) {
-  return (columns + kNibbleGroupColumns - 1) / kNibbleGroupColumns *
-         (kNibbleGroupColumns / 2);
+/// The 32-bit words of a K-major fp4 row of `columns` codes in nibble lanes.
+inline int64_t getNibbleRowWords(int64_t columns) {
+  return (columns + kNibbleGroupColumns - 1) / kNibbleGroupColumns * 16;
 }
 
 /// The panel width P of a K-major weight of `columns` (N) outputs:
-/// kPanelColumns when it divides a wider N, else 0 (one [K, N] array).
-int64_t getPanelColumns(int64_t columns);
+/// kPanelColumns (with `fp4` codes, kFP4PanelColumns) when it divides a
+/// wider N, else 0 (one [K, N] array).
+int64_t getPanelColumns(int64_t columns, bool fp4 = false);
 
 /// One array of the payload.
 struct PackedArray {
@@ -144,7 +145,7 @@ struct WeightEncoding {
   /// none): data [rows / P, cols, P], block scales [rows / P, blocks, P].
   int64_t panelColumns = 0;
 
-  /// Whether the codes are fp4, two to a byte.
+  /// Whether the codes are fp4, two to a byte (K-major: in nibble lanes).
   bool isPackedFP4() const {
     return scheme && scheme->element == numerics::FloatFormat::F4E2M1FN;
   }
