@@ -1362,6 +1362,7 @@ public:
     width = options.width;
     rows = options.rows;
     vectors = options.vectors;
+    singleRowVectors = options.singleRowVectors;
     depth = options.depth;
     narrowDepth = options.narrowDepth;
     rowBlock = options.rowBlock;
@@ -1408,6 +1409,8 @@ private:
   TileShape getTileShape(const RowKernelPlan &plan) const {
     if (bf16Dot && plan.bf16Dot)
       return {dotRows, dotVectors, dotDepth};
+    if (plan.op.getStaticLoopRanges()[0] == 1)
+      return {1, singleRowVectors, depth};
     return {rows, vectors, depth};
   }
 
@@ -1423,6 +1426,11 @@ private:
                           llvm::cl::desc("Vectors of columns n per tile "
                                          "(batch-1 rows too: see dot-vectors)"),
                           llvm::cl::init(kDefaults.vectors)};
+  Option<int64_t> singleRowVectors{
+      *this, "single-row-vectors",
+      llvm::cl::desc("Vectors of columns n per tile of a product with one "
+                     "row m (batch 1)"),
+      llvm::cl::init(kDefaults.singleRowVectors)};
   Option<int64_t> depth{
       *this, "depth",
       llvm::cl::desc("Values of k per block (the weights of a column group "
@@ -1647,6 +1655,7 @@ void VectorizeRowsPass::runOnOperation() {
   for (auto [name, value] : {std::pair<StringRef, int64_t>{"width", width},
                              {"rows", rows},
                              {"vectors", vectors},
+                             {"single-row-vectors", singleRowVectors},
                              {"depth", depth},
                              {"dot-rows", dotRows},
                              {"dot-vectors", dotVectors},

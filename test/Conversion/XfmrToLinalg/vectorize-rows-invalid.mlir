@@ -6,6 +6,7 @@
 // RUN: sed 's|depth must be positive, got 0|narrow-depth must be positive, got -2|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="narrow-depth=-2" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|rows must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="rows=0" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|row-block must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="row-block=0" -verify-diagnostics -o /dev/null
+// RUN: sed 's|depth must be positive, got 0|single-row-vectors must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="single-row-vectors=0" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|dot-rows must be positive, got 0|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="dot-rows=0" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|dot-depth must be positive, got -2|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="dot-depth=-2" -verify-diagnostics -o /dev/null
 // RUN: sed 's|depth must be positive, got 0|prefetch-distance must not be negative, got -64|' %s | mixtile-opt --mixtile-cpu-vectorize-rows="prefetch-distance=-64" -verify-diagnostics -o /dev/null

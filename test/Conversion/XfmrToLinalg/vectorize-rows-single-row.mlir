@@ -1,0 +1,54 @@
+// A product with one row (static m = 1, a batch-1 decode step) gets a tile
+// of its own: one row and single-row-vectors (8) vectors of columns, with
+// no 6-row tile; a product whose row count is not known stays 6 x 4.
+
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false" --cse --split-input-file | FileCheck %s
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false single-row-vectors=2" --cse --split-input-file | FileCheck %s --check-prefix=TWO
+
+// CHECK-LABEL: func.func private @single_row_rows0(
+// CHECK-SAME:      %[[X:.*]]: memref<1x64xf32>, %[[W:.*]]: memref<64x256xf32>, %[[Y:.*]]: memref<1x256xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK:         %[[GB:.*]] = arith.divui %[[BEGIN]], %c8 : index
+// CHECK:         %[[GE:.*]] = arith.divui %[[END]], %c8 : index
+// CHECK:         scf.for %[[G:.*]] = %[[GB]] to %[[GE]] step %c1 {
+// CHECK-NOT:       step %c6
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// CHECK-COUNT-8:     vector.load %[[Y]]
+// CHECK-NOT:         vector.load %[[Y]]
+// CHECK:             scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-8:       vector.load %[[W]]
+// CHECK-NOT:           vector.load %[[W]]
+// CHECK:               scf.yield
+// CHECK-COUNT-8:     vector.store
+
+// TWO-LABEL: func.func private @single_row_rows0(
+// TWO:         arith.divui %{{.*}}, %c2 : index
+// TWO-NOT:     step %c6
+// TWO:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @single_row(%x: tensor<1x64xf32>, %w: tensor<64x256xf32>, %y: tensor<1x256xf32>) -> tensor<1x256xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<1x64xf32>, tensor<64x256xf32>) outs(%y : tensor<1x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<1x256xf32>
+  return %r : tensor<1x256xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @any_rows_rows0(
+// CHECK:         arith.divui %{{.*}}, %c4 : index
+// CHECK:         step %c6
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @any_rows(%x: tensor<?x64xf32>, %w: tensor<64x256xf32>, %y: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x256xf32>) outs(%y : tensor<?x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x256xf32>
+  return %r : tensor<?x256xf32>
+}
