@@ -1422,14 +1422,16 @@ private:
   Option<int64_t> rows{*this, "rows",
                        llvm::cl::desc("Rows m per register tile"),
                        llvm::cl::init(kDefaults.rows)};
-  Option<int64_t> vectors{*this, "vectors",
-                          llvm::cl::desc("Vectors of columns n per tile "
-                                         "(batch-1 rows too: see dot-vectors)"),
-                          llvm::cl::init(kDefaults.vectors)};
+  Option<int64_t> vectors{
+      *this, "vectors",
+      llvm::cl::desc("Vectors of columns n per tile "
+                     "(one-row tiles of a row count not 1 at compile time "
+                     "too: see single-row-vectors)"),
+      llvm::cl::init(kDefaults.vectors)};
   Option<int64_t> singleRowVectors{
       *this, "single-row-vectors",
-      llvm::cl::desc("Vectors of columns n per tile of a product with one "
-                     "row m (batch 1)"),
+      llvm::cl::desc("Vectors of columns n per tile of a product whose row "
+                     "count m is 1 at compile time"),
       llvm::cl::init(kDefaults.singleRowVectors)};
   Option<int64_t> depth{
       *this, "depth",

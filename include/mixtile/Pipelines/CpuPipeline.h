@@ -121,7 +121,8 @@ struct VectorizeRowsOptions {
   /// alternating runs: depth 512, 64-68%; 1024, 77-81%; 2048, 79-83%;
   /// 4096, 70-83%; docs/CpuBackend.md).
   int64_t rows = 6, vectors = 4, depth = 1024;
-  /// Column vectors of a tile of a product with one row (batch 1): no
+  /// Column vectors of a tile of a product whose row count is 1 at
+  /// compile time (a static batch-1 step; not chosen at run time): no
   /// rows share its decoded weights, so its registers go to columns, and
   /// with fp4 nibble lanes a group of 8 vectors reads each word once (one
   /// Zen 4 core, cached MXFP4 GEMV: 14.5 GB/s with 4, 15.0 with 8 exact;

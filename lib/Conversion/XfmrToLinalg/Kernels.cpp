@@ -227,8 +227,9 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
       Value lane = arith::MulIOp::create(
           b, loc,
           arith::RemUIOp::create(
-              b, loc, arith::DivUIOp::create(b, loc, col, s.index(16)),
-              s.index(kNibbleGroupColumns / 16)),
+              b, loc,
+              arith::DivUIOp::create(b, loc, col, s.index(kNibbleGroupWords)),
+              s.index(kNibbleGroupColumns / kNibbleGroupWords)),
           s.index(4));
       Value nibble = arith::AndIOp::create(
           b, loc,
@@ -321,7 +322,8 @@ static AffineMap kMajorMap(MLIRContext *ctx, Value array, AffineExpr row,
   auto element = [&](AffineExpr column) {
     if (!nibbleLanes)
       return column;
-    return column.floorDiv(kNibbleGroupColumns) * 16 + column % 16;
+    return column.floorDiv(kNibbleGroupColumns) * kNibbleGroupWords +
+           column % kNibbleGroupWords;
   };
   if (type.getRank() == 2)
     return AffineMap::get(3, 0, {row, element(n)}, ctx);

@@ -98,17 +98,25 @@ inline constexpr int64_t kPanelColumns = 64;
 /// panel of them: a group must not straddle two panels.
 inline constexpr int64_t kNibbleGroupColumns = 128;
 inline constexpr int64_t kFP4PanelColumns = kNibbleGroupColumns;
+/// Words (32-bit lanes) per nibble-lane group: one per column of a vector
+/// of 16 f32 lanes, each holding that column of the group's 8 vectors.
+inline constexpr int64_t kNibbleGroupWords = 16;
 
 /// The 32-bit word of a K-major fp4 row holding column `column`'s code, and
 /// the shift of its nibble in the word: the nibble-lane order.
 inline int64_t getNibbleWord(int64_t column) {
-  return column / kNibbleGroupColumns * 16 + column % 16;
+  return column / kNibbleGroupColumns * kNibbleGroupWords +
+         column % kNibbleGroupWords;
 }
-inline int64_t getNibbleShift(int64_t column) { return column / 16 % 8 * 4; }
+inline int64_t getNibbleShift(int64_t column) {
+  return column / kNibbleGroupWords %
+         (kNibbleGroupColumns / kNibbleGroupWords) * 4;
+}
 
 /// The 32-bit words of a K-major fp4 row of `columns` codes in nibble lanes.
 inline int64_t getNibbleRowWords(int64_t columns) {
-  return (columns + kNibbleGroupColumns - 1) / kNibbleGroupColumns * 16;
+  return (columns + kNibbleGroupColumns - 1) / kNibbleGroupColumns *
+         kNibbleGroupWords;
 }
 
 /// The panel width P of a K-major weight of `columns` (N) outputs:
