@@ -268,6 +268,43 @@ func.func @lookup(%x: tensor<?x64xf32>, %w: tensor<64x16xi8>, %y: tensor<?x32xf3
 
 // -----
 
+// fp4 codes in nibble lanes (WeightPack.h): the word of column n is
+// n floordiv 128 * 16 + n mod 16, the same for every vector of a group of
+// 4 (64 columns), so the k loop loads it once for the group; each vector
+// shifts it by its own amount.
+
+// CHECK-LABEL: func.func private @nibble_lanes_rows0(
+// CHECK-SAME:      %[[W:[a-z0-9]+]]: memref<64x16xi32>
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:           vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<64x16xi32>, vector<16xi32>
+// CHECK-NOT:       vector.load %[[W]]
+// CHECK:           scf.yield
+#x = affine_map<(m, n, k) -> (m, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#words = affine_map<(m, n, k) -> (k, (n floordiv 128) * 16 + n mod 16)>
+func.func @nibble_lanes(%x: tensor<?x64xf32>, %w: tensor<64x16xi32>, %y: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #words, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x16xi32>) outs(%y : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %word: i32, %acc: f32):
+    %n = linalg.index 1 : index
+    %c16 = arith.constant 16 : index
+    %c8 = arith.constant 8 : index
+    %c4 = arith.constant 4 : index
+    %lane = arith.divui %n, %c16 : index
+    %t = arith.remui %lane, %c8 : index
+    %bits = arith.muli %t, %c4 : index
+    %shift = arith.index_cast %bits : index to i32
+    %c15 = arith.constant 15 : i32
+    %shifted = arith.shrui %word, %shift : i32
+    %nibble = arith.andi %shifted, %c15 : i32
+    %v = arith.sitofp %nibble : i32 to f32
+    %f = math.fma %a, %v, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
 // Generics of other forms stay as they are: a column count that no vector
 // width divides, a reduction over n, panels narrower than a vector, columns
 // that are not consecutive, and an index of n and k together.
