@@ -74,6 +74,8 @@
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mixtile;
 using namespace mixtile::cpu;
@@ -1363,6 +1365,7 @@ public:
     rows = options.rows;
     vectors = options.vectors;
     singleRowVectors = options.singleRowVectors;
+    singleRowDispatch = options.singleRowDispatch;
     depth = options.depth;
     narrowDepth = options.narrowDepth;
     rowBlock = options.rowBlock;
@@ -1413,6 +1416,29 @@ private:
       return {1, singleRowVectors, depth};
     return {rows, vectors, depth};
   }
+  /// The tile the kernel of `plan` switches to at run time when its row
+  /// count, unknown at compile time, is 1 (a decode step's linears): none
+  /// when the row count is static or the tile would be the same.
+  std::optional<TileShape>
+  getRunTimeSingleRowShape(const RowKernelPlan &plan) const {
+    TileShape shape = getTileShape(plan);
+    TileShape single{1, singleRowVectors, depth};
+    if (!singleRowDispatch ||
+        !ShapedType::isDynamic(plan.op.getStaticLoopRanges()[0]) ||
+        (bf16Dot && plan.bf16Dot) ||
+        (shape.rows == 1 && shape.vectors == single.vectors))
+      return std::nullopt;
+    return single;
+  }
+  /// The multiple of vectors at which the kernel's range may be split
+  /// among threads: each part must start at a whole group of every tile
+  /// the kernel may use.
+  int64_t getGrain(const RowKernelPlan &plan) const {
+    int64_t grain = getTileShape(plan).vectors;
+    if (std::optional<TileShape> single = getRunTimeSingleRowShape(plan))
+      grain = std::lcm(grain, single->vectors);
+    return grain;
+  }
 
   /// The options' defaults are VectorizeRowsOptions' (one place).
   static inline const VectorizeRowsOptions kDefaults{};
@@ -1424,15 +1450,21 @@ private:
                        llvm::cl::init(kDefaults.rows)};
   Option<int64_t> vectors{
       *this, "vectors",
-      llvm::cl::desc("Vectors of columns n per tile "
-                     "(one-row tiles of a row count not 1 at compile time "
-                     "too: see single-row-vectors)"),
+      llvm::cl::desc("Vectors of columns n per tile (also of the one-row "
+                     "tiles of the rows left over; a single row: see "
+                     "single-row-vectors)"),
       llvm::cl::init(kDefaults.vectors)};
   Option<int64_t> singleRowVectors{
       *this, "single-row-vectors",
-      llvm::cl::desc("Vectors of columns n per tile of a product whose row "
-                     "count m is 1 at compile time"),
+      llvm::cl::desc("Vectors of columns n per tile of a product with one "
+                     "row m (at compile time, or at run time with "
+                     "single-row-dispatch)"),
       llvm::cl::init(kDefaults.singleRowVectors)};
+  Option<bool> singleRowDispatch{
+      *this, "single-row-dispatch",
+      llvm::cl::desc("Kernels of a row count unknown at compile time take "
+                     "the single-row tile when it is 1 at run time"),
+      llvm::cl::init(kDefaults.singleRowDispatch)};
   Option<int64_t> depth{
       *this, "depth",
       llvm::cl::desc("Values of k per block (the weights of a column group "
@@ -1540,11 +1572,30 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   emitter.rescalesSums = rescaleSums;
   emitter.bf16Dot = bf16Dot;
   // A tile of several rows pays off only when there are rows to share the
-  // decoded weights; the row loop handles any count.
-  TileShape shape = getTileShape(plan);
-  emitter.emitColumnRange(entry->getArgument(args.size()),
-                          entry->getArgument(args.size() + 1), shape.rows,
-                          shape.vectors, shape.depth, narrowDepth, rowBlock);
+  // decoded weights; the row loop handles any count. A single row (a
+  // decode step) gets its own tile, whose registers all go to columns.
+  Value vBegin = entry->getArgument(args.size());
+  Value vEnd = entry->getArgument(args.size() + 1);
+  auto emitRange = [&](TileShape shape) {
+    emitter.emitColumnRange(vBegin, vEnd, shape.rows, shape.vectors,
+                            shape.depth, narrowDepth, rowBlock);
+  };
+  std::optional<TileShape> single = getRunTimeSingleRowShape(plan);
+  if (!single) {
+    emitRange(getTileShape(plan));
+  } else {
+    Value output = mapping.lookup(plan.op.getDpsInits()[0]);
+    Value rowCount = memref::DimOp::create(b, loc, output, 0);
+    Value isSingle =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rowCount,
+                              arith::ConstantIndexOp::create(b, loc, 1));
+    auto ifOp = scf::IfOp::create(b, loc, isSingle, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    emitRange(*single);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    emitRange(getTileShape(plan));
+    b.setInsertionPointAfter(ifOp);
+  }
   func::ReturnOp::create(b, loc);
   return kernel;
 }
@@ -1613,8 +1664,8 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
   int64_t vectorCount = plan.columns / plan.width;
   Value count = arith::ConstantIndexOp::create(b, loc, vectorCount);
   int64_t reduction = op.getStaticLoopRanges()[2];
-  int64_t vectors = getTileShape(plan).vectors;
-  bool parallel = threads && vectorCount >= 2 * vectors &&
+  int64_t grain = getGrain(plan);
+  bool parallel = threads && vectorCount >= 2 * grain &&
                   !ShapedType::isDynamic(reduction) &&
                   plan.columns * reduction >= parallelWork;
   if (!parallel) {
@@ -1645,9 +1696,9 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
   }
   Value taskRef = func::ConstantOp::create(b, loc, task.getFunctionType(),
                                            task.getSymName());
-  Value grain = arith::ConstantIndexOp::create(b, loc, vectors);
+  Value grainValue = arith::ConstantIndexOp::create(b, loc, grain);
   func::CallOp::create(b, loc, getParallelFor(),
-                       ValueRange{taskRef, storage, count, grain});
+                       ValueRange{taskRef, storage, count, grainValue});
   op.erase();
 }
 

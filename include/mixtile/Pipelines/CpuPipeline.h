@@ -121,13 +121,17 @@ struct VectorizeRowsOptions {
   /// alternating runs: depth 512, 64-68%; 1024, 77-81%; 2048, 79-83%;
   /// 4096, 70-83%; docs/CpuBackend.md).
   int64_t rows = 6, vectors = 4, depth = 1024;
-  /// Column vectors of a tile of a product whose row count is 1 at
-  /// compile time (a static batch-1 step; not chosen at run time): no
-  /// rows share its decoded weights, so its registers go to columns, and
-  /// with fp4 nibble lanes a group of 8 vectors reads each word once (one
-  /// Zen 4 core, cached MXFP4 GEMV: 14.5 GB/s with 4, 15.0 with 8 exact;
-  /// 16.3 and 17.6 in fast-products).
+  /// Column vectors of the tile of a product with one row (a batch-1
+  /// step): no rows share its decoded weights, so its registers go to
+  /// columns, and with fp4 nibble lanes a group of 8 vectors reads each
+  /// word once (one Zen 4 core, cached MXFP4 GEMV: 14.5 GB/s with 4, 15.0
+  /// with 8 exact; 16.3 and 17.6 in fast-products).
   int64_t singleRowVectors = 8;
+  /// Whether a kernel whose row count is unknown at compile time (the
+  /// model's linears, whose rows are a call's tokens) checks it at run
+  /// time and takes the single-row tile for one row (a decode step); a
+  /// static row count of 1 always takes it.
+  bool singleRowDispatch = true;
   /// The values of k per block when there are fewer rows than a tile (a
   /// batch-1 product): nothing reuses the weights, and a short block keeps
   /// few enough weight rows in flight for the hardware prefetchers.

@@ -1,5 +1,5 @@
-// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1 scale-block-sums=true" --cse --split-input-file | FileCheck %s
-// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1" --cse --split-input-file | FileCheck %s --check-prefix=EXACT
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1 scale-block-sums=true single-row-dispatch=false" --cse --split-input-file | FileCheck %s
+// RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false rows=1 vectors=1 single-row-dispatch=false" --cse --split-input-file | FileCheck %s --check-prefix=EXACT
 
 // scale-block-sums (numerics=fast-products): a body fma(a, e * s, acc)
 // whose s changes with k only per block of 32 (a block scale) sums

@@ -1,5 +1,5 @@
-// RUN: mixtile-opt %s --mixtile-cpu-vectorize-rows="threads=false rows=2 vectors=1" --cse --split-input-file | FileCheck %s
-// RUN: mixtile-opt %s --mixtile-cpu-vectorize-rows="threads=false rows=2 vectors=1 rescale-sums=false" --cse --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: mixtile-opt %s --mixtile-cpu-vectorize-rows="threads=false rows=2 vectors=1 single-row-dispatch=false" --cse --split-input-file | FileCheck %s
+// RUN: mixtile-opt %s --mixtile-cpu-vectorize-rows="threads=false rows=2 vectors=1 rescale-sums=false single-row-dispatch=false" --cse --split-input-file | FileCheck %s --check-prefix=OFF
 
 // rescale-sums (on in every numerics mode): in one-row tiles, a body
 // fma(a, e * s, acc) whose s is a block scale and e a value of a constant
