@@ -13,7 +13,8 @@
 //     order, f32 FMAs on decoded weights), and with BF16 weights and
 //     activations in numerics=fast (vdpbf16ps where the pipeline picks
 //     it: the same FMAs, subnormals flushed; else two FMAs per pair);
-//   - batch-1 GEMV with BF16 / FP8 / MXFP4 weights (and f32) vs the DRAM
+//   - batch-1 GEMV (rows unknown at compile time, as the model takes
+//     them) with BF16 / FP8 / MXFP4 weights (and f32) vs the DRAM
 //     bandwidth, in weight bytes streamed (the weights of several matrices
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
@@ -216,7 +217,7 @@ public:
                const std::optional<nx::QuantScheme> &scheme,
                const std::string &dir,
                cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact,
-               bool bf16Activations = false);
+               bool bf16Activations = false, bool dynamicRows = false);
   ~LinearKernel() {
     if (handle)
       dlclose(handle);
@@ -241,7 +242,7 @@ private:
 LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
                            const std::optional<nx::QuantScheme> &scheme,
                            const std::string &dir, cpu::CpuNumerics numerics,
-                           bool bf16Activations)
+                           bool bf16Activations, bool dynamicRows)
     : m(m), k(k), n(n), scheme(scheme) {
   cpu::WeightEncoding encoding =
       cpu::getWeightEncoding(&ctx, {n, k}, scheme, /*kMajor=*/true);
@@ -249,8 +250,9 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
   if (encoding.blockScales)
     scaleShape = encoding.blockScales->shape;
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
-  cpu::buildLinearKernelFunction(*module, "linear", m, k, n, scheme,
-                                 bf16Activations);
+  cpu::buildLinearKernelFunction(*module, "linear",
+                                 dynamicRows ? ShapedType::kDynamic : m, k, n,
+                                 scheme, bf16Activations);
 
   cpu::CpuLibraryOptions options;
   options.outputDir = dir;
@@ -508,7 +510,10 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
     int32_t nanFlag = packed.nanFlag;
     bool bf16Activations =
         std::string(name) == "bf16" && numerics != cpu::CpuNumerics::Exact;
-    LinearKernel kernel(ctx, 1, k, n, scheme, dir, numerics, bf16Activations);
+    // Rows unknown at compile time, as the model's linears take them: the
+    // kernel a decode step runs.
+    LinearKernel kernel(ctx, 1, k, n, scheme, dir, numerics, bf16Activations,
+                        /*dynamicRows=*/true);
     void *input = bf16Activations ? static_cast<void *>(xCodes.data) : x.data;
     auto pass = [&] {
       for (size_t l = 0; l < layers; ++l)
