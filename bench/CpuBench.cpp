@@ -6,6 +6,8 @@
 //
 //   - FP32 FMA peak: a tight loop of independent AVX-512 FMAs;
 //   - BF16 dot peak: the same with vdpbf16ps (64 flops per instruction);
+//   - fp4 lookup bound: the exact MXFP4 kernel's k step (shifts, vpermd
+//     table lookups, FMAs) without its loads, in GB/s of fp4 codes;
 //   - DRAM read bandwidth: a streaming read of a 1 GiB buffer, measured
 //     again between the passes of every GEMV and before every decode;
 //   - f32 GEMM 1024^3 and 4096^3 vs OpenBLAS sgemm and the FMA peak;
@@ -128,6 +130,35 @@ dotLoop(int64_t iterations) {
       acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
   __m512 sum = acc[0];
   for (int i = 1; i < kChains; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+/// The exact fp4 kernel's k step without its loads: per 128 weights (one
+/// 64-byte word of nibble lanes), 7 shifts, 8 vpermd lookups of a 16-entry
+/// table and 8 FMAs into 8 accumulators. On Zen 4 the lookups and the FMAs
+/// share the vector pipes: this is the one-row MXFP4 kernel's ceiling.
+__attribute__((target("avx512f"))) float fp4LookupLoop(int64_t iterations) {
+  __m512 acc[8];
+  for (int i = 0; i < 8; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  // E2M1's values, as the kernels' table holds them.
+  const __m512i table = _mm512_castps_si512(_mm512_set_ps(
+      -6, -4, -3, -2, -1.5f, -1, -0.5f, -0.0f, 6, 4, 3, 2, 1.5f, 1, 0.5f, 0));
+  const __m512 a = _mm512_set1_ps(1e-7f);
+  __m512i word = _mm512_set1_epi32(0x12345678);
+  for (int64_t it = 0; it < iterations; ++it) {
+    // The word changes for all the compiler knows: every step decodes it.
+    __asm__ volatile("" : "+v"(word));
+    for (int j = 0; j < 8; ++j) {
+      __m512i codes = j ? _mm512_srli_epi32(word, 4 * j) : word;
+      __m512 weights =
+          _mm512_castsi512_ps(_mm512_permutexvar_epi32(codes, table));
+      acc[j] = _mm512_fmadd_ps(a, weights, acc[j]);
+    }
+  }
+  __m512 sum = acc[0];
+  for (int i = 1; i < 8; ++i)
     sum = _mm512_add_ps(sum, acc[i]);
   return _mm512_reduce_add_ps(sum);
 }
@@ -374,9 +405,13 @@ double relativeDifference(const Aligned<float> &a, const Aligned<float> &b) {
 /// not running for a moment can halve one measurement).
 struct Peaks {
   double fma = 0, dot = 0;
+  /// GB/s of fp4 codes (64 bytes per step) the exact kernel's instruction
+  /// mix decodes and multiplies on every core (fp4LookupLoop).
+  double fp4Lookup = 0;
   void refresh() {
     fma = std::max(fma, peak(fmaLoop, kChains * 16 * 2));
     dot = std::max(dot, peak(dotLoop, kChains * 16 * 4));
+    fp4Lookup = std::max(fp4Lookup, peak(fp4LookupLoop, 64));
   }
 };
 
@@ -470,7 +505,8 @@ void benchGemm(MLIRContext &ctx, const std::string &dir, int64_t size,
 /// reading them once: from DRAM when they exceed the L3; from the caches
 /// when they fit, the kernels' own ceiling. `where` says which.
 void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
-               int64_t n, size_t streamed, const char *where) {
+               const Peaks &peaks, int64_t n, size_t streamed,
+               const char *where) {
   const int64_t k = 4096;
   std::vector<float> w = randomMatrix(n * k, 3);
   Aligned<float> x(k), y(n);
@@ -551,6 +587,12 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
         "matrices, {6:F0} MB per pass)\n",
         k, n, name, best, 100 * median, layers, bytes / 1e6, where,
         cpu::stringifyCpuNumerics(numerics), kRounds, *low, *high);
+    // The exact fp4 kernel is bound by its decoding as much as by memory.
+    if (std::string(name) == "mxfp4" && numerics == cpu::CpuNumerics::Exact)
+      llvm::outs() << llvm::formatv(
+          "  (best pass = {0:F1}% of the fp4 lookup bound, {1:F1} GB/s on "
+          "{2} cores)\n",
+          100 * best / peaks.fp4Lookup, peaks.fp4Lookup, threadCount());
     llvm::outs().flush();
   }
 }
@@ -665,8 +707,9 @@ int main(int argc, char **argv) {
   double bandwidth = dram.best(5);
   llvm::outs() << llvm::formatv(
       "{0} cores: FP32 FMA peak {1:F1} GFLOP/s (AVX-512), BF16 dot peak {2:F1} "
-      "GFLOP/s (vdpbf16ps), DRAM read {3:F1} GB/s\n",
-      threadCount(), peaks.fma, peaks.dot, bandwidth);
+      "GFLOP/s (vdpbf16ps), fp4 lookup bound {4:F1} GB/s of codes (shift, "
+      "vpermd, FMA), DRAM read {3:F1} GB/s\n",
+      threadCount(), peaks.fma, peaks.dot, bandwidth, peaks.fp4Lookup);
   llvm::outs().flush();
 
   if (wanted("gemm")) {
@@ -676,11 +719,11 @@ int main(int argc, char **argv) {
   }
   if (wanted("gemv"))
     // Enough matrices to stream > 3x the L3 per pass, as a model's layers.
-    benchGemv(ctx, tmp, dram, 8192, size_t(384) << 20, "from DRAM");
+    benchGemv(ctx, tmp, dram, peaks, 8192, size_t(384) << 20, "from DRAM");
   if (wanted("gemv-cache"))
     // One matrix of 4096 x 512: fp8 and fp4 weights fit each core's 2 MB
     // L2 (bf16 just, f32 the L3).
-    benchGemv(ctx, tmp, dram, 512, 0, "from cache");
+    benchGemv(ctx, tmp, dram, peaks, 512, 0, "from cache");
   if (wanted("decode")) {
     for (llvm::StringRef scheme : {"", "bf16", "fp8-e4m3", "mxfp4"})
       benchDecode(ctx, tmp, scheme, quick ? 8 : 32, dram);
