@@ -1412,9 +1412,15 @@ private:
   TileShape getTileShape(const RowKernelPlan &plan) const {
     if (bf16Dot && plan.bf16Dot)
       return {dotRows, dotVectors, dotDepth};
-    if (plan.op.getStaticLoopRanges()[0] == 1)
+    if (plan.op.getStaticLoopRanges()[0] == 1 && hasSingleRowGroup(plan))
       return {1, singleRowVectors, depth};
     return {rows, vectors, depth};
+  }
+  /// Whether the columns of `plan` hold a whole group of the single-row
+  /// tile: else it would run them a vector at a time, where the one-row
+  /// tiles of the general tile take `vectors` at once.
+  bool hasSingleRowGroup(const RowKernelPlan &plan) const {
+    return plan.columns / plan.width >= singleRowVectors;
   }
   /// The tile the kernel of `plan` switches to at run time when its row
   /// count, unknown at compile time, is 1 (a decode step's linears): none
@@ -1423,7 +1429,7 @@ private:
   getRunTimeSingleRowShape(const RowKernelPlan &plan) const {
     TileShape shape = getTileShape(plan);
     TileShape single{1, singleRowVectors, depth};
-    if (!singleRowDispatch ||
+    if (!singleRowDispatch || !hasSingleRowGroup(plan) ||
         !ShapedType::isDynamic(plan.op.getStaticLoopRanges()[0]) ||
         (bf16Dot && plan.bf16Dot) ||
         (shape.rows == 1 && shape.vectors == single.vectors))

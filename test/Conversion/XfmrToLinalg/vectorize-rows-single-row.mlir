@@ -5,6 +5,7 @@
 // and takes the 1 x 8 tile for one row, else 6 x 4
 // (single-row-dispatch=false: always 6 x 4). The thread pool then splits
 // the columns at multiples of 8 vectors, whole groups of both tiles.
+// Products of fewer than 8 vectors keep the general tile.
 
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false" --cse --split-input-file | FileCheck %s
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --split-input-file | mixtile-opt --mixtile-cpu-vectorize-rows="threads=false single-row-vectors=2" --cse --split-input-file | FileCheck %s --check-prefix=TWO
@@ -86,4 +87,38 @@ func.func @any_rows(%x: tensor<?x64xf32>, %w: tensor<64x256xf32>, %y: tensor<?x2
     linalg.yield %f : f32
   } -> tensor<?x256xf32>
   return %r : tensor<?x256xf32>
+}
+
+// -----
+
+// 64 columns, 4 vectors: no whole group of the single-row tile, which would
+// take them one vector at a time; one row keeps the general tile (its
+// one-row tiles take 4 vectors), with no branch on the row count.
+// CHECK-LABEL: func.func private @narrow_single_row_rows0(
+// CHECK-NOT:     scf.if
+// CHECK:         arith.divui %{{.*}}, %c4 : index
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-LABEL: func.func private @narrow_any_rows_rows1(
+// CHECK-NOT:     scf.if
+// CHECK:         arith.divui %{{.*}}, %c4 : index
+// CHECK:         step %c6
+// CHECK-NOT:     scf.if
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @narrow_single_row(%x: tensor<1x64xf32>, %w: tensor<64x64xf32>, %y: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<1x64xf32>, tensor<64x64xf32>) outs(%y : tensor<1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<1x64xf32>
+  return %r : tensor<1x64xf32>
+}
+func.func @narrow_any_rows(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>, %y: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<?x64xf32>, tensor<64x64xf32>) outs(%y : tensor<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %f = math.fma %a, %b, %acc : f32
+    linalg.yield %f : f32
+  } -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
 }
