@@ -1412,27 +1412,32 @@ private:
   TileShape getTileShape(const RowKernelPlan &plan) const {
     if (bf16Dot && plan.bf16Dot)
       return {dotRows, dotVectors, dotDepth};
-    if (plan.op.getStaticLoopRanges()[0] == 1 && hasSingleRowGroup(plan))
-      return {1, singleRowVectors, depth};
+    if (plan.op.getStaticLoopRanges()[0] == 1)
+      if (std::optional<TileShape> single = getSingleRowShape(plan))
+        return *single;
     return {rows, vectors, depth};
   }
-  /// Whether the columns of `plan` hold a whole group of the single-row
-  /// tile: else it would run them a vector at a time, where the one-row
-  /// tiles of the general tile take `vectors` at once.
-  bool hasSingleRowGroup(const RowKernelPlan &plan) const {
-    return plan.columns / plan.width >= singleRowVectors;
+  /// The tile of `plan` for a single row: none for bf16 dot kernels (their
+  /// tile serves one row too) or when the columns hold no whole group of
+  /// it, which would then take them a vector at a time where the general
+  /// tile's one-row tiles take `vectors`.
+  std::optional<TileShape> getSingleRowShape(const RowKernelPlan &plan) const {
+    if ((bf16Dot && plan.bf16Dot) ||
+        plan.columns / plan.width < singleRowVectors)
+      return std::nullopt;
+    return TileShape{1, singleRowVectors, depth};
   }
   /// The tile the kernel of `plan` switches to at run time when its row
   /// count, unknown at compile time, is 1 (a decode step's linears): none
   /// when the row count is static or the tile would be the same.
   std::optional<TileShape>
   getRunTimeSingleRowShape(const RowKernelPlan &plan) const {
+    if (!singleRowDispatch ||
+        !ShapedType::isDynamic(plan.op.getStaticLoopRanges()[0]))
+      return std::nullopt;
+    std::optional<TileShape> single = getSingleRowShape(plan);
     TileShape shape = getTileShape(plan);
-    TileShape single{1, singleRowVectors, depth};
-    if (!singleRowDispatch || !hasSingleRowGroup(plan) ||
-        !ShapedType::isDynamic(plan.op.getStaticLoopRanges()[0]) ||
-        (bf16Dot && plan.bf16Dot) ||
-        (shape.rows == 1 && shape.vectors == single.vectors))
+    if (single && shape.rows == 1 && shape.vectors == single->vectors)
       return std::nullopt;
     return single;
   }

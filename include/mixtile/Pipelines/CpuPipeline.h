@@ -130,7 +130,8 @@ struct VectorizeRowsOptions {
   /// Whether a kernel whose row count is unknown at compile time (the
   /// model's linears, whose rows are a call's tokens) checks it at run
   /// time and takes the single-row tile for one row (a decode step); a
-  /// static row count of 1 always takes it.
+  /// static row count of 1 always takes it. Either way only products of
+  /// at least singleRowVectors vectors of columns use that tile.
   bool singleRowDispatch = true;
   /// The values of k per block when there are fewer rows than a tile (a
   /// batch-1 product): nothing reuses the weights, and a short block keeps
