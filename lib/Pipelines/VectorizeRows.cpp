@@ -1244,8 +1244,40 @@ Value RowKernelEmitter::splatBits(uint32_t bits) {
 Value RowKernelEmitter::emitRescaleCheck(ValueRange accumulators) {
   using Limits = RescaleLimits;
   auto i32s = VectorType::get({plan.width}, b.getI32Type());
-  auto bitsOf = [&](Value value) {
+  auto bitsOf = [&](Value value) -> Value {
     return arith::BitcastOp::create(b, loc, i32s, value);
+  };
+  // Each condition is on the least or largest of some bits, taken as a
+  // balanced tree: the chain of one compare per vector would put ~20
+  // dependent compares between the period's last FMA and its branch.
+  auto fold = [&](SmallVector<Value> values, auto create) {
+    while (values.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i + 1 < values.size(); i += 2)
+        next.push_back(create(b, loc, values[i], values[i + 1]));
+      if (values.size() % 2)
+        next.push_back(values.back());
+      values = std::move(next);
+    }
+    return values.front();
+  };
+  auto largest = [&](SmallVector<Value> values) {
+    return fold(std::move(values),
+                [](OpBuilder &b, Location loc, Value lhs, Value rhs) -> Value {
+                  return arith::MaxUIOp::create(b, loc, lhs, rhs);
+                });
+  };
+  auto least = [&](SmallVector<Value> values) {
+    return fold(std::move(values),
+                [](OpBuilder &b, Location loc, Value lhs, Value rhs) -> Value {
+                  return arith::MinUIOp::create(b, loc, lhs, rhs);
+                });
+  };
+  auto anyBits = [&](SmallVector<Value> values) {
+    return fold(std::move(values),
+                [](OpBuilder &b, Location loc, Value lhs, Value rhs) -> Value {
+                  return arith::OrIOp::create(b, loc, lhs, rhs);
+                });
   };
   Value all;
   auto require = [&](arith::CmpIPredicate predicate, Value lhs, uint32_t rhs) {
@@ -1255,25 +1287,34 @@ Value RowKernelEmitter::emitRescaleCheck(ValueRange accumulators) {
   // Scales: a power of two (no sign, no fraction) in range.
   unsigned scaleDeps = plan.dependence.lookup(plan.scale);
   uint32_t leastScale = Limits::powerOfTwoBits(-Limits::kMaxScaleExponent);
+  SmallVector<Value> scaleBits, scaleOffsets;
   for (int64_t r = 0; r < (scaleDeps & kOnM ? tileRows : 1); ++r)
     for (int64_t j = 0; j < (scaleDeps & kOnN ? maxVectors : 1); ++j) {
       Value bits = bitsOf(asVector(get(plan.scale, r, j), kOnN));
-      require(arith::CmpIPredicate::ule,
-              arith::SubIOp::create(b, loc, bits, splatBits(leastScale)),
-              Limits::powerOfTwoBits(Limits::kMaxScaleExponent) - leastScale);
-      require(arith::CmpIPredicate::eq,
-              arith::AndIOp::create(b, loc, bits, splatBits(0x7fffff)), 0);
+      scaleBits.push_back(bits);
+      scaleOffsets.push_back(
+          arith::SubIOp::create(b, loc, bits, splatBits(leastScale)));
     }
-  // Sums: zero or in range (NaN and Inf are not).
+  require(arith::CmpIPredicate::ule, largest(scaleOffsets),
+          Limits::powerOfTwoBits(Limits::kMaxScaleExponent) - leastScale);
+  require(
+      arith::CmpIPredicate::eq,
+      arith::AndIOp::create(b, loc, anyBits(scaleBits), splatBits(0x7fffff)),
+      0);
+  // Sums: zero or in range (NaN and Inf are not). Zero's magnitude - 1
+  // wraps to the largest.
+  SmallVector<Value> magnitudes, belowMagnitudes;
   for (Value accumulator : accumulators) {
     Value magnitude = arith::AndIOp::create(b, loc, bitsOf(accumulator),
                                             splatBits(0x7fffffff));
-    require(arith::CmpIPredicate::uge,
-            arith::SubIOp::create(b, loc, magnitude, splatBits(1)),
-            Limits::powerOfTwoBits(Limits::kMinSumExponent) - 1);
-    require(arith::CmpIPredicate::ule, magnitude,
-            Limits::powerOfTwoBits(Limits::kMaxSumExponent));
+    magnitudes.push_back(magnitude);
+    belowMagnitudes.push_back(
+        arith::SubIOp::create(b, loc, magnitude, splatBits(1)));
   }
+  require(arith::CmpIPredicate::uge, least(belowMagnitudes),
+          Limits::powerOfTwoBits(Limits::kMinSumExponent) - 1);
+  require(arith::CmpIPredicate::ule, largest(magnitudes),
+          Limits::powerOfTwoBits(Limits::kMaxSumExponent));
   return vector::ReductionOp::create(b, loc, vector::CombiningKind::AND, all);
 }
 

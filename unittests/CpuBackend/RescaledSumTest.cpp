@@ -104,9 +104,11 @@ float activation(RowKind kind, int64_t k, std::mt19937_64 &rng) {
   return value;
 }
 
-/// Groups of 64 columns (weight rows; the one-row tiles' 4 vectors, which
-/// a check refuses together), each but the first and the last with results
-/// that would differ without one of the run-time checks:
+/// Groups of 64 columns (weight rows; the general tile's one-row tiles of 4
+/// vectors) whose second vector of 16 columns (the others are as in group
+/// 0), in each group but the first and the last, has results that would
+/// differ without one of the run-time checks; a check refuses a whole tile
+/// for that one vector:
 /// - kTinyScales: every scale 2^-126 and the codes +-0.5, whose partial
 ///   sums are subnormal in the evaluator's order (the scale check);
 /// - kTinySum: 2^-126 for block 0, then 2^20 with zero codes: a partial
@@ -129,10 +131,17 @@ enum Group : int64_t {
   kGroups
 };
 constexpr int64_t kGroupColumns = 64, kN = kGroups * kGroupColumns;
+constexpr int64_t kVectorColumns = 16;
+
+/// The group whose values column `row` gets.
+Group groupOf(int64_t row) {
+  bool special = (row % kGroupColumns) / kVectorColumns == 1;
+  return special ? Group(row / kGroupColumns) : kTypical;
+}
 
 uint8_t scaleCode(int64_t row, int64_t block, std::mt19937_64 &rng) {
   static const uint8_t extremes[] = {0, 1, 94, 95, 159, 160, 254};
-  switch (row / kGroupColumns) {
+  switch (groupOf(row)) {
   case kTinyScales:
     return 1;
   case kTinySum:
@@ -141,8 +150,11 @@ uint8_t scaleCode(int64_t row, int64_t block, std::mt19937_64 &rng) {
     return block == 0 ? 127 + 60 : 127 - 30;
   case kTinyProducts:
     return 127 - 30;
+  case kTypical:
+  case kGroups:
+    break;
   case kExtremes:
-    if (row % kGroupColumns == 5 && block == 5)
+    if (row % kGroupColumns == kVectorColumns + 5 && block == 5)
       return 255;
     if ((row + 3 * block) % 7 == 0)
       return extremes[(row + block) % std::size(extremes)];
@@ -152,9 +164,9 @@ uint8_t scaleCode(int64_t row, int64_t block, std::mt19937_64 &rng) {
 }
 
 uint8_t elementCode(int64_t row, int64_t k, std::mt19937_64 &rng) {
-  if (row / kGroupColumns == kTinyScales)
+  if (groupOf(row) == kTinyScales)
     return rng() % 2 ? 0x1 : 0x9; // 0.5, -0.5
-  if (row / kGroupColumns == kTinySum && k >= kBlock)
+  if (groupOf(row) == kTinySum && k >= kBlock)
     return k % 2 ? 0x0 : 0x8; // 0, -0
   return uint8_t(rng() % 16);
 }
