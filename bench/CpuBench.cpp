@@ -255,10 +255,10 @@ public:
   }
 
   /// Runs y = x w^T with `w` quantized (K-major) as the pack holds it
-  /// (`nanFlag`: for FP8 codes, whether some is a NaN code); `x` holds
+  /// (`fixUpFlag`: for FP8 codes, whether some is a NaN code); `x` holds
   /// f32 values or, with bf16Activations, bf16 codes.
   void run(void *x, void *codes, void *scales, float *tensorScale,
-           int32_t *nanFlag, float *y) const;
+           int32_t *fixUpFlag, float *y) const;
 
   /// The shapes of the weight's arrays the kernel takes.
   SmallVector<int64_t, 2> dataShape, scaleShape;
@@ -301,7 +301,7 @@ LinearKernel::LinearKernel(MLIRContext &ctx, int64_t m, int64_t k, int64_t n,
 }
 
 void LinearKernel::run(void *x, void *codes, void *scales, float *tensorScale,
-                       int32_t *nanFlag, float *y) const {
+                       int32_t *fixUpFlag, float *y) const {
   // The kernel's arguments, in buildLinearKernel's order.
   SmallVector<Descriptor, 6> args = {describe(x, m, k)};
   args.push_back(describe(codes, dataShape[0], dataShape[1]));
@@ -309,8 +309,8 @@ void LinearKernel::run(void *x, void *codes, void *scales, float *tensorScale,
     args.push_back(describe(scales, scaleShape[0], scaleShape[1]));
   if (tensorScale)
     args.push_back({tensorScale, tensorScale, 0, {1, 0}, {1, 0}});
-  if (nanFlag)
-    args.push_back({nanFlag, nanFlag, 0, {1, 0}, {1, 0}});
+  if (fixUpFlag)
+    args.push_back({fixUpFlag, fixUpFlag, 0, {1, 0}, {1, 0}});
   args.push_back(describe(y, m, n));
   Descriptor *d = args.data();
   using D = Descriptor *;
@@ -334,9 +334,9 @@ void LinearKernel::run(void *x, void *codes, void *scales, float *tensorScale,
 /// K-major as the pack stores it.
 struct PackedMatrix {
   std::vector<uint8_t> codes, scales;
-  bool hasTensorScale = false, hasNaNFlag = false;
+  bool hasTensorScale = false, hasFixUpFlag = false;
   float tensorScale = 1.0f;
-  int32_t nanFlag = 0;
+  int32_t fixUpFlag = 0;
 
   size_t bytes() const { return codes.size() + scales.size(); }
 };
@@ -355,8 +355,8 @@ PackedMatrix packMatrix(const std::vector<float> &w, int64_t n, int64_t k,
   packed.scales = cpu::packBlockScales(q, /*kMajor=*/true);
   packed.hasTensorScale = nx::hasTensorScale(*scheme);
   packed.tensorScale = q.tensorScale;
-  packed.hasNaNFlag = cpu::getsNaNFlag(scheme, /*kMajor=*/true);
-  packed.nanFlag = cpu::hasNaNCodes(q) ? 1 : 0;
+  packed.hasFixUpFlag = cpu::getsFixUpFlag(scheme, /*kMajor=*/true);
+  packed.fixUpFlag = cpu::needsFixUps(q) ? 1 : 0;
   return packed;
 }
 
@@ -543,7 +543,7 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
                 scales.back()->data);
     }
     float tensorScale = packed.tensorScale;
-    int32_t nanFlag = packed.nanFlag;
+    int32_t fixUpFlag = packed.fixUpFlag;
     bool bf16Activations =
         std::string(name) == "bf16" && numerics != cpu::CpuNumerics::Exact;
     // Rows unknown at compile time, as the model's linears take them: the
@@ -556,7 +556,7 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
         kernel.run(input, codes[l]->data,
                    packed.scales.empty() ? nullptr : scales[l]->data,
                    packed.hasTensorScale ? &tensorScale : nullptr,
-                   packed.hasNaNFlag ? &nanFlag : nullptr, y.data);
+                   packed.hasFixUpFlag ? &fixUpFlag : nullptr, y.data);
     };
     pass();
     // Rounds of a pass of the DRAM stream, then the kernel's passes: each

@@ -3,8 +3,9 @@
 // Compiles buildDecodeCode (the arithmetic decoding of weight codes and
 // block scales the linear kernels use) through mixtile-cpu-pipeline for
 // every format of at most 8 bits, runs it on every byte, and compares each
-// result bit for bit with numerics::decode of the code's low bits; the FP8
-// decodings without the NaN fix-up on every byte that is not a NaN code.
+// result bit for bit with numerics::decode of the code's low bits; each
+// decoding also without its fix-ups, on every byte that needs none
+// (cpu::decodingNeedsFixUp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,24 +49,18 @@ template <typename T> struct Memref1D {
 };
 using DecodeFn = void (*)(Memref1D<uint8_t> *, Memref1D<float> *);
 
-/// FP8 formats, decoded also without the NaN fix-up (weights whose pack
-/// says no code is a NaN code).
-constexpr nx::FloatFormat kFP8Formats[] = {nx::FloatFormat::F8E4M3FN,
-                                           nx::FloatFormat::F8E5M2};
-
-std::string decodeName(nx::FloatFormat format, bool nanCodes = true) {
+std::string decodeName(nx::FloatFormat format, bool fixUps = true) {
   return "decode_" + std::string(nx::getFormatInfo(format).name) +
-         (nanCodes ? "" : "_without_nans");
+         (fixUps ? "" : "_without_fix_ups");
 }
 
 /// `func.func @name(%codes: memref<256xi8>, %values: memref<256xf32>)`.
-void addDecodeKernel(OpBuilder &b, nx::FloatFormat format,
-                     bool nanCodes = true) {
+void addDecodeKernel(OpBuilder &b, nx::FloatFormat format, bool fixUps = true) {
   Location loc = b.getUnknownLoc();
   OpBuilder::InsertionGuard guard(b);
   auto codes = MemRefType::get({256}, b.getI8Type());
   auto values = MemRefType::get({256}, b.getF32Type());
-  auto func = func::FuncOp::create(b, loc, decodeName(format, nanCodes),
+  auto func = func::FuncOp::create(b, loc, decodeName(format, fixUps),
                                    b.getFunctionType({codes, values}, {}));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *block = func.addEntryBlock();
@@ -82,7 +77,7 @@ void addDecodeKernel(OpBuilder &b, nx::FloatFormat format,
       ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         linalg::YieldOp::create(
-            nb, nl, cpu::buildDecodeCode(nb, nl, args[0], format, nanCodes));
+            nb, nl, cpu::buildDecodeCode(nb, nl, args[0], format, fixUps));
       });
   bufferization::MaterializeInDestinationOp::create(
       b, loc, TypeRange{}, generic.getResult(0), block->getArgument(1),
@@ -100,8 +95,9 @@ TEST(DecodeLoweringTest, EveryByteOfEveryFormat) {
   b.setInsertionPointToEnd(module->getBody());
   for (nx::FloatFormat format : kDecodedFormats)
     addDecodeKernel(b, format);
-  for (nx::FloatFormat format : kFP8Formats)
-    addDecodeKernel(b, format, /*nanCodes=*/false);
+  // As kernels decode weights whose pack says no code needs a fix-up.
+  for (nx::FloatFormat format : kDecodedFormats)
+    addDecodeKernel(b, format, /*fixUps=*/false);
 
   llvm::SmallString<128> directory;
   ASSERT_FALSE(
@@ -118,9 +114,9 @@ TEST(DecodeLoweringTest, EveryByteOfEveryFormat) {
   uint8_t codes[256];
   for (unsigned i = 0; i < 256; ++i)
     codes[i] = static_cast<uint8_t>(i);
-  // Every byte, or without the NaN fix-up every byte but the NaN codes.
-  auto check = [&](nx::FloatFormat format, bool nanCodes) {
-    std::string name = decodeName(format, nanCodes);
+  // Every byte, or without the fix-ups every byte that needs none.
+  auto check = [&](nx::FloatFormat format, bool fixUps) {
+    std::string name = decodeName(format, fixUps);
     auto decode = reinterpret_cast<DecodeFn>(
         dlsym(handle, ("_mlir_ciface_" + name).c_str()));
     ASSERT_NE(decode, nullptr) << name;
@@ -131,7 +127,7 @@ TEST(DecodeLoweringTest, EveryByteOfEveryFormat) {
     unsigned mask = (1u << nx::getFormatInfo(format).bits) - 1;
     for (unsigned i = 0; i < 256; ++i) {
       float expected = nx::decode(i & mask, format);
-      if (!nanCodes && std::isnan(expected))
+      if (!fixUps && cpu::decodingNeedsFixUp(i & mask, format))
         continue;
       uint32_t expectedBits, actualBits;
       std::memcpy(&expectedBits, &expected, 4);
@@ -140,11 +136,32 @@ TEST(DecodeLoweringTest, EveryByteOfEveryFormat) {
     }
   };
   for (nx::FloatFormat format : kDecodedFormats)
-    check(format, /*nanCodes=*/true);
-  for (nx::FloatFormat format : kFP8Formats)
-    check(format, /*nanCodes=*/false);
+    check(format, /*fixUps=*/true);
+  for (nx::FloatFormat format : kDecodedFormats)
+    check(format, /*fixUps=*/false);
   dlclose(handle);
   llvm::sys::fs::remove_directories(directory);
+}
+
+// The codes that need fix-ups are the ones docs/CpuBackend.md names.
+TEST(DecodeLoweringTest, CodesThatNeedFixUps) {
+  auto needing = [](nx::FloatFormat format) {
+    std::vector<uint32_t> codes;
+    for (uint32_t code = 0; code < 256; ++code)
+      if (cpu::decodingNeedsFixUp(code, format))
+        codes.push_back(code);
+    return codes;
+  };
+  EXPECT_EQ(needing(nx::FloatFormat::F8E8M0FNU),
+            (std::vector<uint32_t>{0x00, 0xff}));
+  EXPECT_EQ(needing(nx::FloatFormat::F8E4M3FN),
+            (std::vector<uint32_t>{0x7f, 0xff}));
+  EXPECT_EQ(needing(nx::FloatFormat::F8E5M2),
+            (std::vector<uint32_t>{0x7d, 0x7e, 0x7f, 0xfd, 0xfe, 0xff}));
+  for (nx::FloatFormat format :
+       {nx::FloatFormat::F6E2M3FN, nx::FloatFormat::F6E3M2FN,
+        nx::FloatFormat::F4E2M1FN})
+    EXPECT_TRUE(needing(format).empty()) << nx::getFormatInfo(format).name;
 }
 
 } // namespace

@@ -31,6 +31,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -109,8 +110,9 @@ float activation(RowKind kind, int64_t k, std::mt19937_64 &rng) {
 /// 0), in each group but the first and the last, has results that would
 /// differ without one of the run-time checks; a check refuses a whole tile
 /// for that one vector:
-/// - kTinyScales: every scale 2^-126 and the codes +-0.5, whose partial
-///   sums are subnormal in the evaluator's order (the scale check);
+/// - kTinyScales: every scale 2^-127 or 2^-126 and the codes +-0.5, whose
+///   partial sums are subnormal in the evaluator's order (the scale check;
+///   2^-127 is E8M0's code 0, whose decoding needs its fix-up);
 /// - kTinySum: 2^-126 for block 0, then 2^20 with zero codes: a partial
 ///   sum near 2^-124 that acc / 2^20 would make subnormal (the sums' lower
 ///   limit);
@@ -143,7 +145,7 @@ uint8_t scaleCode(int64_t row, int64_t block, std::mt19937_64 &rng) {
   static const uint8_t extremes[] = {0, 1, 94, 95, 159, 160, 254};
   switch (groupOf(row)) {
   case kTinyScales:
-    return 1;
+    return row % 2; // 2^-127 (the fix-up's) or 2^-126
   case kTinySum:
     return block == 0 ? 1 : 127 + 20;
   case kHugeSum:
@@ -177,6 +179,9 @@ protected:
   /// it on x [M, K], and returns y; `llvmIR` gets the module's LLVM IR.
   std::vector<float> run(const std::vector<float> &x,
                          const nx::QuantizedMatrix &q, std::string &llvmIR);
+  /// Runs `q` on activations of every RowKind and compares every output
+  /// with the sequential sum.
+  void checkAgainstSequentialSums(const nx::QuantizedMatrix &q);
 
   int64_t m = GetParam();
   nx::QuantScheme mxfp4 = *nx::parseQuantScheme("mxfp4");
@@ -214,35 +219,26 @@ std::vector<float> RescaledSum::run(const std::vector<float> &x,
   void *handle = dlopen(library->c_str(), RTLD_NOW | RTLD_LOCAL);
   EXPECT_NE(handle, nullptr) << dlerror();
   if (handle) {
-    using Fn = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *);
+    using Fn = void (*)(Descriptor *, Descriptor *, Descriptor *, Descriptor *,
+                        Descriptor *);
     auto fn = reinterpret_cast<Fn>(dlsym(handle, "_mlir_ciface_linear"));
     EXPECT_NE(fn, nullptr);
     Descriptor dx = describe(const_cast<float *>(x.data()), {m, kK});
     Descriptor dw = describe(codes.data(), encoding.data.shape);
     Descriptor ds = describe(scales.data(), encoding.blockScales->shape);
+    int32_t fixUpFlag = cpu::needsFixUps(q);
+    Descriptor dflag = describe(&fixUpFlag, {1});
     Descriptor dy = describe(result.data(), {m, kN});
     if (fn)
-      fn(&dx, &dw, &ds, &dy);
+      fn(&dx, &dw, &ds, &dflag, &dy);
     dlclose(handle);
   }
   llvm::sys::fs::remove_directories(dir);
   return result;
 }
 
-TEST_P(RescaledSum, MatchesTheSequentialScaledSum) {
+void RescaledSum::checkAgainstSequentialSums(const nx::QuantizedMatrix &q) {
   std::mt19937_64 rng(m);
-  nx::QuantizedMatrix q;
-  q.scheme = mxfp4;
-  q.rows = kN;
-  q.cols = kK;
-  q.codes.resize(kN * kK);
-  for (int64_t row = 0; row < kN; ++row)
-    for (int64_t i = 0; i < kK; ++i)
-      q.codes[row * kK + i] = elementCode(row, i, rng);
-  q.blockScales.resize(kN * (kK / kBlock));
-  for (int64_t row = 0; row < kN; ++row)
-    for (int64_t block = 0; block < kK / kBlock; ++block)
-      q.blockScales[row * (kK / kBlock) + block] = scaleCode(row, block, rng);
   std::vector<float> weights(kN * kK);
   nx::dequantize(q, weights.data());
 
@@ -275,6 +271,41 @@ TEST_P(RescaledSum, MatchesTheSequentialScaledSum) {
     }
   // Most outputs are numbers, not all NaN through the NaN scales.
   EXPECT_GT(finite, m * kN / 2);
+}
+
+nx::QuantizedMatrix weightOfEveryGroup(const nx::QuantScheme &scheme) {
+  std::mt19937_64 rng(1);
+  nx::QuantizedMatrix q;
+  q.scheme = scheme;
+  q.rows = kN;
+  q.cols = kK;
+  q.codes.resize(kN * kK);
+  for (int64_t row = 0; row < kN; ++row)
+    for (int64_t i = 0; i < kK; ++i)
+      q.codes[row * kK + i] = elementCode(row, i, rng);
+  q.blockScales.resize(kN * (kK / kBlock));
+  for (int64_t row = 0; row < kN; ++row)
+    for (int64_t block = 0; block < kK / kBlock; ++block)
+      q.blockScales[row * (kK / kBlock) + block] = scaleCode(row, block, rng);
+  return q;
+}
+
+// Scales 2^-127 and NaN among them: the pack's fix-up flag is 1, and the
+// kernel decodes the scales with their fix-ups.
+TEST_P(RescaledSum, MatchesTheSequentialScaledSum) {
+  nx::QuantizedMatrix q = weightOfEveryGroup(mxfp4);
+  ASSERT_TRUE(cpu::needsFixUps(q));
+  checkAgainstSequentialSums(q);
+}
+
+// The same without E8M0's codes 0 and 255 (made 1 and 254): the flag is 0,
+// and the kernel decodes the scales by the formula alone.
+TEST_P(RescaledSum, MatchesTheSequentialScaledSumWithoutFixUps) {
+  nx::QuantizedMatrix q = weightOfEveryGroup(mxfp4);
+  for (uint8_t &code : q.blockScales)
+    code = std::clamp<uint8_t>(code, 1, 254);
+  ASSERT_FALSE(cpu::needsFixUps(q));
+  checkAgainstSequentialSums(q);
 }
 
 // One row: a batch-1 product, one-row tiles only (a Typical row); four:

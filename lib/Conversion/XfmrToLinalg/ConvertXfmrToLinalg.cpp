@@ -313,9 +313,9 @@ static WeightTensors quantizeConstant(OpBuilder &b, Location loc, bool kMajor,
   if (encoding.tensorScale)
     weight.tensorScale =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(q.tensorScale));
-  if (encoding.nanFlag)
-    weight.nanFlag = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                                  hasNaNCodes(q) ? 1 : 0);
+  if (encoding.fixUpFlag)
+    weight.fixUpFlag = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                                    needsFixUps(q) ? 1 : 0);
   return weight;
 }
 
@@ -337,9 +337,9 @@ ForwardLowering::getWeight(Operation *user, Value weight,
       tensors.tensorScale = tensor::ExtractOp::create(
           b, loc, view(*encoding.tensorScale, loc),
           ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-    if (encoding.nanFlag)
-      tensors.nanFlag = tensor::ExtractOp::create(
-          b, loc, view(*encoding.nanFlag, loc),
+    if (encoding.fixUpFlag)
+      tensors.fixUpFlag = tensor::ExtractOp::create(
+          b, loc, view(*encoding.fixUpFlag, loc),
           ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
   } else if (!scheme) {
     tensors.data = kMajor ? transposed(get(weight), loc) : get(weight);

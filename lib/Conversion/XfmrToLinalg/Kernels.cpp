@@ -99,10 +99,10 @@ static Value patchFP8NaNCodes(ScalarBuilder &s, Value code, Value fields,
 /// subnormal. The widened f16 is multiplied by 2^8 * factor: exactly the
 /// product of the value and `factor` when 2^8 * factor is exact (finite),
 /// as a tensor scale from computeFP8TensorScale (at most FLT_MAX / 448) is.
-/// Without `nanCodes` the caller knows that no code is a NaN code.
+/// Without `fixUps` the caller knows that no code is a NaN code.
 static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
                                  nx::FloatFormat format, Value factor = {},
-                                 bool nanCodes = true) {
+                                 bool fixUps = true) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
   auto i16 = [&](uint16_t v) {
@@ -115,7 +115,7 @@ static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
   Value fields = arith::ShLIOp::create(b, loc, wide, i16(isE5M2 ? 8 : 7));
   if (!isE5M2)
     fields = arith::AndIOp::create(b, loc, fields, i16(0xBF80));
-  if (nanCodes)
+  if (fixUps)
     fields = patchFP8NaNCodes(s, code, fields, isE5M2);
   Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), fields);
   Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
@@ -156,13 +156,14 @@ static Value decodeE2M1ThroughF16(ScalarBuilder &s, Value positioned) {
 }
 
 /// The value of the `format` code held in the low bits of the integer
-/// `code` (at most 8 bits wide), as numerics::decode gives it.
+/// `code` (at most 8 bits wide), as numerics::decode gives it; without
+/// `fixUps`, for codes that do not need them (decodingNeedsFixUp).
 static Value decodeMiniFloat(ScalarBuilder &s, Value code,
-                             nx::FloatFormat format, bool nanCodes = true) {
+                             nx::FloatFormat format, bool fixUps = true) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
   if (decodesThroughF16(format, code.getType()))
-    return decodeFP8ThroughF16(s, code, format, {}, nanCodes);
+    return decodeFP8ThroughF16(s, code, format, {}, fixUps);
   if (format == nx::FloatFormat::F4E2M1FN && code.getType().isInteger(8)) {
     Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), code);
     return decodeE2M1ThroughF16(
@@ -197,7 +198,7 @@ static Value decodeMiniFloat(ScalarBuilder &s, Value code,
         s.u32(31));
     value = s.fromBits(arith::OrIOp::create(b, loc, s.bits(value), sign));
   }
-  for (uint32_t c = 0; c < (1u << info.bits); ++c) {
+  for (uint32_t c = 0; fixUps && c < (1u << info.bits); ++c) {
     uint32_t expected = llvm::bit_cast<uint32_t>(nx::decode(c, format));
     if (formulaBits(c, info) == expected)
       continue;
@@ -267,14 +268,25 @@ static Value decodeElement(ScalarBuilder &s, const WeightTensors &weight,
   }
   default:
     return decodeMiniFloat(s, data, weight.scheme->element,
-                           !weight.withoutNaNCodes);
+                           !weight.withoutFixUps);
   }
 }
 
+bool mixtile::cpu::decodingNeedsFixUp(uint32_t code, nx::FloatFormat format) {
+  const nx::FormatInfo &info = nx::getFormatInfo(format);
+  if (info.bits > 8 || format == nx::FloatFormat::F4E2M1FN)
+    return false; // BF16, F16 and E2M1 have no fix-ups.
+  code &= (1u << info.bits) - 1;
+  float value = nx::decode(code, format);
+  if (format == nx::FloatFormat::F8E4M3FN || format == nx::FloatFormat::F8E5M2)
+    return std::isnan(value); // Through f16 (decodeFP8ThroughF16).
+  return formulaBits(code, info) != llvm::bit_cast<uint32_t>(value);
+}
+
 Value mixtile::cpu::buildDecodeCode(OpBuilder &b, Location loc, Value code,
-                                    nx::FloatFormat format, bool nanCodes) {
+                                    nx::FloatFormat format, bool fixUps) {
   ScalarBuilder s(b, loc);
-  return decodeMiniFloat(s, code, format, nanCodes);
+  return decodeMiniFloat(s, code, format, fixUps);
 }
 
 Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
@@ -287,7 +299,7 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   if (weight.scheme->scale == nx::ScaleKind::TensorF32 &&
       decodesThroughF16(weight.scheme->element, data.getType()))
     return decodeFP8ThroughF16(s, data, weight.scheme->element,
-                               weight.tensorScale, !weight.withoutNaNCodes);
+                               weight.tensorScale, !weight.withoutFixUps);
   Value element = decodeElement(s, weight, data, col);
   // The products of numerics::dequantize, in its order.
   switch (weight.scheme->scale) {
@@ -297,12 +309,14 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
     return arith::MulFOp::create(b, loc, element, weight.tensorScale);
   case nx::ScaleKind::BlockE8M0: {
     Value scale =
-        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme));
+        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme),
+                        !weight.withoutFixUps);
     return arith::MulFOp::create(b, loc, element, scale);
   }
   case nx::ScaleKind::BlockE4M3WithTensorF32: {
     Value scale =
-        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme));
+        decodeMiniFloat(s, scaleCode, nx::getBlockScaleFormat(*weight.scheme),
+                        !weight.withoutFixUps);
     Value scaledByBlock = arith::MulFOp::create(b, loc, element, scale);
     return arith::MulFOp::create(b, loc, scaledByBlock, weight.tensorScale);
   }
@@ -436,24 +450,26 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
   Value y;
   if (weight.isBF16Pairs()) {
     y = buildBF16PairProduct(b, loc, x, weight, init);
-  } else if (!weight.nanFlag) {
+  } else if (!weight.fixUpFlag) {
     y = product(b, loc, decoded);
   } else {
-    // FP8 codes: a product without the NaN fix-up of the decoding (3 of
-    // its 10 vector ops per 16 weights) unless the pack says some code is
-    // a NaN code. Both give the same results on codes without NaNs.
-    WeightTensors withoutNaNs = decoded;
-    withoutNaNs.withoutNaNCodes = true;
-    Value anyNaN = arith::CmpIOp::create(
-        b, loc, CmpIPredicate::ne, weight.nanFlag,
+    // A product without the fix-ups of the decodings unless the pack says
+    // some code needs one: FP8 codes' NaN fix-up is 3 of their 10 vector
+    // ops per 16 weights, E8M0 block scales' (2^-127, NaN) 4 of their 6
+    // per 16 columns and block. Both give the same results on codes that
+    // need none.
+    WeightTensors withoutFixUps = decoded;
+    withoutFixUps.withoutFixUps = true;
+    Value anyFixUp = arith::CmpIOp::create(
+        b, loc, CmpIPredicate::ne, weight.fixUpFlag,
         arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0));
     auto branch = scf::IfOp::create(
-        b, loc, anyNaN,
+        b, loc, anyFixUp,
         [&](OpBuilder &tb, Location tl) {
           scf::YieldOp::create(tb, tl, product(tb, tl, decoded));
         },
         [&](OpBuilder &eb, Location el) {
-          scf::YieldOp::create(eb, el, product(eb, el, withoutNaNs));
+          scf::YieldOp::create(eb, el, product(eb, el, withoutFixUps));
         });
     y = branch.getResult(0);
   }
@@ -473,13 +489,13 @@ Value mixtile::cpu::buildLinear(OpBuilder &b, Location loc, Value x,
 Value mixtile::cpu::buildLinearKernel(
     OpBuilder &b, Location loc, Value x, int64_t outputs,
     const std::optional<nx::QuantScheme> &scheme, Value data, Value blockScales,
-    Value tensorScale, Value nanFlag) {
+    Value tensorScale, Value fixUpFlag) {
   WeightTensors weight;
   weight.scheme = scheme;
   weight.data = data;
   weight.blockScales = blockScales;
   weight.tensorScale = tensorScale;
-  weight.nanFlag = nanFlag;
+  weight.fixUpFlag = fixUpFlag;
   weight.rows = outputs;
   return buildLinear(b, loc, x, weight, /*bias=*/Value());
 }
@@ -502,7 +518,7 @@ void mixtile::cpu::buildLinearKernelFunction(
                                    encoding.blockScales->elementType));
   if (encoding.tensorScale)
     args.push_back(MemRefType::get({1}, b.getF32Type()));
-  if (encoding.nanFlag)
+  if (encoding.fixUpFlag)
     args.push_back(MemRefType::get({1}, b.getI32Type()));
   args.push_back(MemRefType::get({m, n}, b.getF32Type()));
   auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
@@ -525,8 +541,8 @@ void mixtile::cpu::buildLinearKernelFunction(
       encoding.blockScales ? tensorOf(entry->getArgument(next++)) : Value();
   Value tensorScale =
       encoding.tensorScale ? scalar(entry->getArgument(next++)) : Value();
-  Value nanFlag =
-      encoding.nanFlag ? scalar(entry->getArgument(next++)) : Value();
+  Value fixUpFlag =
+      encoding.fixUpFlag ? scalar(entry->getArgument(next++)) : Value();
   Value x = tensorOf(entry->getArgument(0));
   if (bf16Activations && storesBF16Pairs(scheme, {n, k}, /*kMajor=*/true)) {
     x = buildBF16Pairs(b, loc, x);
@@ -539,7 +555,7 @@ void mixtile::cpu::buildLinearKernelFunction(
   }
   Value y =
       buildLinearKernel(b, loc, x, n, scheme, tensorOf(entry->getArgument(1)),
-                        scales, tensorScale, nanFlag);
+                        scales, tensorScale, fixUpFlag);
   auto materialize = bufferization::MaterializeInDestinationOp::create(
       b, loc, y, entry->getArgument(next));
   materialize.setRestrict(true);

@@ -35,12 +35,13 @@ struct WeightTensors {
   mlir::Value blockScales;
   /// The FP32 tensor scale (an f32 scalar), or null.
   mlir::Value tensorScale;
-  /// For FP8 codes of a linear, or null: an i32 scalar, nonzero when some
-  /// code is a NaN code (WeightPack.h's nanFlag).
-  mlir::Value nanFlag;
-  /// Whether decodeWeight may skip the NaN fix-up of FP8 codes (none is a
-  /// NaN code).
-  bool withoutNaNCodes = false;
+  /// For a linear's FP8 codes or E8M0 / E4M3 block scales, or null: an
+  /// i32 scalar, nonzero when some code needs a fix-up of its decoding
+  /// (WeightPack.h's fixUpFlag).
+  mlir::Value fixUpFlag;
+  /// Whether decodeWeight may skip the fix-ups of element and scale codes
+  /// (none needs one, decodingNeedsFixUp).
+  bool withoutFixUps = false;
   /// The rows of the logical [rows, cols] weight (a linear's N; fp4 codes
   /// alone do not tell an odd N).
   int64_t rows = 0;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
+#include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Evaluator/PrecisionSchemes.h"
 #include "mixtile/Import/WeightStore.h"
 #include "mixtile/Numerics/Packing.h"
@@ -110,8 +111,8 @@ mixtile::cpu::getWeightEncoding(MLIRContext *ctx, ArrayRef<int64_t> shape,
   if (scheme->scale == nx::ScaleKind::TensorF32 ||
       scheme->scale == nx::ScaleKind::BlockE4M3WithTensorF32)
     encoding.tensorScale = PackedArray{b.getF32Type(), {1}};
-  if (getsNaNFlag(scheme, kMajor))
-    encoding.nanFlag = PackedArray{b.getI32Type(), {1}};
+  if (getsFixUpFlag(scheme, kMajor))
+    encoding.fixUpFlag = PackedArray{b.getI32Type(), {1}};
   return encoding;
 }
 
@@ -163,7 +164,7 @@ static void describe(const PackedWeight &weight, llvm::raw_ostream &os) {
   array(weight.encoding.data);
   array(weight.encoding.blockScales);
   array(weight.encoding.tensorScale);
-  array(weight.encoding.nanFlag);
+  array(weight.encoding.fixUpFlag);
   os << '\n';
 }
 
@@ -198,8 +199,8 @@ FailureOr<WeightPack> WeightPack::plan(func::FuncOp forward) {
         place(*weight.encoding.blockScales);
       if (weight.encoding.tensorScale)
         place(*weight.encoding.tensorScale);
-      if (weight.encoding.nanFlag)
-        place(*weight.encoding.nanFlag);
+      if (weight.encoding.fixUpFlag)
+        place(*weight.encoding.fixUpFlag);
       pack.weights.push_back(std::move(weight));
     }
     return WalkResult::advance();
@@ -350,19 +351,34 @@ std::vector<uint8_t> mixtile::cpu::packWeightCodes(const nx::QuantizedMatrix &q,
                          fp4 ? panel / 2 : panel * (rowBytes / inner));
 }
 
-bool mixtile::cpu::getsNaNFlag(const std::optional<nx::QuantScheme> &scheme,
-                               bool kMajor) {
-  return kMajor && scheme &&
-         (scheme->element == nx::FloatFormat::F8E4M3FN ||
-          scheme->element == nx::FloatFormat::F8E5M2);
+bool mixtile::cpu::getsFixUpFlag(const std::optional<nx::QuantScheme> &scheme,
+                                 bool kMajor) {
+  if (!kMajor || !scheme)
+    return false;
+  auto fixesUp = [](nx::FloatFormat format) {
+    for (uint32_t code = 0; code < 256; ++code)
+      if (decodingNeedsFixUp(code, format))
+        return true;
+    return false;
+  };
+  return (nx::getCodeBytes(scheme->element) == 1 && fixesUp(scheme->element)) ||
+         (nx::hasBlockScales(*scheme) &&
+          fixesUp(nx::getBlockScaleFormat(*scheme)));
 }
 
-bool mixtile::cpu::hasNaNCodes(const nx::QuantizedMatrix &q) {
-  assert(nx::getCodeBytes(q.scheme.element) == 1 && "one byte per code");
-  bool isNaN[256];
-  for (unsigned code = 0; code < 256; ++code)
-    isNaN[code] = std::isnan(nx::decode(code, q.scheme.element));
-  return llvm::any_of(q.codes, [&](uint8_t code) { return isNaN[code]; });
+bool mixtile::cpu::needsFixUps(const nx::QuantizedMatrix &q) {
+  auto anyNeedsFixUp = [](llvm::ArrayRef<uint8_t> codes,
+                          nx::FloatFormat format) {
+    bool needs[256];
+    for (uint32_t code = 0; code < 256; ++code)
+      needs[code] = decodingNeedsFixUp(code, format);
+    return llvm::any_of(codes, [&](uint8_t code) { return needs[code]; });
+  };
+  bool elements = nx::getCodeBytes(q.scheme.element) == 1 &&
+                  anyNeedsFixUp(q.codes, q.scheme.element);
+  return elements ||
+         (nx::hasBlockScales(q.scheme) &&
+          anyNeedsFixUp(q.blockScales, nx::getBlockScaleFormat(q.scheme)));
 }
 
 std::vector<uint8_t> mixtile::cpu::packBlockScales(const nx::QuantizedMatrix &q,
@@ -418,9 +434,9 @@ llvm::Error WeightPack::write(WeightStore &store, llvm::raw_ostream &os) const {
     }
     if (encoding.tensorScale)
       payload.write(*encoding.tensorScale, &q.tensorScale);
-    if (encoding.nanFlag) {
-      int32_t flag = hasNaNCodes(q) ? 1 : 0;
-      payload.write(*encoding.nanFlag, &flag);
+    if (encoding.fixUpFlag) {
+      int32_t flag = needsFixUps(q) ? 1 : 0;
+      payload.write(*encoding.fixUpFlag, &flag);
     }
   }
   payload.finish(payloadBytes);

@@ -76,7 +76,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // as it multiplies: the nibble of output n looked up in the table of the 16
 // E2M1 values (a vpermps once vectorized for AVX-512), times the block scale
 // (the code shifted into an f32 exponent, with 0 and 255 patched to 2^-127
-// and NaN).
+// and NaN where the pack's fixUpFlag says some scale is one of them).
 // The activations are quantized row by row: the 48 columns are padded to
 // two blocks of 32 for the block maxima.
 
@@ -95,11 +95,14 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[C4608:.*]] = arith.constant 4608 : index
 // CHECK:         %[[SV:.*]] = memref.view %{{.*}}[%[[C4608]]][] : memref<?xi8> to memref<2x8xi8>
 // CHECK:         %[[ST:.*]] = bufferization.to_tensor %[[SV]] restrict
+// CHECK:         %[[C4672:.*]] = arith.constant 4672 : index
+// CHECK:         %[[FV:.*]] = memref.view %{{.*}}[%[[C4672]]][] : memref<?xi8> to memref<1xi32>
 // CHECK:         tensor.pad %{{.*}} low[0, 0, 0] high[0, 0, 16]
 // CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 1, 2, 32] : tensor<?x1x64xf32> into tensor<?x1x2x32xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
 // CHECK:           arith.maxui
 // CHECK:         %[[E2M1:.*]] = arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00]> : tensor<16xf32>
+// CHECK:         scf.if %{{.*}} -> (tensor<?x8xf32>) {
 // CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[CODES]], #[[SCALES]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME:        ins(%{{.*}}, %[[CT]], %[[ST]] : tensor<?x48xf32>, tensor<48x16xi32>, tensor<2x8xi8>)
 // CHECK-NEXT:    ^bb0(%[[XE:.*]]: f32, %[[WORD:.*]]: i32, %[[SCODE:.*]]: i8, %[[ACC:.*]]: f32):
@@ -119,8 +122,18 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[SCALE:.*]] = arith.select %[[NAN]]
 // CHECK:           %[[WE:.*]] = arith.mulf %[[ELEMENT]], %[[SCALE]] : f32
 // CHECK:           math.fma %[[XE]], %[[WE]], %[[ACC]] : f32
+// Without them when the pack's fixUpFlag says no scale is 0 or 255.
+// CHECK:         } else {
+// CHECK:           linalg.generic
+// CHECK:             tensor.extract %[[E2M1]]
+// CHECK:             arith.extui %{{.*}} : i8 to i32
+// CHECK-NOT:         arith.select
+// CHECK:             %[[SBITS2:.*]] = arith.shli %{{.*}}, %c23_i32 : i32
+// CHECK-NEXT:        %[[SCALE2:.*]] = arith.bitcast %[[SBITS2]] : i32 to f32
+// CHECK-NEXT:        %[[WE2:.*]] = arith.mulf %{{.*}}, %[[SCALE2]] : f32
+// CHECK-NEXT:        math.fma %{{.*}}, %[[WE2]], %{{.*}} : f32
 // CHECK-LABEL: func.func @mixtile_info_weight_bytes() -> i64
-// CHECK:         arith.constant 4672 : i64
+// CHECK:         arith.constant 4736 : i64
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x48xf32>
   %x = xfmr.embedding %table[%tokens] {precision = #xfmr.precision<weights = bf16, activations = bf16, accumulator = f32>} : tensor<16x48xf32>, tensor<?xi32> -> tensor<?x48xf32>
@@ -141,9 +154,12 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TSV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xf32>
 // CHECK:         %[[TST:.*]] = bufferization.to_tensor %[[TSV]] restrict
 // CHECK:         %[[TS:.*]] = tensor.extract %[[TST]][%{{.*}}] : tensor<1xf32>
+// CHECK:         memref.view %{{.*}} : memref<?xi8> to memref<1xi32>
+// CHECK:         scf.if %{{.*}} -> (tensor<?x8xf32>) {
 // CHECK:         linalg.generic
 // The E4M3 block scale through f16; its NaN codes become the f16 quiet NaN
-// (0x7E00) of their sign: fields 0x3F80 plus 0x3E80.
+// (0x7E00) of their sign: fields 0x3F80 plus 0x3E80 (unless the pack's
+// fixUpFlag says no scale is a NaN code, as for per-tensor FP8 below).
 // CHECK:           %[[SWIDE:.*]] = arith.extsi %{{.*}} : i8 to i16
 // CHECK:           %[[SFIELDS:.*]] = arith.andi %{{.*}}, %{{.*}} : i16
 // CHECK:           %[[TONAN:.*]] = arith.constant 16000 : i16
@@ -162,7 +178,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:         %[[TS2:.*]] = tensor.extract %[[TST2]]
 // Per-tensor FP8: the code's f16 times 2^8 * the tensor scale, one multiply
 // per weight (exact: the scale of a finite tensor is at most FLT_MAX / 448).
-// The pack's nanFlag (an i32) picks the product: with the NaN fix-up (the
+// The pack's fixUpFlag (an i32) picks the product: with the NaN fix-up (the
 // masked add) when some code is a NaN code, else without.
 // CHECK:         %[[FLAGV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xi32>
 // CHECK:         %[[FLAGT:.*]] = bufferization.to_tensor %[[FLAGV]] restrict

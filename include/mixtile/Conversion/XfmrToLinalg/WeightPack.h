@@ -17,8 +17,10 @@
 //   weights: nibble planes, below);
 // - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
 // - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32;
-// - for a linear's FP8 codes, whether any is a NaN code: one i32 (0 or 1).
-//   The kernels then skip the NaN fix-up of their decoding when none is.
+// - for a linear whose element or block scale codes have codes that their
+//   decoding must fix up (FP8's NaN codes, E8M0's 0 and 255), whether any
+//   of its codes is one: one i32 (0 or 1). The kernels then skip the
+//   fix-ups when none is.
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
 // the N independent outputs, so the codes of one k for consecutive n must
@@ -88,7 +90,7 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 5;
+inline constexpr uint32_t kWeightPackVersion = 6;
 
 /// Columns per panel of a K-major weight: the column group of the CPU
 /// kernels' default register tile (4 vectors of 16 f32 lanes).
@@ -144,8 +146,9 @@ struct WeightEncoding {
   PackedArray data;
   std::optional<PackedArray> blockScales;
   std::optional<PackedArray> tensorScale;
-  /// For a linear's FP8 codes: one i32, 1 when some code is a NaN code.
-  std::optional<PackedArray> nanFlag;
+  /// For a linear with FP8 codes or E8M0 / E4M3 block scales: one i32, 1
+  /// when some code needs a fix-up of its decoding (needsFixUps).
+  std::optional<PackedArray> fixUpFlag;
   /// Whether the arrays hold the transpose of the weight: data [cols,
   /// rows], block scales [blocks, rows] (linear weights).
   bool kMajor = false;
@@ -181,13 +184,16 @@ WeightEncoding getWeightEncoding(mlir::MLIRContext *ctx,
 std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
 
-/// Whether some element code of `q` is a NaN code (the nanFlag array).
-bool hasNaNCodes(const numerics::QuantizedMatrix &q);
+/// Whether some element or block scale code of `q` is one the kernels'
+/// decoding must fix up (decodingNeedsFixUp, XfmrToLinalg.h): the
+/// fixUpFlag array.
+bool needsFixUps(const numerics::QuantizedMatrix &q);
 
-/// Whether a weight under `scheme` read `kMajor` gets a nanFlag: FP8
-/// element codes, which the linears decode through f16.
-bool getsNaNFlag(const std::optional<numerics::QuantScheme> &scheme,
-                 bool kMajor);
+/// Whether a weight under `scheme` read `kMajor` gets a fixUpFlag: a
+/// linear whose element codes (FP8) or block scales (E8M0, E4M3) have
+/// codes that need fix-ups.
+bool getsFixUpFlag(const std::optional<numerics::QuantScheme> &scheme,
+                   bool kMajor);
 
 /// The block scale codes of `q` in the pack's layout.
 std::vector<uint8_t> packBlockScales(const numerics::QuantizedMatrix &q,

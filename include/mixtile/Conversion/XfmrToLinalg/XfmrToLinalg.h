@@ -65,11 +65,17 @@ mlir::LogicalResult lowerXfmrToLinalg(mlir::ModuleOp module);
 /// held in the low bits of the integer `code` (higher bits are ignored),
 /// computed arithmetically: no table lookup, so that the kernels vectorize
 /// without gathers.
-/// Without `nanCodes` the code is known not to be an FP8 NaN code, and the
-/// FP8 decoding skips its NaN fix-up (other formats are unaffected).
+/// Without `fixUps` the code is known to be one that needs none
+/// (decodingNeedsFixUp), and the decoding skips them.
 mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value code, numerics::FloatFormat format,
-                            bool nanCodes = true);
+                            bool fixUps = true);
+
+/// Whether buildDecodeCode gets `code` wrong without its fix-ups: FP8's
+/// NaN codes (decoded through f16) and, of the formats decoded by the
+/// exponent-and-fraction formula, the codes it gets wrong (E8M0's 0,
+/// 2^-127, and 255, NaN; no FP6 code). E2M1, BF16 and F16 need none.
+bool decodingNeedsFixUp(uint32_t code, numerics::FloatFormat format);
 
 /// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, or
 /// for a weight stored in bf16 pairs (WeightPack.h's storesBF16Pairs) also
@@ -77,13 +83,16 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
 /// of such weights are; w [N, K] under `scheme`, nullopt: f32), on tensors
 /// in the weight pack's
 /// K-major layout (WeightPack.h): `data` the f32 values or codes,
-/// `blockScales` / `tensorScale` (an f32 scalar) / `nanFlag` (an i32
-/// scalar, nonzero when some FP8 code is a NaN code) as the scheme needs, or
+/// `blockScales` / `tensorScale` (an f32 scalar) / `fixUpFlag` (an i32
+/// scalar, nonzero when some code needs a fix-up, WeightPack.h) as the
+/// scheme needs, or
 /// null. For benchmarks and tests of the kernels on their own.
-mlir::Value buildLinearKernel(
-    mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t outputs,
-    const std::optional<numerics::QuantScheme> &scheme, mlir::Value data,
-    mlir::Value blockScales, mlir::Value tensorScale, mlir::Value nanFlag = {});
+mlir::Value
+buildLinearKernel(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                  int64_t outputs,
+                  const std::optional<numerics::QuantScheme> &scheme,
+                  mlir::Value data, mlir::Value blockScales,
+                  mlir::Value tensorScale, mlir::Value fixUpFlag = {});
 
 /// Adds to `module` a function `name` (with a C interface) on buffers that
 /// runs buildLinearKernel for x [M, K] and a [N, K] weight under `scheme`:
