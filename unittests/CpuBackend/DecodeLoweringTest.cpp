@@ -162,6 +162,11 @@ TEST(DecodeLoweringTest, CodesThatNeedFixUps) {
        {nx::FloatFormat::F6E2M3FN, nx::FloatFormat::F6E3M2FN,
         nx::FloatFormat::F4E2M1FN})
     EXPECT_TRUE(needing(format).empty()) << nx::getFormatInfo(format).name;
+  // E4M3 through f32 bits takes tensor scales below 2^8; E5M2 any.
+  EXPECT_FALSE(
+      cpu::tensorScaleNeedsFixUp(0x1.fffffep7f, nx::FloatFormat::F8E4M3FN));
+  EXPECT_TRUE(cpu::tensorScaleNeedsFixUp(0x1p8f, nx::FloatFormat::F8E4M3FN));
+  EXPECT_FALSE(cpu::tensorScaleNeedsFixUp(0x1p100f, nx::FloatFormat::F8E5M2));
 }
 
 } // namespace

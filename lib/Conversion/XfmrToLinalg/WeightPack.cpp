@@ -376,7 +376,9 @@ bool mixtile::cpu::needsFixUps(const nx::QuantizedMatrix &q) {
   };
   bool elements = nx::getCodeBytes(q.scheme.element) == 1 &&
                   anyNeedsFixUp(q.codes, q.scheme.element);
-  return elements ||
+  bool tensorScale = q.scheme.scale == nx::ScaleKind::TensorF32 &&
+                     tensorScaleNeedsFixUp(q.tensorScale, q.scheme.element);
+  return elements || tensorScale ||
          (nx::hasBlockScales(q.scheme) &&
           anyNeedsFixUp(q.blockScales, nx::getBlockScaleFormat(q.scheme)));
 }

@@ -179,7 +179,8 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // Per-tensor FP8: the code's f16 times 2^8 * the tensor scale, one multiply
 // per weight (exact: the scale of a finite tensor is at most FLT_MAX / 448).
 // The pack's fixUpFlag (an i32) picks the product: with the NaN fix-up (the
-// masked add) when some code is a NaN code, else without.
+// masked add) when some code is a NaN code or the tensor scale 2^8 or
+// more, else without.
 // CHECK:         %[[FLAGV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<1xi32>
 // CHECK:         %[[FLAGT:.*]] = bufferization.to_tensor %[[FLAGV]] restrict
 // CHECK:         %[[FLAG:.*]] = tensor.extract %[[FLAGT]]
@@ -192,11 +193,19 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK-NEXT:        %[[FACTOR:.*]] = arith.mulf %[[TS2]], %[[TWO8B]] : f32
 // CHECK-NEXT:        %[[W2:.*]] = arith.mulf %[[WHALF]], %[[FACTOR]] : f32
 // CHECK-NEXT:        math.fma %{{.*}}, %[[W2]], %{{.*}} : f32
+// Without, through f32 bits: the code sign-extended, shifted by 20 and
+// masked (0x87f00000) is its value times 2^-120, times the tensor scale
+// times 2^120.
 // CHECK:         } else {
 // CHECK:           linalg.generic
-// CHECK-NOT:         arith.addi
-// CHECK:             arith.extf %{{.*}} : f16 to f32
-// CHECK:             math.fma
+// CHECK:             %[[WIDE3:.*]] = arith.extsi %{{.*}} : i8 to i32
+// CHECK:             %[[SHIFTED3:.*]] = arith.shli %[[WIDE3]], %c20_i32 : i32
+// CHECK:             %[[FIELDS3:.*]] = arith.andi %[[SHIFTED3]], %c-2014314496_i32 : i32
+// CHECK:             %[[TWO120:.*]] = arith.constant 1.329228E+36 : f32
+// CHECK-NEXT:        %[[FACTOR3:.*]] = arith.mulf %[[TS2]], %[[TWO120]] : f32
+// CHECK-NEXT:        %[[VALUE3:.*]] = arith.bitcast %[[FIELDS3]] : i32 to f32
+// CHECK-NEXT:        %[[W3:.*]] = arith.mulf %[[VALUE3]], %[[FACTOR3]] : f32
+// CHECK-NEXT:        math.fma %{{.*}}, %[[W3]], %{{.*}} : f32
 // CHECK:           scf.yield
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x8xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>

@@ -19,8 +19,9 @@
 // - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32;
 // - for a linear whose element or block scale codes have codes that their
 //   decoding must fix up (FP8's NaN codes, E8M0's 0 and 255), whether any
-//   of its codes is one: one i32 (0 or 1). The kernels then skip the
-//   fix-ups when none is.
+//   of its codes is one, or its tensor scale one the decoding without
+//   fix-ups cannot take (E4M3's from 2^8): one i32 (0 or 1). The kernels
+//   then skip the fix-ups when it is 0.
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
 // the N independent outputs, so the codes of one k for consecutive n must
@@ -185,8 +186,9 @@ std::vector<uint8_t> packWeightCodes(const numerics::QuantizedMatrix &q,
                                      bool kMajor = false);
 
 /// Whether some element or block scale code of `q` is one the kernels'
-/// decoding must fix up (decodingNeedsFixUp, XfmrToLinalg.h): the
-/// fixUpFlag array.
+/// decoding must fix up (decodingNeedsFixUp, XfmrToLinalg.h), or its
+/// tensor scale one that the decoding without fix-ups cannot take
+/// (tensorScaleNeedsFixUp): the fixUpFlag array.
 bool needsFixUps(const numerics::QuantizedMatrix &q);
 
 /// Whether a weight under `scheme` read `kMajor` gets a fixUpFlag: a

@@ -77,6 +77,12 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
 /// 2^-127, and 255, NaN; no FP6 code). E2M1, BF16 and F16 need none.
 bool decodingNeedsFixUp(uint32_t code, numerics::FloatFormat format);
 
+/// Whether a linear's decoding without fix-ups cannot take `scale` as the
+/// tensor scale of its `format` codes: E4M3 codes, decoded through f32
+/// bits at 2^-120 times their values, take scale * 2^120, which must be
+/// finite (scale < 2^8, a weight's largest magnitude below 2^8 * 448).
+bool tensorScaleNeedsFixUp(float scale, numerics::FloatFormat format);
+
 /// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, or
 /// for a weight stored in bf16 pairs (WeightPack.h's storesBF16Pairs) also
 /// [M, K / 2] i32 pairs of bf16 codes (buildBF16Pairs), as BF16 activations
