@@ -139,6 +139,17 @@ static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
 /// vector against decodeFP8ThroughF16's four and vcvtph2ps: the one-row
 /// FP8 kernel ran 17% faster on Zen 4, whose multiplies take subnormal
 /// inputs at full rate (docs/CpuBackend.md).
+/// 2^(127 - 7): what the f32 bits of an E4M3 code are short of its value.
+static constexpr float kE4M3BitsFactor = 0x1p120f;
+
+/// Whether `code` (of `format`) is decoded by decodeE4M3ThroughF32Bits:
+/// an i8 E4M3 code known to need no fix-up.
+static bool decodesThroughF32Bits(nx::FloatFormat format, Type codeType,
+                                  bool fixUps) {
+  return !fixUps && format == nx::FloatFormat::F8E4M3FN &&
+         codeType.isInteger(8);
+}
+
 static Value decodeE4M3ThroughF32Bits(ScalarBuilder &s, Value code,
                                       Value factor) {
   OpBuilder &b = s.b;
@@ -148,9 +159,9 @@ static Value decodeE4M3ThroughF32Bits(ScalarBuilder &s, Value code,
       b, loc, arith::ShLIOp::create(b, loc, wide, s.u32(20)),
       s.u32(0x87f00000u));
   Value scaled =
-      factor
-          ? arith::MulFOp::create(b, loc, factor, s.f32(0x1p120f)).getResult()
-          : s.f32(0x1p120f);
+      factor ? arith::MulFOp::create(b, loc, factor, s.f32(kE4M3BitsFactor))
+                   .getResult()
+             : s.f32(kE4M3BitsFactor);
   return arith::MulFOp::create(b, loc, s.fromBits(fields), scaled);
 }
 
@@ -188,8 +199,7 @@ static Value decodeMiniFloat(ScalarBuilder &s, Value code,
                              nx::FloatFormat format, bool fixUps = true) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
-  if (!fixUps && format == nx::FloatFormat::F8E4M3FN &&
-      code.getType().isInteger(8))
+  if (decodesThroughF32Bits(format, code.getType(), fixUps))
     return decodeE4M3ThroughF32Bits(s, code, {});
   if (decodesThroughF16(format, code.getType()))
     return decodeFP8ThroughF16(s, code, format, {}, fixUps);
@@ -314,7 +324,7 @@ bool mixtile::cpu::decodingNeedsFixUp(uint32_t code, nx::FloatFormat format) {
 
 bool mixtile::cpu::tensorScaleNeedsFixUp(float scale, nx::FloatFormat format) {
   return format == nx::FloatFormat::F8E4M3FN &&
-         !std::isfinite(scale * 0x1p120f);
+         !std::isfinite(scale * kE4M3BitsFactor);
 }
 
 Value mixtile::cpu::buildDecodeCode(OpBuilder &b, Location loc, Value code,
@@ -332,9 +342,9 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   // An FP8 code's f32 bits or f16 are scaled by a power of two and the
   // tensor scale in one multiply.
   bool tensorScaled = weight.scheme->scale == nx::ScaleKind::TensorF32;
-  if (tensorScaled && weight.withoutFixUps &&
-      weight.scheme->element == nx::FloatFormat::F8E4M3FN &&
-      data.getType().isInteger(8))
+  if (tensorScaled &&
+      decodesThroughF32Bits(weight.scheme->element, data.getType(),
+                            !weight.withoutFixUps))
     return decodeE4M3ThroughF32Bits(s, data, weight.tensorScale);
   if (tensorScaled && decodesThroughF16(weight.scheme->element, data.getType()))
     return decodeFP8ThroughF16(s, data, weight.scheme->element,
