@@ -9,6 +9,7 @@
 
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Conversion/Passes.h"
+#include "mixtile/Pipelines/Outlining.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -236,6 +237,9 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
                           issuesBF16DotAtFMARate(target.cpu)));
     pm.addPass(createVectorizeRowsPass(vectorize));
   }
+  // Every other linalg op goes into a function shared by the ops like it
+  // (the same op in every layer), which the code generator compiles once.
+  pm.addPass(createOutlineLinalgPass());
   // Every other linalg op becomes a loop nest in iteration-space order, so
   // each reduction runs in the order the lowering chose.
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -285,6 +289,7 @@ void mixtile::cpu::registerCpuPipeline() {
   PassRegistration<SetCpuTargetPass>();
   PassRegistration<FastMathPass>();
   registerVectorizeRowsPass();
+  registerOutlineLinalgPass();
   PassPipelineRegistration<CpuPipelineOptions>(
       "mixtile-cpu-pipeline",
       "Compile xfmr IR for the CPU down to the LLVM dialect (bit-exact with "

@@ -56,6 +56,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Pipelines/CpuPipeline.h"
+#include "mixtile/Pipelines/Outlining.h"
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -1382,18 +1383,6 @@ RowKernelEmitter::emitRescaledKLoop(Value from, Value to,
   return SmallVector<Value>(inRange.getResults());
 }
 
-/// Values the kernel of `op` reads: its operands and the values its body
-/// uses from above, minus constants (cloned into the kernel).
-SmallVector<Value> kernelOperands(linalg::GenericOp op) {
-  SetVector<Value> values(op->getOperands().begin(), op->getOperands().end());
-  getUsedValuesDefinedAbove(op.getRegion(), values);
-  SmallVector<Value> result;
-  for (Value value : values)
-    if (!value.getDefiningOp<arith::ConstantOp>())
-      result.push_back(value);
-  return result;
-}
-
 class VectorizeRowsPass
     : public PassWrapper<VectorizeRowsPass, OperationPass<ModuleOp>> {
 public:
@@ -1436,15 +1425,17 @@ public:
   void runOnOperation() override;
 
 private:
-  /// Outlines the kernel of `plan` into a function of a vector range and
-  /// replaces the generic with a call (through the thread pool for large
-  /// kernels).
-  void rewrite(const RowKernelPlan &plan, unsigned id);
+  /// Replaces the generic of `plan` with a call of `kernel`, the function
+  /// of a vector range createKernel outlined from it or from a generic that
+  /// haveSameOutline (through the thread pool for large kernels).
+  void rewrite(const RowKernelPlan &plan, func::FuncOp kernel);
   func::FuncOp createKernel(const RowKernelPlan &plan, ArrayRef<Value> args,
                             StringRef name);
   func::FuncOp createTask(func::FuncOp kernel, ArrayRef<Value> args,
                           LLVM::LLVMStructType context);
   func::FuncOp getParallelFor();
+  /// The task of `kernel` for the thread pool, created on first use.
+  DenseMap<Operation *, func::FuncOp> tasks;
 
   /// The register tile and k block of `plan`'s kernel.
   struct TileShape {
@@ -1702,12 +1693,10 @@ func::FuncOp VectorizeRowsPass::createTask(func::FuncOp kernel,
   return task;
 }
 
-void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
+void VectorizeRowsPass::rewrite(const RowKernelPlan &plan,
+                                func::FuncOp kernel) {
   linalg::GenericOp op = plan.op;
-  auto parent = op->getParentOfType<func::FuncOp>();
-  SmallVector<Value> args = kernelOperands(op);
-  std::string name = (parent.getSymName() + "_rows" + llvm::Twine(id)).str();
-  func::FuncOp kernel = createKernel(plan, args, name);
+  SmallVector<Value> args = getOutlinedOperands(op);
 
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -1733,7 +1722,9 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan, unsigned id) {
   for (Value arg : args)
     fields.push_back(converter.convertType(arg.getType()));
   auto context = LLVM::LLVMStructType::getLiteral(ctx, fields);
-  func::FuncOp task = createTask(kernel, args, context);
+  func::FuncOp &task = tasks[kernel];
+  if (!task)
+    task = createTask(kernel, args, context);
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   Value one =
       LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(1));
@@ -1785,9 +1776,21 @@ void VectorizeRowsPass::runOnOperation() {
     if (succeeded(plan))
       plans.push_back(std::move(*plan));
   });
-  unsigned id = 0;
+  // Every generic is compared before any is rewritten (which erases it).
+  SmallVector<Operation *> ops;
   for (const RowKernelPlan &plan : plans)
-    rewrite(plan, id++);
+    ops.push_back(plan.op);
+  SmallVector<unsigned> firsts;
+  SmallVector<unsigned> kernelOf = groupSameOutlines(ops, firsts);
+  SmallVector<func::FuncOp> kernels;
+  for (auto [id, first] : llvm::enumerate(firsts)) {
+    const RowKernelPlan &plan = plans[first];
+    auto parent = plan.op->getParentOfType<func::FuncOp>();
+    std::string name = (parent.getSymName() + "_rows" + llvm::Twine(id)).str();
+    kernels.push_back(createKernel(plan, getOutlinedOperands(plan.op), name));
+  }
+  for (auto [i, plan] : llvm::enumerate(plans))
+    rewrite(plan, kernels[kernelOf[i]]);
 }
 
 std::unique_ptr<Pass>

@@ -1,0 +1,50 @@
+//===- Outlining.h - One function for equivalent ops ------------*- C++ -*-===//
+//
+// Outlining an op into a function of the values it uses, and the test of
+// whether two ops would outline into the same function. A model's layers
+// repeat the same ops on other weights; compiling each once, shared by
+// every layer, takes the code generator's time from growing with the
+// number of layers (mixtile-cpu-vectorize-rows' kernels, and
+// mixtile-cpu-outline-linalg's loop nests).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXTILE_PIPELINES_OUTLINING_H
+#define MIXTILE_PIPELINES_OUTLINING_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/Pass/Pass.h"
+
+#include <memory>
+
+namespace mixtile::cpu {
+
+/// The operands of the function `op` outlines into: its operands, then the
+/// values its regions use from above, each once and in order of first use,
+/// without constants (which the function defines itself).
+llvm::SmallVector<mlir::Value> getOutlinedOperands(mlir::Operation *op);
+
+/// Whether `a` and `b` outline into the same function: the same op with
+/// the same attributes, types and regions, where each value from above is
+/// an outlined operand at the same position (a constant table, one
+/// `memref.get_global` of the same global) or a constant of the same
+/// value.
+bool haveSameOutline(mlir::Operation *a, mlir::Operation *b);
+
+/// Groups `ops` by haveSameOutline: the index of each op's group, groups
+/// numbered in order of their first op; `firsts` gets each group's first
+/// op's index. All of `ops` must still be in the IR.
+llvm::SmallVector<unsigned>
+groupSameOutlines(llvm::ArrayRef<mlir::Operation *> ops,
+                  llvm::SmallVectorImpl<unsigned> &firsts);
+
+/// mixtile-cpu-outline-linalg: every linalg op on buffers outside the
+/// functions it creates moves into a private, never inlined function of its
+/// getOutlinedOperands, one function for each group of groupSameOutlines,
+/// and is replaced by a call.
+std::unique_ptr<mlir::Pass> createOutlineLinalgPass();
+void registerOutlineLinalgPass();
+
+} // namespace mixtile::cpu
+
+#endif // MIXTILE_PIPELINES_OUTLINING_H
