@@ -289,10 +289,11 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // writable cache tensors at `start`, and the queries see rows [0, start +
 // n). Queries split as [seq, kv, group, d]; scores are FMA dots over d
 // times the scale; the softmax and the value sum skip keys t > start + s.
+// The value sum is (s, kv, g, t, d): values indexed as the keys, its
+// output as the queries, the keys t a reduction outside the features d.
 
 // CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
 // CHECK-DAG:   #[[KEYS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d3, d1, d4)>
-// CHECK-DAG:   #[[VALUES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d4, d1, d3)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK-SAME:      %[[START:[a-z0-9]+]]: index
 // CHECK:         %[[KC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
@@ -317,9 +318,9 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           arith.select %[[SEEN]]
 // CHECK:         math.exp
 // CHECK:         arith.divf
-// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[VALUES]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[KEYS]], #[[Q]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
 // CHECK:           math.fma
-// CHECK:           linalg.index 4 : index
+// CHECK:           linalg.index 3 : index
 // CHECK:           arith.cmpi ule
 // CHECK:         bufferization.materialize_in_destination %[[KS]] in restrict writable
 // CHECK:         bufferization.materialize_in_destination %[[VS]] in restrict writable

@@ -1,8 +1,10 @@
 // RUN: mixtile-opt %s --convert-xfmr-to-linalg | mlir-opt --one-shot-bufferize --convert-linalg-to-loops --canonicalize --cse | FileCheck %s
 
 // The evaluator's accumulation orders survive the lowering to loops: every
-// reduction is the innermost loop, ascending from 0, and updates one
-// accumulator with one FMA (or add) per term.
+// reduction loop ascends from 0 and updates one accumulator with one FMA
+// (or add) per term. Each is the innermost loop but the attention
+// output's, whose keys enclose the head features (each feature's sum
+// still takes the keys in order).
 
 // The key projection (linear): y[m, n] = fma(x[m, k], w[n, k], y[m, n]) for
 // k = 0, 1, ..., 31 (the pack holds w K-major, at [k, n]).
@@ -37,14 +39,14 @@
 // CHECK-NEXT:    %[[SEEN:.*]] = arith.cmpi ule, %{{.*}}, %[[LAST]] : index
 // CHECK-NEXT:    arith.select %[[SEEN]], %[[ADDED]], %[[PART]] : f32
 
-// The output: (s, kv, g, d, t) with the keys t innermost, one FMA of
-// probability * value per visible key.
+// The output: (s, kv, g, t, d) with the features d innermost, one FMA of
+// probability * value per visible key and feature.
 // CHECK:         memref.store %{{.*}} : memref<?x2x2x8xf32>
 // CHECK:         scf.for %[[S3:.*]] = %c0 to %{{.*}} step %c1 {
 // CHECK-NEXT:      scf.for %[[KV3:.*]] = %c0 to %c2 step %c1 {
 // CHECK-NEXT:        scf.for %[[G3:.*]] = %c0 to %c2 step %c1 {
-// CHECK-NEXT:          scf.for %[[D3:.*]] = %c0 to %c8 step %c1 {
-// CHECK-NEXT:            scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:          scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:            scf.for %[[D3:.*]] = %c0 to %c8 step %c1 {
 // CHECK-NEXT:              %[[P:.*]] = memref.load %{{.*}}[%[[S3]], %[[KV3]], %[[G3]], %[[T3]]]
 // CHECK-NEXT:              %[[V:.*]] = memref.load %{{.*}}[%[[T3]], %[[KV3]], %[[D3]]]
 // CHECK-NEXT:              %[[O:.*]] = memref.load %[[OUT:.*]][%[[S3]], %[[KV3]], %[[G3]], %[[D3]]]
