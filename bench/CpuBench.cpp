@@ -21,6 +21,8 @@
 //     exceed the L3, as a model's layers do);
 //   - decode tokens/s of the synthetic ~100M Llama at each precision vs the
 //     reference evaluator and the DRAM bound (weight bytes per token);
+//   - decode over the whole context of a model of stories260K's shape (512
+//     positions, where attention outweighs the linears) vs the evaluator;
 //   - MXFP4 GEMVs and decode also with numerics=fast-products, BF16 GEMVs
 //     (with BF16 activations, as the lowering passes them) and decode
 //     also with numerics=fast.
@@ -597,81 +599,129 @@ void benchGemv(MLIRContext &ctx, const std::string &dir, const DramStream &dram,
   }
 }
 
-/// Decode tokens/s of the synthetic 100M Llama under `scheme` (weights
-/// and activations of every linear; empty: FP32).
-void benchDecode(MLIRContext &ctx, const std::string &dir,
-                 llvm::StringRef scheme, int64_t tokens, const DramStream &dram,
-                 cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact) {
-  auto request = parseSynthesisRequest(R"({"preset": "100m"})", "preset");
-  if (!request)
-    llvm::report_fatal_error(llvm::toString(request.takeError()).c_str());
-  OwningOpRef<ModuleOp> module = buildSyntheticModel(&ctx, *request);
-  if (!scheme.empty()) {
-    PassManager pm(&ctx);
-    // The pass manager is anchored on builtin.module already.
-    std::string pipeline = ("xfmr-set-precision{weights=" + scheme +
-                            " activations=" + scheme + " match=layers}")
-                               .str();
-    if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
-      llvm::report_fatal_error("cannot set the precision");
-  }
+/// A synthetic model (synthesis request `request`) under `scheme` (weights
+/// and activations of every linear; empty: FP32) compiled into `dir`, with
+/// the reference evaluator on the same weights.
+struct DecodeModels {
+  OwningOpRef<ModuleOp> module;
   WeightStore store;
-  cpu::CpuLibraryOptions options;
-  options.outputDir = dir;
-  options.numerics = numerics;
-  options.name = ("decode-" + (scheme.empty() ? "f32" : scheme) + "-" +
-                  cpu::stringifyCpuNumerics(numerics))
-                     .str();
-  double compileStart = now();
-  auto files = cpu::buildCpuLibrary(*module, store, options);
-  if (!files)
-    llvm::report_fatal_error(llvm::toString(files.takeError()).c_str());
-  double compileTime = now() - compileStart;
-  auto model = cpu::CpuModel::load(files->library, files->weights);
-  if (!model)
-    llvm::report_fatal_error(llvm::toString(model.takeError()).c_str());
+  std::unique_ptr<cpu::CpuModel> library;
+  std::unique_ptr<Evaluator> evaluator;
   uint64_t packBytes = 0;
-  llvm::sys::fs::file_size(files->weights, packBytes);
+  double compileSeconds = 0;
 
-  auto decode = [&](auto step) {
+  DecodeModels(MLIRContext &ctx, const std::string &dir,
+               llvm::StringRef request, llvm::StringRef scheme,
+               cpu::CpuNumerics numerics) {
+    auto parsed = parseSynthesisRequest(request, "request");
+    if (!parsed)
+      llvm::report_fatal_error(llvm::toString(parsed.takeError()).c_str());
+    module = buildSyntheticModel(&ctx, *parsed);
+    if (!scheme.empty()) {
+      PassManager pm(&ctx);
+      // The pass manager is anchored on builtin.module already.
+      std::string pipeline = ("xfmr-set-precision{weights=" + scheme +
+                              " activations=" + scheme + " match=layers}")
+                                 .str();
+      if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
+        llvm::report_fatal_error("cannot set the precision");
+    }
+    cpu::CpuLibraryOptions options;
+    options.outputDir = dir;
+    options.numerics = numerics;
+    options.name = ("decode-" + (scheme.empty() ? "f32" : scheme) + "-" +
+                    cpu::stringifyCpuNumerics(numerics))
+                       .str();
+    double compileStart = now();
+    auto files = cpu::buildCpuLibrary(*module, store, options);
+    if (!files)
+      llvm::report_fatal_error(llvm::toString(files.takeError()).c_str());
+    compileSeconds = now() - compileStart;
+    auto model = cpu::CpuModel::load(files->library, files->weights);
+    if (!model)
+      llvm::report_fatal_error(llvm::toString(model.takeError()).c_str());
+    library = std::move(*model);
+    llvm::sys::fs::file_size(files->weights, packBytes);
+    auto eval = Evaluator::create(*module, store);
+    if (!eval)
+      llvm::report_fatal_error(llvm::toString(eval.takeError()).c_str());
+    evaluator = std::move(*eval);
+  }
+
+  /// Tokens/s of `step` over `tokens` decode steps from position 0, the
+  /// best of two runs (`reset` before each).
+  template <typename Reset, typename Step>
+  static double rate(int64_t tokens, Reset reset, Step step) {
     double best = 1e30;
     for (int rep = 0; rep < 2; ++rep) {
+      reset();
       double start = now();
       for (int64_t t = 0; t < tokens; ++t)
-        step(static_cast<int32_t>(1 + t * 7 % 1000));
+        step(static_cast<int32_t>(1 + t * 7 % 500));
       best = std::min(best, now() - start);
     }
     return tokens / best;
-  };
-  double cpuRate = decode([&](int32_t token) {
-    if ((*model)->position() + 1 >= (*model)->maxSeqLen())
-      (*model)->reset();
-    if (!(*model)->forward({token}))
-      llvm::report_fatal_error("cpu decode failed");
-  });
-  auto eval = Evaluator::create(*module, store);
-  if (!eval)
-    llvm::report_fatal_error(llvm::toString(eval.takeError()).c_str());
-  double evalRate = decode([&](int32_t token) {
-    if (!(*eval)->forward({token}))
-      llvm::report_fatal_error("evaluator decode failed");
-  });
+  }
+  double libraryRate(int64_t tokens) {
+    return rate(
+        tokens, [&] { library->reset(); },
+        [&](int32_t token) {
+          if (!library->forward({token}))
+            llvm::report_fatal_error("cpu decode failed");
+        });
+  }
+  double evaluatorRate(int64_t tokens) {
+    return rate(
+        tokens, [&] { evaluator->reset(); },
+        [&](int32_t token) {
+          if (!evaluator->forward({token}))
+            llvm::report_fatal_error("evaluator decode failed");
+        });
+  }
+};
+
+/// Decode tokens/s of the synthetic 100M Llama under `scheme` vs the
+/// evaluator and the DRAM bound.
+void benchDecode(MLIRContext &ctx, const std::string &dir,
+                 llvm::StringRef scheme, int64_t tokens, const DramStream &dram,
+                 cpu::CpuNumerics numerics = cpu::CpuNumerics::Exact) {
+  DecodeModels models(ctx, dir, R"({"preset": "100m"})", scheme, numerics);
+  double cpuRate = models.libraryRate(tokens);
+  double evalRate = models.evaluatorRate(tokens);
   // Every weight is read once per token, but of an embedding table only
   // one row (the tables stay f32: the plan matches the layers only).
   uint64_t tableBytes = 0;
-  module->walk([&](xfmr::EmbeddingOp op) {
+  models.module->walk([&](xfmr::EmbeddingOp op) {
     auto table = cast<RankedTensorType>(op.getTable().getType());
     tableBytes += table.getNumElements() * sizeof(float);
   });
-  uint64_t tokenBytes = packBytes - tableBytes;
+  uint64_t tokenBytes = models.packBytes - tableBytes;
   double bound = dram.best(3) * 1e9 / tokenBytes;
   llvm::outs() << llvm::formatv(
       "decode 100M {0,-6} ({8}): mixtile {1,7:F1} tok/s = {2,5:F2}x the "
       "evaluator ({3,6:F1} tok/s), {4,5:F1}% of the DRAM bound ({5,6:F1} "
       "tok/s for {6:F0} MB of weights per token); compiled in {7:F1} s\n",
       scheme.empty() ? "f32" : scheme, cpuRate, cpuRate / evalRate, evalRate,
-      100 * cpuRate / bound, bound, tokenBytes / 1e6, compileTime,
+      100 * cpuRate / bound, bound, tokenBytes / 1e6, models.compileSeconds,
       cpu::stringifyCpuNumerics(numerics));
+  llvm::outs().flush();
+}
+
+/// Decode tokens/s over the whole context of the synthetic model of
+/// stories260K's shape under `scheme`, exact, vs the evaluator: at 512
+/// positions attention (scalar loops) costs more than the linears.
+void benchLongDecode(MLIRContext &ctx, const std::string &dir,
+                     llvm::StringRef scheme) {
+  DecodeModels models(ctx, dir, R"({"preset": "tiny"})", scheme,
+                      cpu::CpuNumerics::Exact);
+  int64_t tokens = models.library->maxSeqLen();
+  double cpuRate = models.libraryRate(tokens);
+  double evalRate = models.evaluatorRate(tokens);
+  llvm::outs() << llvm::formatv(
+      "decode tiny {0,-6} (exact), positions 0-{1}: mixtile {2,7:F1} tok/s = "
+      "{3,5:F2}x the evaluator ({4,7:F1} tok/s)\n",
+      scheme.empty() ? "f32" : scheme, tokens - 1, cpuRate, cpuRate / evalRate,
+      evalRate);
   llvm::outs().flush();
 }
 
@@ -732,6 +782,8 @@ int main(int argc, char **argv) {
     benchDecode(ctx, tmp, "bf16", quick ? 8 : 32, dram, cpu::CpuNumerics::Fast);
     benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, dram,
                 cpu::CpuNumerics::FastProducts);
+    for (llvm::StringRef scheme : {"", "mxfp4"})
+      benchLongDecode(ctx, tmp, scheme);
   }
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
   if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP");
