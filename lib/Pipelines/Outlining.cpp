@@ -119,6 +119,9 @@ mixtile::cpu::groupSameOutlines(ArrayRef<Operation *> ops,
 
 namespace {
 
+/// The attribute that keeps LLVM from inlining outline()'s functions.
+constexpr StringLiteral kPassthrough = "passthrough";
+
 /// A private function of `operands` (op's getOutlinedOperands) that runs a
 /// clone of `op`, named `name` or, if that is taken, a variant of it.
 func::FuncOp outline(Operation *op, ArrayRef<Value> operands, StringRef name,
@@ -129,7 +132,7 @@ func::FuncOp outline(Operation *op, ArrayRef<Value> operands, StringRef name,
       b, loc, name, b.getFunctionType(ValueRange(operands).getTypes(), {}));
   func.setPrivate();
   // Inlined at a call, the op would be compiled once more for every call.
-  func->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+  func->setAttr(kPassthrough, b.getArrayAttr({b.getStringAttr("noinline")}));
   symbols.insert(func);
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -143,10 +146,15 @@ func::FuncOp outline(Operation *op, ArrayRef<Value> operands, StringRef name,
   return func;
 }
 
-/// Whether `op` is all its function does besides defining constants (as
-/// outline() leaves it).
+/// Whether `op` is all a function of outline()'s does besides defining
+/// constants.
 bool isOutlined(Operation *op) {
-  return isa<func::FuncOp>(op->getParentOp()) &&
+  auto func = dyn_cast<func::FuncOp>(op->getParentOp());
+  auto passthrough =
+      func ? func->getAttrOfType<ArrayAttr>(kPassthrough) : nullptr;
+  return passthrough && func.isPrivate() &&
+         llvm::is_contained(passthrough.getValue(),
+                            StringAttr::get(op->getContext(), "noinline")) &&
          llvm::all_of(*op->getBlock(), [&](Operation &other) {
            return &other == op || isa<arith::ConstantOp, func::ReturnOp>(other);
          });

@@ -1,5 +1,6 @@
 // RUN: mixtile-opt %s --mixtile-cpu-outline-linalg | FileCheck %s
 // RUN: mixtile-opt %s --mixtile-cpu-outline-linalg --mixtile-cpu-outline-linalg | FileCheck %s
+// RUN: %mlir_opt %s --load-dialect-plugin=%mixtile_plugin --load-pass-plugin=%mixtile_plugin --pass-pipeline="builtin.module(mixtile-cpu-outline-linalg)" | FileCheck %s
 
 // mixtile-cpu-outline-linalg: each linalg op on buffers becomes a call of a
 // private, never-inlined function of the values it uses (constants are
@@ -9,7 +10,9 @@
 // ops on %s and %t use the same values at the same places but would pass
 // them in other places among their operands (one takes %s as an operand,
 // the other %t), so they get functions of their own. A second run leaves
-// the functions as they are.
+// the functions as they are; an op alone in a function of the input is
+// outlined all the same, here into the function of the other fill of 1
+// (ops in different functions share them too).
 
 // CHECK-LABEL: func.func @layers(
 // CHECK-SAME:      %[[A:[^:]*]]: memref<8xf32>, %[[B:[^:]*]]: memref<8xf32>, %[[C:[^:]*]]: memref<8xf32>, %[[D:[^:]*]]: memref<8xf32>, %[[S:[^:]*]]: f32, %[[T:[^:]*]]: f32, %[[P:[^:]*]]: i1)
@@ -21,6 +24,9 @@
 // CHECK:           call @layers_loops3(%[[A]], %[[S]]) : (memref<8xf32>, f32) -> ()
 // CHECK:         call @layers_loops4(%[[S]], %[[A]], %[[T]])
 // CHECK:         call @layers_loops5(%[[T]], %[[A]], %[[S]])
+// CHECK-NOT:     linalg.
+// CHECK-LABEL: func.func @single(
+// CHECK:         call @layers_loops2(%{{.*}}) : (memref<8xf32>) -> ()
 // CHECK-NOT:     linalg.
 // CHECK:       func.func private @layers_loops0(%[[X:.*]]: memref<8xf32>, %[[Y:.*]]: memref<8xf32>) attributes {passthrough = ["noinline"]} {
 // CHECK-NEXT:    linalg.generic {{.*}} ins(%[[X]] : memref<8xf32>) outs(%[[Y]] : memref<8xf32>)
@@ -73,5 +79,11 @@ func.func @layers(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>, %d: m
     %q = arith.mulf %r, %t : f32
     linalg.yield %q : f32
   }
+  return
+}
+
+func.func @single(%a: memref<8xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%a : memref<8xf32>)
   return
 }
