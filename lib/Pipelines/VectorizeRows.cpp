@@ -132,9 +132,13 @@ enum class InputKind {
 /// Where a generic can be vectorized across n, what its kernel needs.
 struct RowKernelPlan {
   mutable linalg::GenericOp op;
-  /// Lanes per vector (divides N).
+  /// Lanes per vector (divides `columns`).
   int64_t width = 0;
+  /// The kernel computes the columns [firstVector * width, columns) of the
+  /// output: all of them, or those after a kernel of wider vectors (its
+  /// tail).
   int64_t columns = 0;
+  int64_t firstVector = 0;
   SmallVector<InputKind> inputs;
   /// Dependences of every value of the body.
   DenseMap<Value, unsigned> dependence;
@@ -442,7 +446,12 @@ void matchBF16Dot(RowKernelPlan &plan) {
 }
 
 /// Checks `op` and computes its plan; fails for generics of another form.
-FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
+/// The plan of `op`'s kernel: for its first `columns` columns (0: all) in
+/// vectors of the largest width from `maxWidth` down to `minWidth`, halving,
+/// that divides them.
+FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth,
+                                       int64_t columns = 0,
+                                       int64_t minWidth = 4) {
   RowKernelPlan plan;
   plan.op = op;
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
@@ -464,7 +473,9 @@ FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth) {
   plan.columns = outType.getDimSize(1);
   if (ShapedType::isDynamic(plan.columns))
     return failure();
-  for (int64_t width = maxWidth; width >= 4 && !plan.width; width /= 2)
+  if (columns)
+    plan.columns = columns;
+  for (int64_t width = maxWidth; width >= minWidth && !plan.width; width /= 2)
     if (plan.columns % width == 0)
       plan.width = width;
   if (!plan.width)
@@ -1425,10 +1436,18 @@ public:
   void runOnOperation() override;
 
 private:
-  /// Replaces the generic of `plan` with a call of `kernel`, the function
-  /// of a vector range createKernel outlined from it or from a generic that
-  /// haveSameOutline (through the thread pool for large kernels).
-  void rewrite(const RowKernelPlan &plan, func::FuncOp kernel);
+  /// The plans of `op`'s kernels: one for all its columns, or one in
+  /// vectors of `width` and a tail in narrower vectors (none: not a linear
+  /// this pass vectorizes).
+  SmallVector<RowKernelPlan, 2> planKernels(linalg::GenericOp op) const;
+  /// Replaces the generic of `plans` with calls of `kernels`, the functions
+  /// of a vector range createKernel outlined from them or from a generic
+  /// that haveSameOutline.
+  void rewrite(ArrayRef<RowKernelPlan> plans, ArrayRef<func::FuncOp> kernels);
+  /// A call at `b` of `kernel` over the vectors of `plan` (through the
+  /// thread pool for large kernels).
+  void emitCall(OpBuilder &b, const RowKernelPlan &plan, func::FuncOp kernel,
+                ArrayRef<Value> args);
   func::FuncOp createKernel(const RowKernelPlan &plan, ArrayRef<Value> args,
                             StringRef name);
   func::FuncOp createTask(func::FuncOp kernel, ArrayRef<Value> args,
@@ -1693,27 +1712,65 @@ func::FuncOp VectorizeRowsPass::createTask(func::FuncOp kernel,
   return task;
 }
 
-void VectorizeRowsPass::rewrite(const RowKernelPlan &plan,
-                                func::FuncOp kernel) {
-  linalg::GenericOp op = plan.op;
-  SmallVector<Value> args = getOutlinedOperands(op);
+SmallVector<RowKernelPlan, 2>
+VectorizeRowsPass::planKernels(linalg::GenericOp op) const {
+  FailureOr<RowKernelPlan> whole = planRowKernel(op, width);
+  if (succeeded(whole) && whole->width == width)
+    return {std::move(*whole)};
+  // Columns that `width` does not divide: the most of them in vectors of
+  // `width`, the rest in narrower ones (down to one lane, which the scalar
+  // loops would not beat). The tail starts at a whole group of every tile
+  // it may take, as emitColumnRange expects.
+  SmallVector<RowKernelPlan, 2> plans;
+  if (succeeded(whole))
+    plans.push_back(std::move(*whole));
+  FailureOr<RowKernelPlan> tail = planRowKernel(op, width / 2, 0, 1);
+  if (failed(tail))
+    return plans;
+  int64_t groups = std::max(
+      {vectors.getValue(), singleRowVectors.getValue(), dotVectors.getValue()});
+  int64_t align = std::lcm(width.getValue(), tail->width * groups);
+  int64_t mainColumns = tail->columns / align * align;
+  if (!mainColumns)
+    return plans;
+  FailureOr<RowKernelPlan> main = planRowKernel(op, width, mainColumns);
+  if (failed(main))
+    return plans;
+  tail->firstVector = mainColumns / tail->width;
+  plans.clear();
+  plans.push_back(std::move(*main));
+  plans.push_back(std::move(*tail));
+  return plans;
+}
 
+void VectorizeRowsPass::rewrite(ArrayRef<RowKernelPlan> plans,
+                                ArrayRef<func::FuncOp> kernels) {
+  linalg::GenericOp op = plans.front().op;
+  SmallVector<Value> args = getOutlinedOperands(op);
   OpBuilder b(op);
+  for (auto [plan, kernel] : llvm::zip_equal(plans, kernels))
+    emitCall(b, plan, kernel, args);
+  op.erase();
+}
+
+void VectorizeRowsPass::emitCall(OpBuilder &b, const RowKernelPlan &plan,
+                                 func::FuncOp kernel, ArrayRef<Value> args) {
+  linalg::GenericOp op = plan.op;
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value first = arith::ConstantIndexOp::create(b, loc, plan.firstVector);
   int64_t vectorCount = plan.columns / plan.width;
   Value count = arith::ConstantIndexOp::create(b, loc, vectorCount);
   int64_t reduction = op.getStaticLoopRanges()[2];
   int64_t grain = getGrain(plan);
-  bool parallel = threads && vectorCount >= 2 * grain &&
+  // A tail is too short to be worth the threads.
+  bool parallel = threads && !plan.firstVector && vectorCount >= 2 * grain &&
                   !ShapedType::isDynamic(reduction) &&
                   plan.columns * reduction >= parallelWork;
   if (!parallel) {
     SmallVector<Value> operands(args);
-    operands.append({zero, count});
+    operands.append({first, count});
     func::CallOp::create(b, loc, kernel, operands);
-    op.erase();
     return;
   }
   // The operands travel to the threads in a struct of their LLVM types.
@@ -1742,7 +1799,6 @@ void VectorizeRowsPass::rewrite(const RowKernelPlan &plan,
   Value grainValue = arith::ConstantIndexOp::create(b, loc, grain);
   func::CallOp::create(b, loc, getParallelFor(),
                        ValueRange{taskRef, storage, count, grainValue});
-  op.erase();
 }
 
 } // namespace
@@ -1770,27 +1826,33 @@ void VectorizeRowsPass::runOnOperation() {
         << prefetchDistance.getValue();
     return signalPassFailure();
   }
-  SmallVector<RowKernelPlan> plans;
+  std::vector<SmallVector<RowKernelPlan, 2>> plans;
   getOperation().walk([&](linalg::GenericOp op) {
-    FailureOr<RowKernelPlan> plan = planRowKernel(op, width);
-    if (succeeded(plan))
-      plans.push_back(std::move(*plan));
+    SmallVector<RowKernelPlan, 2> opPlans = planKernels(op);
+    if (!opPlans.empty())
+      plans.push_back(std::move(opPlans));
   });
   // Every generic is compared before any is rewritten (which erases it).
+  // Generics alike have the same types, hence the same plans.
   SmallVector<Operation *> ops;
-  for (const RowKernelPlan &plan : plans)
-    ops.push_back(plan.op);
+  for (const auto &opPlans : plans)
+    ops.push_back(opPlans.front().op);
   SmallVector<unsigned> firsts;
-  SmallVector<unsigned> kernelOf = groupSameOutlines(ops, firsts);
-  SmallVector<func::FuncOp> kernels;
-  for (auto [id, first] : llvm::enumerate(firsts)) {
-    const RowKernelPlan &plan = plans[first];
-    auto parent = plan.op->getParentOfType<func::FuncOp>();
-    std::string name = (parent.getSymName() + "_rows" + llvm::Twine(id)).str();
-    kernels.push_back(createKernel(plan, getOutlinedOperands(plan.op), name));
+  SmallVector<unsigned> kernelsOf = groupSameOutlines(ops, firsts);
+  SmallVector<SmallVector<func::FuncOp, 2>> kernels;
+  unsigned id = 0;
+  for (unsigned first : firsts) {
+    auto &groupKernels = kernels.emplace_back();
+    for (const RowKernelPlan &plan : plans[first]) {
+      auto parent = plan.op->getParentOfType<func::FuncOp>();
+      std::string name =
+          (parent.getSymName() + "_rows" + llvm::Twine(id++)).str();
+      groupKernels.push_back(
+          createKernel(plan, getOutlinedOperands(plan.op), name));
+    }
   }
-  for (auto [i, plan] : llvm::enumerate(plans))
-    rewrite(plan, kernels[kernelOf[i]]);
+  for (auto [opPlans, group] : llvm::zip_equal(plans, kernelsOf))
+    rewrite(opPlans, kernels[group]);
 }
 
 std::unique_ptr<Pass>
