@@ -51,7 +51,7 @@ int64_t mixtile_info_token_limit(void);
 int64_t mixtile_info_position_limit(void);
 
 /* kPackVersion is kWeightPackVersion (WeightPack.h). */
-enum { kAbiVersion = 1, kHeaderBytes = 64, kPackVersion = 6, kAlign = 64 };
+enum { kAbiVersion = 1, kHeaderBytes = 64, kPackVersion = 7, kAlign = 64 };
 static const char kMagic[8] = {'M', 'X', 'T', 'L', 'W', 'P', 'K', '1'};
 
 /* The weight pack header (WeightPack.h). */

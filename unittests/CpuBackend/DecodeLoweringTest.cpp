@@ -156,17 +156,23 @@ TEST(DecodeLoweringTest, CodesThatNeedFixUps) {
             (std::vector<uint32_t>{0x00, 0xff}));
   EXPECT_EQ(needing(nx::FloatFormat::F8E4M3FN),
             (std::vector<uint32_t>{0x7f, 0xff}));
-  EXPECT_EQ(needing(nx::FloatFormat::F8E5M2),
-            (std::vector<uint32_t>{0x7d, 0x7e, 0x7f, 0xfd, 0xfe, 0xff}));
+  // E5M2's Inf codes too: through f32 bits they would be 2^16.
+  EXPECT_EQ(
+      needing(nx::FloatFormat::F8E5M2),
+      (std::vector<uint32_t>{0x7c, 0x7d, 0x7e, 0x7f, 0xfc, 0xfd, 0xfe, 0xff}));
   for (nx::FloatFormat format :
        {nx::FloatFormat::F6E2M3FN, nx::FloatFormat::F6E3M2FN,
         nx::FloatFormat::F4E2M1FN})
     EXPECT_TRUE(needing(format).empty()) << nx::getFormatInfo(format).name;
-  // E4M3 through f32 bits takes tensor scales below 2^8; E5M2 any.
+  // Through f32 bits E4M3 takes tensor scales below 2^8, E5M2 below 2^16;
+  // other formats have no such limit.
   EXPECT_FALSE(
       cpu::tensorScaleNeedsFixUp(0x1.fffffep7f, nx::FloatFormat::F8E4M3FN));
   EXPECT_TRUE(cpu::tensorScaleNeedsFixUp(0x1p8f, nx::FloatFormat::F8E4M3FN));
-  EXPECT_FALSE(cpu::tensorScaleNeedsFixUp(0x1p100f, nx::FloatFormat::F8E5M2));
+  EXPECT_FALSE(
+      cpu::tensorScaleNeedsFixUp(0x1.fffffep15f, nx::FloatFormat::F8E5M2));
+  EXPECT_TRUE(cpu::tensorScaleNeedsFixUp(0x1p16f, nx::FloatFormat::F8E5M2));
+  EXPECT_FALSE(cpu::tensorScaleNeedsFixUp(0x1p100f, nx::FloatFormat::F4E2M1FN));
 }
 
 } // namespace

@@ -128,40 +128,58 @@ static Value decodeFP8ThroughF16(ScalarBuilder &s, Value code,
                 : value;
 }
 
-/// The E4M3 `code` (i8) times `factor`, for a code that is not a NaN code
-/// and a finite `factor` * 2^120, through f32 bits: sign-extended to 32
-/// bits and shifted left by 20, the code's exponent and mantissa fields
-/// are the f32's low exponent bits and high mantissa bits and its sign the
-/// f32's, the rest masked off: the code's value times 2^-120 (f32's bias
-/// is 127, E4M3's 7), normal or, for subnormal codes, subnormal. Times
-/// factor * 2^120 that is the value times factor, rounded once, as
+/// The FP8 `code` (i8) times `factor`, for a code that needs no fix-up
+/// (not E4M3's NaN codes, nor E5M2's Inf and NaN codes) and a finite
+/// `factor` times the format's F32BitsLayout::factor, through f32 bits:
+/// sign-extended to 32 bits and shifted left, the code's exponent and
+/// mantissa fields are the f32's low exponent bits and high mantissa bits
+/// and its sign the f32's, the rest masked off: the code's value times
+/// 2^-(127 - bias), normal or, for subnormal codes, subnormal. Times
+/// factor * 2^(127 - bias) that is the value times factor, rounded once, as
 /// numerics::dequantize's product. Three integer ops and a multiply per
 /// vector against decodeFP8ThroughF16's four and vcvtph2ps: the one-row
-/// FP8 kernel ran 17% faster on Zen 4, whose multiplies take subnormal
+/// E4M3 kernel ran 17% faster on Zen 4, whose multiplies take subnormal
 /// inputs at full rate (docs/CpuBackend.md).
-/// 2^(127 - 7): what the f32 bits of an E4M3 code are short of its value.
-static constexpr float kE4M3BitsFactor = 0x1p120f;
+struct F32BitsLayout {
+  /// The shift that puts the code's lowest exponent bit at f32's bit 23.
+  uint32_t shift;
+  /// The sign, the code's exponent bits and its mantissa bits, shifted.
+  uint32_t mask;
+  /// 2^(127 - bias): what the f32 bits are short of the code's value.
+  float factor;
+};
 
-/// Whether `code` (of `format`) is decoded by decodeE4M3ThroughF32Bits:
-/// an i8 E4M3 code known to need no fix-up.
-static bool decodesThroughF32Bits(nx::FloatFormat format, Type codeType,
-                                  bool fixUps) {
-  return !fixUps && format == nx::FloatFormat::F8E4M3FN &&
-         codeType.isInteger(8);
+static std::optional<F32BitsLayout> getF32BitsLayout(nx::FloatFormat format) {
+  switch (format) {
+  case nx::FloatFormat::F8E4M3FN:
+    return F32BitsLayout{20, 0x87f00000u, 0x1p120f};
+  case nx::FloatFormat::F8E5M2:
+    return F32BitsLayout{21, 0x8fe00000u, 0x1p112f};
+  default:
+    return std::nullopt;
+  }
 }
 
-static Value decodeE4M3ThroughF32Bits(ScalarBuilder &s, Value code,
-                                      Value factor) {
+/// Whether `code` (of `format`) is decoded by decodeFP8ThroughF32Bits: an
+/// i8 FP8 code known to need no fix-up.
+static bool decodesThroughF32Bits(nx::FloatFormat format, Type codeType,
+                                  bool fixUps) {
+  return !fixUps && getF32BitsLayout(format) && codeType.isInteger(8);
+}
+
+static Value decodeFP8ThroughF32Bits(ScalarBuilder &s, Value code,
+                                     nx::FloatFormat format, Value factor) {
   OpBuilder &b = s.b;
   Location loc = s.loc;
+  F32BitsLayout layout = *getF32BitsLayout(format);
   Value wide = arith::ExtSIOp::create(b, loc, b.getI32Type(), code);
   Value fields = arith::AndIOp::create(
-      b, loc, arith::ShLIOp::create(b, loc, wide, s.u32(20)),
-      s.u32(0x87f00000u));
+      b, loc, arith::ShLIOp::create(b, loc, wide, s.u32(layout.shift)),
+      s.u32(layout.mask));
   Value scaled =
-      factor ? arith::MulFOp::create(b, loc, factor, s.f32(kE4M3BitsFactor))
+      factor ? arith::MulFOp::create(b, loc, factor, s.f32(layout.factor))
                    .getResult()
-             : s.f32(kE4M3BitsFactor);
+             : s.f32(layout.factor);
   return arith::MulFOp::create(b, loc, s.fromBits(fields), scaled);
 }
 
@@ -200,7 +218,7 @@ static Value decodeMiniFloat(ScalarBuilder &s, Value code,
   OpBuilder &b = s.b;
   Location loc = s.loc;
   if (decodesThroughF32Bits(format, code.getType(), fixUps))
-    return decodeE4M3ThroughF32Bits(s, code, {});
+    return decodeFP8ThroughF32Bits(s, code, format, {});
   if (decodesThroughF16(format, code.getType()))
     return decodeFP8ThroughF16(s, code, format, {}, fixUps);
   if (format == nx::FloatFormat::F4E2M1FN && code.getType().isInteger(8)) {
@@ -317,14 +335,16 @@ bool mixtile::cpu::decodingNeedsFixUp(uint32_t code, nx::FloatFormat format) {
     return false; // BF16, F16 and E2M1 have no fix-ups.
   code &= (1u << info.bits) - 1;
   float value = nx::decode(code, format);
+  // NaN codes for decodeFP8ThroughF16, and for decodeFP8ThroughF32Bits
+  // also E5M2's Inf codes (their exponent field is all ones).
   if (format == nx::FloatFormat::F8E4M3FN || format == nx::FloatFormat::F8E5M2)
-    return std::isnan(value); // decodeFP8ThroughF16, E4M3 also through f32.
+    return !std::isfinite(value);
   return formulaBits(code, info) != llvm::bit_cast<uint32_t>(value);
 }
 
 bool mixtile::cpu::tensorScaleNeedsFixUp(float scale, nx::FloatFormat format) {
-  return format == nx::FloatFormat::F8E4M3FN &&
-         !std::isfinite(scale * kE4M3BitsFactor);
+  std::optional<F32BitsLayout> layout = getF32BitsLayout(format);
+  return layout && !std::isfinite(scale * layout->factor);
 }
 
 Value mixtile::cpu::buildDecodeCode(OpBuilder &b, Location loc, Value code,
@@ -345,7 +365,8 @@ Value mixtile::cpu::decodeWeight(OpBuilder &b, Location loc,
   if (tensorScaled &&
       decodesThroughF32Bits(weight.scheme->element, data.getType(),
                             !weight.withoutFixUps))
-    return decodeE4M3ThroughF32Bits(s, data, weight.tensorScale);
+    return decodeFP8ThroughF32Bits(s, data, weight.scheme->element,
+                                   weight.tensorScale);
   if (tensorScaled && decodesThroughF16(weight.scheme->element, data.getType()))
     return decodeFP8ThroughF16(s, data, weight.scheme->element,
                                weight.tensorScale, !weight.withoutFixUps);

@@ -91,7 +91,7 @@ struct WeightPackHeader {
 };
 static_assert(sizeof(WeightPackHeader) == kWeightPackAlignment,
               "the payload starts 64 bytes into the file");
-inline constexpr uint32_t kWeightPackVersion = 6;
+inline constexpr uint32_t kWeightPackVersion = 7;
 
 /// Columns per panel of a K-major weight: the column group of the CPU
 /// kernels' default register tile (4 vectors of 16 f32 lanes).

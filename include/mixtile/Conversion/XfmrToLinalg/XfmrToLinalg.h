@@ -72,15 +72,17 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
                             bool fixUps = true);
 
 /// Whether buildDecodeCode gets `code` wrong without its fix-ups: FP8's
-/// NaN codes (decoded through f16) and, of the formats decoded by the
-/// exponent-and-fraction formula, the codes it gets wrong (E8M0's 0,
-/// 2^-127, and 255, NaN; no FP6 code). E2M1, BF16 and F16 need none.
+/// NaN codes and E5M2's Inf codes (decoded through f32 bits) and, of the
+/// formats decoded by the exponent-and-fraction formula, the codes it gets
+/// wrong (E8M0's 0, 2^-127, and 255, NaN; no FP6 code). E2M1, BF16 and
+/// F16 need none.
 bool decodingNeedsFixUp(uint32_t code, numerics::FloatFormat format);
 
 /// Whether a linear's decoding without fix-ups cannot take `scale` as the
-/// tensor scale of its `format` codes: E4M3 codes, decoded through f32
-/// bits at 2^-120 times their values, take scale * 2^120, which must be
-/// finite (scale < 2^8, a weight's largest magnitude below 2^8 * 448).
+/// tensor scale of its `format` codes: FP8 codes, decoded through f32 bits
+/// at 2^-(127 - bias) times their values, take scale * 2^(127 - bias),
+/// which must be finite (E4M3: scale < 2^8, a weight's largest magnitude
+/// below 2^8 * 448; E5M2: scale < 2^16).
 bool tensorScaleNeedsFixUp(float scale, numerics::FloatFormat format);
 
 /// The linear kernel the lowering emits for y = x w^T (x [M, K] f32, or
