@@ -648,36 +648,25 @@ struct DecodeModels {
     evaluator = std::move(*eval);
   }
 
-  /// Tokens/s of `step` over `tokens` decode steps from position 0, the
-  /// best of two runs (`reset` before each).
-  template <typename Reset, typename Step>
-  static double rate(int64_t tokens, Reset reset, Step step) {
+  /// Tokens/s of `model` (the library or the evaluator: the same
+  /// interface) over `tokens` decode steps from position 0, the best of two
+  /// runs.
+  template <typename Model> static double rate(Model &model, int64_t tokens) {
     double best = 1e30;
     for (int rep = 0; rep < 2; ++rep) {
-      reset();
+      model.reset();
       double start = now();
       for (int64_t t = 0; t < tokens; ++t)
-        step(static_cast<int32_t>(1 + t * 7 % 500));
+        if (auto logits =
+                model.forward({static_cast<int32_t>(1 + t * 7 % 500)});
+            !logits)
+          llvm::report_fatal_error(llvm::toString(logits.takeError()).c_str());
       best = std::min(best, now() - start);
     }
     return tokens / best;
   }
-  double libraryRate(int64_t tokens) {
-    return rate(
-        tokens, [&] { library->reset(); },
-        [&](int32_t token) {
-          if (!library->forward({token}))
-            llvm::report_fatal_error("cpu decode failed");
-        });
-  }
-  double evaluatorRate(int64_t tokens) {
-    return rate(
-        tokens, [&] { evaluator->reset(); },
-        [&](int32_t token) {
-          if (!evaluator->forward({token}))
-            llvm::report_fatal_error("evaluator decode failed");
-        });
-  }
+  double libraryRate(int64_t tokens) { return rate(*library, tokens); }
+  double evaluatorRate(int64_t tokens) { return rate(*evaluator, tokens); }
 };
 
 /// Decode tokens/s of the synthetic 100M Llama under `scheme` vs the

@@ -69,6 +69,14 @@ SmallVector<Value> mixtile::cpu::getOutlinedOperands(Operation *op) {
   return operands;
 }
 
+void mixtile::cpu::mapOutlinedValues(OpBuilder &b, Operation *op,
+                                     ValueRange arguments, IRMapping &mapping) {
+  mapping.map(getOutlinedOperands(op), arguments);
+  for (Value value : getUsedValuesFromAbove(op))
+    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+      mapping.map(value, b.clone(*constant)->getResult(0));
+}
+
 bool mixtile::cpu::haveSameOutline(Operation *a, Operation *b) {
   // The structure: values defined within the ops must correspond as the
   // comparison found them; values from above are compared below.
@@ -122,12 +130,12 @@ namespace {
 /// The attribute that keeps LLVM from inlining outline()'s functions.
 constexpr StringLiteral kPassthrough = "passthrough";
 
-/// A private function of `operands` (op's getOutlinedOperands) that runs a
-/// clone of `op`, named `name` or, if that is taken, a variant of it.
-func::FuncOp outline(Operation *op, ArrayRef<Value> operands, StringRef name,
-                     SymbolTable &symbols) {
+/// A private function of getOutlinedOperands(op) that runs a clone of
+/// `op`, named `name` or, if that is taken, a variant of it.
+func::FuncOp outline(Operation *op, StringRef name, SymbolTable &symbols) {
   OpBuilder b(op->getContext());
   Location loc = op->getLoc();
+  SmallVector<Value> operands = getOutlinedOperands(op);
   auto func = func::FuncOp::create(
       b, loc, name, b.getFunctionType(ValueRange(operands).getTypes(), {}));
   func.setPrivate();
@@ -137,10 +145,7 @@ func::FuncOp outline(Operation *op, ArrayRef<Value> operands, StringRef name,
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   IRMapping mapping;
-  mapping.map(operands, entry->getArguments());
-  for (Value value : getUsedValuesFromAbove(op))
-    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
-      mapping.map(value, b.clone(*constant)->getResult(0));
+  mapOutlinedValues(b, op, entry->getArguments(), mapping);
   b.clone(*op, mapping);
   func::ReturnOp::create(b, loc);
   return func;
@@ -192,7 +197,7 @@ public:
       auto parent = op->getParentOfType<func::FuncOp>();
       std::string name =
           (parent.getSymName() + "_loops" + Twine(funcs.size())).str();
-      funcs.push_back(outline(op, getOutlinedOperands(op), name, symbols));
+      funcs.push_back(outline(op, name, symbols));
     }
     for (auto [op, group] : llvm::zip_equal(ops, groups)) {
       OpBuilder b(op);

@@ -445,10 +445,10 @@ void matchBF16Dot(RowKernelPlan &plan) {
     plan.bf16Dot = high;
 }
 
-/// Checks `op` and computes its plan; fails for generics of another form.
-/// The plan of `op`'s kernel: for its first `columns` columns (0: all) in
-/// vectors of the largest width from `maxWidth` down to `minWidth`, halving,
-/// that divides them.
+/// Checks `op` and computes the plan of its kernel for its first `columns`
+/// columns (0: all) in vectors of the largest width from `maxWidth` down to
+/// `minWidth`, halving, that divides them; fails for generics of another
+/// form.
 FailureOr<RowKernelPlan> planRowKernel(linalg::GenericOp op, int64_t maxWidth,
                                        int64_t columns = 0,
                                        int64_t minWidth = 4) {
@@ -1618,15 +1618,11 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   kernel.setPrivate();
   Block *entry = kernel.addEntryBlock();
   b.setInsertionPointToStart(entry);
+  // The generic's values from above are the kernel's arguments, but for
+  // constants, which are cloned.
   IRMapping mapping;
-  for (auto [arg, value] : llvm::zip(entry->getArguments(), args))
-    mapping.map(value, arg);
-  // Constants the body uses are cloned, not passed.
-  SetVector<Value> above;
-  getUsedValuesDefinedAbove(plan.op.getRegion(), above);
-  for (Value value : above)
-    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
-      mapping.map(value, b.clone(*constant)->getResult(0));
+  mapOutlinedValues(b, plan.op, entry->getArguments().take_front(args.size()),
+                    mapping);
   RowKernelEmitter emitter(plan, b, loc, mapping);
   emitter.permuteTables = permuteTables;
   emitter.prefetchBytes = prefetchDistance;
@@ -1714,33 +1710,30 @@ func::FuncOp VectorizeRowsPass::createTask(func::FuncOp kernel,
 
 SmallVector<RowKernelPlan, 2>
 VectorizeRowsPass::planKernels(linalg::GenericOp op) const {
-  FailureOr<RowKernelPlan> whole = planRowKernel(op, width);
-  if (succeeded(whole) && whole->width == width)
-    return {std::move(*whole)};
   // Columns that `width` does not divide: the most of them in vectors of
-  // `width`, the rest in narrower ones (down to one lane, which the scalar
-  // loops would not beat). The tail starts at a whole group of every tile
-  // it may take, as emitColumnRange expects.
-  SmallVector<RowKernelPlan, 2> plans;
-  if (succeeded(whole))
-    plans.push_back(std::move(*whole));
-  FailureOr<RowKernelPlan> tail = planRowKernel(op, width / 2, 0, 1);
-  if (failed(tail))
-    return plans;
-  int64_t groups = std::max(
-      {vectors.getValue(), singleRowVectors.getValue(), dotVectors.getValue()});
-  int64_t align = std::lcm(width.getValue(), tail->width * groups);
-  int64_t mainColumns = tail->columns / align * align;
-  if (!mainColumns)
-    return plans;
-  FailureOr<RowKernelPlan> main = planRowKernel(op, width, mainColumns);
-  if (failed(main))
-    return plans;
-  tail->firstVector = mainColumns / tail->width;
-  plans.clear();
-  plans.push_back(std::move(*main));
-  plans.push_back(std::move(*tail));
-  return plans;
+  // `width`, the rest in the widest that divide the count (down to one
+  // lane, which the scalar loops would not beat), from a whole group of
+  // every tile the tail may take, as emitColumnRange expects. Failing
+  // that, all of them in the narrower vectors if they have 4 lanes or more.
+  FailureOr<RowKernelPlan> whole = planRowKernel(op, width, 0, 1);
+  if (failed(whole))
+    return {};
+  if (whole->width < width) {
+    int64_t groups = std::max({vectors.getValue(), singleRowVectors.getValue(),
+                               dotVectors.getValue()});
+    int64_t align = std::lcm(width.getValue(), whole->width * groups);
+    int64_t mainColumns = whole->columns / align * align;
+    FailureOr<RowKernelPlan> main = failure();
+    if (mainColumns)
+      main = planRowKernel(op, width, mainColumns);
+    if (succeeded(main)) {
+      whole->firstVector = mainColumns / whole->width;
+      return {std::move(*main), std::move(*whole)};
+    }
+  }
+  if (whole->width < 4)
+    return {};
+  return {std::move(*whole)};
 }
 
 void VectorizeRowsPass::rewrite(ArrayRef<RowKernelPlan> plans,

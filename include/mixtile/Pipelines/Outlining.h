@@ -12,6 +12,8 @@
 #ifndef MIXTILE_PIPELINES_OUTLINING_H
 #define MIXTILE_PIPELINES_OUTLINING_H
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Pass/Pass.h"
 
@@ -23,6 +25,12 @@ namespace mixtile::cpu {
 /// values its regions use from above, each once and in order of first use,
 /// without constants (which the function defines itself).
 llvm::SmallVector<mlir::Value> getOutlinedOperands(mlir::Operation *op);
+
+/// Maps, in `mapping`, getOutlinedOperands(op) to `arguments` (a function's,
+/// in that order) and each constant `op` uses from above to a clone of it
+/// at `b`'s insertion point: what a function that runs `op` starts with.
+void mapOutlinedValues(mlir::OpBuilder &b, mlir::Operation *op,
+                       mlir::ValueRange arguments, mlir::IRMapping &mapping);
 
 /// Whether `a` and `b` outline into the same function: the same op with
 /// the same attributes, types and regions, where each value from above is

@@ -18,9 +18,10 @@
 // - block scales (E8M0 or E4M3 codes): one byte per block, [rows, blocks];
 // - the FP32 tensor scale of per-tensor FP8 and NVFP4: one f32;
 // - for a linear whose element or block scale codes have codes that their
-//   decoding must fix up (FP8's NaN codes, E8M0's 0 and 255), whether any
-//   of its codes is one, or its tensor scale one the decoding without
-//   fix-ups cannot take (E4M3's from 2^8): one i32 (0 or 1). The kernels
+//   decoding must fix up (FP8's NaN codes and E5M2's Inf codes, E8M0's 0
+//   and 255), whether any of its codes is one, or its tensor scale one the
+//   decoding without fix-ups cannot take (from 2^8 for E4M3, 2^16 for
+//   E5M2): one i32 (0 or 1). The kernels
 //   then skip the fix-ups when it is 0.
 // The weight of a linear (y = x w^T, w [N, K]) is stored K-major, as its
 // transpose [K, N] (block scales [blocks, N]): the kernels vectorize across
