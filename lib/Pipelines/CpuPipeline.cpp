@@ -258,6 +258,7 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createApplyNoAliasPointersPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   if (options.numerics != CpuNumerics::Exact)
     pm.addPass(std::make_unique<FastMathPass>());

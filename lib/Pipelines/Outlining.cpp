@@ -1,6 +1,7 @@
 //===- Outlining.cpp - One function for equivalent ops --------------------===//
 //
-// getOutlinedOperands, haveSameOutline and mixtile-cpu-outline-linalg.
+// getOutlinedOperands, haveSameOutline, getDisjointWrittenOperands and
+// mixtile-cpu-outline-linalg.
 //
 //===----------------------------------------------------------------------===//
 
@@ -8,10 +9,15 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 using namespace mlir;
@@ -59,6 +65,46 @@ DenseMap<Value, unsigned> getPositions(ArrayRef<Value> values) {
   return position;
 }
 
+/// The memory a memref value lies in: the buffer it views through
+/// view-like ops, and the bytes of it it lies within where a memref.view at
+/// a constant offset bounds it (the outermost such view).
+struct BufferPart {
+  Value base;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+
+BufferPart getBufferPart(Value memref) {
+  BufferPart part{memref, std::nullopt};
+  while (auto view = part.base.getDefiningOp<ViewLikeOpInterface>()) {
+    if (auto byteView = dyn_cast<memref::ViewOp>(view.getOperation())) {
+      std::optional<int64_t> shift =
+          getConstantIntValue(byteView.getByteShift());
+      MemRefType type = byteView.getType();
+      if (shift && type.hasStaticShape())
+        part.bytes = {*shift, *shift + type.getNumElements() *
+                                           type.getElementTypeBitWidth() / 8};
+      else
+        part.bytes.reset();
+    }
+    part.base = view.getViewSource();
+  }
+  return part;
+}
+
+/// Whether `value` is memory no other buffer overlaps: an allocation.
+bool isAllocation(Value value) {
+  return value.getDefiningOp<memref::AllocOp>() ||
+         value.getDefiningOp<memref::AllocaOp>();
+}
+
+bool areDisjoint(const BufferPart &a, const BufferPart &b) {
+  if (a.base != b.base)
+    return isAllocation(a.base) || isAllocation(b.base);
+  return a.bytes && b.bytes &&
+         (a.bytes->second <= b.bytes->first ||
+          b.bytes->second <= a.bytes->first);
+}
+
 } // namespace
 
 SmallVector<Value> mixtile::cpu::getOutlinedOperands(Operation *op) {
@@ -75,6 +121,30 @@ void mixtile::cpu::mapOutlinedValues(OpBuilder &b, Operation *op,
   for (Value value : getUsedValuesFromAbove(op))
     if (auto constant = value.getDefiningOp<arith::ConstantOp>())
       mapping.map(value, b.clone(*constant)->getResult(0));
+}
+
+SmallVector<unsigned> mixtile::cpu::getDisjointWrittenOperands(Operation *op) {
+  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+  if (!dps)
+    return {};
+  SmallVector<Value> operands = getOutlinedOperands(op);
+  SmallVector<BufferPart> parts;
+  for (Value operand : operands)
+    parts.push_back(getBufferPart(operand));
+  SmallVector<unsigned> disjoint;
+  auto isMemRef = [](Value value) { return isa<MemRefType>(value.getType()); };
+  for (unsigned i = 0, e = operands.size(); i < e; ++i) {
+    if (!isMemRef(operands[i]) ||
+        !llvm::is_contained(dps.getDpsInits(), operands[i]))
+      continue;
+    bool alone = true;
+    for (unsigned j = 0; j < e && alone; ++j)
+      alone =
+          j == i || !isMemRef(operands[j]) || areDisjoint(parts[i], parts[j]);
+    if (alone)
+      disjoint.push_back(i);
+  }
+  return disjoint;
 }
 
 bool mixtile::cpu::haveSameOutline(Operation *a, Operation *b) {
@@ -130,17 +200,40 @@ namespace {
 /// The attribute that keeps LLVM from inlining outline()'s functions.
 constexpr StringLiteral kPassthrough = "passthrough";
 
+/// The position of argument `index`'s aligned pointer among the arguments
+/// of the LLVM function convert-func-to-llvm makes of a function of
+/// `inputs`: a memref of rank r expands into its descriptor's allocated and
+/// aligned pointers, offset, r sizes and r strides.
+int64_t getAlignedPointerPosition(TypeRange inputs, unsigned index) {
+  int64_t position = 0;
+  for (Type type : inputs.take_front(index)) {
+    auto memref = dyn_cast<MemRefType>(type);
+    position += memref ? 3 + 2 * memref.getRank() : 1;
+  }
+  return position + 1;
+}
+
 /// A private function of getOutlinedOperands(op) that runs a clone of
 /// `op`, named `name` or, if that is taken, a variant of it.
-func::FuncOp outline(Operation *op, StringRef name, SymbolTable &symbols) {
+func::FuncOp outline(Operation *op, StringRef name, ArrayRef<unsigned> disjoint,
+                     SymbolTable &symbols) {
   OpBuilder b(op->getContext());
   Location loc = op->getLoc();
   SmallVector<Value> operands = getOutlinedOperands(op);
-  auto func = func::FuncOp::create(
-      b, loc, name, b.getFunctionType(ValueRange(operands).getTypes(), {}));
+  TypeRange inputs = ValueRange(operands).getTypes();
+  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
   func.setPrivate();
   // Inlined at a call, the op would be compiled once more for every call.
   func->setAttr(kPassthrough, b.getArrayAttr({b.getStringAttr("noinline")}));
+  // Without it LLVM assumes the written buffers may be read through the
+  // other arguments, keeps every partial sum in memory and vectorizes none
+  // of the loops.
+  if (!disjoint.empty()) {
+    SmallVector<int64_t> pointers;
+    for (unsigned index : disjoint)
+      pointers.push_back(getAlignedPointerPosition(inputs, index));
+    func->setAttr(kNoAliasPointersAttr, b.getDenseI64ArrayAttr(pointers));
+  }
   symbols.insert(func);
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -192,12 +285,25 @@ public:
     SmallVector<unsigned> groups = groupSameOutlines(ops, firsts);
     SymbolTable symbols(module);
     SmallVector<func::FuncOp> funcs;
-    for (unsigned first : firsts) {
+    // A group's function writes without aliases where every call does.
+    SmallVector<SmallVector<unsigned>> disjoint(firsts.size());
+    SmallVector<bool> seen(firsts.size(), false);
+    for (auto [op, group] : llvm::zip_equal(ops, groups)) {
+      SmallVector<unsigned> operands = getDisjointWrittenOperands(op);
+      if (!seen[group])
+        disjoint[group] = operands;
+      else
+        llvm::erase_if(disjoint[group], [&](unsigned index) {
+          return !llvm::is_contained(operands, index);
+        });
+      seen[group] = true;
+    }
+    for (auto [group, first] : llvm::enumerate(firsts)) {
       Operation *op = ops[first];
       auto parent = op->getParentOfType<func::FuncOp>();
       std::string name =
           (parent.getSymName() + "_loops" + Twine(funcs.size())).str();
-      funcs.push_back(outline(op, name, symbols));
+      funcs.push_back(outline(op, name, disjoint[group], symbols));
     }
     for (auto [op, group] : llvm::zip_equal(ops, groups)) {
       OpBuilder b(op);
@@ -208,7 +314,48 @@ public:
   }
 };
 
+class ApplyNoAliasPointersPass
+    : public PassWrapper<ApplyNoAliasPointersPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApplyNoAliasPointersPass)
+
+  StringRef getArgument() const final {
+    return "mixtile-cpu-apply-noalias-pointers";
+  }
+  StringRef getDescription() const final {
+    return "Mark as llvm.noalias the LLVM function arguments that "
+           "mixtile-cpu-outline-linalg found to alias no other argument";
+  }
+
+  void runOnOperation() override {
+    StringRef noalias = LLVM::LLVMDialect::getNoAliasAttrName();
+    WalkResult result = getOperation().walk([&](LLVM::LLVMFuncOp func) {
+      auto pointers =
+          func->getAttrOfType<DenseI64ArrayAttr>(kNoAliasPointersAttr);
+      if (!pointers)
+        return WalkResult::advance();
+      for (int64_t position : pointers.asArrayRef()) {
+        if (position < 0 || position >= func.getNumArguments() ||
+            !isa<LLVM::LLVMPointerType>(func.getArgument(position).getType())) {
+          func.emitOpError() << kNoAliasPointersAttr << ": argument "
+                             << position << " is not a pointer";
+          return WalkResult::interrupt();
+        }
+        func.setArgAttr(position, noalias, UnitAttr::get(&getContext()));
+      }
+      func->removeAttr(kNoAliasPointersAttr);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
 } // namespace
+
+std::unique_ptr<Pass> mixtile::cpu::createApplyNoAliasPointersPass() {
+  return std::make_unique<ApplyNoAliasPointersPass>();
+}
 
 std::unique_ptr<Pass> mixtile::cpu::createOutlineLinalgPass() {
   return std::make_unique<OutlineLinalgPass>();
@@ -216,4 +363,5 @@ std::unique_ptr<Pass> mixtile::cpu::createOutlineLinalgPass() {
 
 void mixtile::cpu::registerOutlineLinalgPass() {
   PassRegistration<OutlineLinalgPass>();
+  PassRegistration<ApplyNoAliasPointersPass>();
 }

@@ -39,6 +39,12 @@ void mapOutlinedValues(mlir::OpBuilder &b, mlir::Operation *op,
 /// value.
 bool haveSameOutline(mlir::Operation *a, mlir::Operation *b);
 
+/// The positions, among getOutlinedOperands(op), of the memrefs `op` writes
+/// (destination-style inits) whose memory no other outlined memref operand
+/// overlaps: one of them is an allocation of its own, or both are slots
+/// (memref.view at constant offsets) of one buffer that do not overlap.
+llvm::SmallVector<unsigned> getDisjointWrittenOperands(mlir::Operation *op);
+
 /// Groups `ops` by haveSameOutline: the index of each op's group, groups
 /// numbered in order of their first op; `firsts` gets each group's first
 /// op's index. All of `ops` must still be in the IR.
@@ -46,11 +52,21 @@ llvm::SmallVector<unsigned>
 groupSameOutlines(llvm::ArrayRef<mlir::Operation *> ops,
                   llvm::SmallVectorImpl<unsigned> &firsts);
 
+/// The attribute of an outlined function that lists, for the LLVM function
+/// convert-func-to-llvm makes of it (memref descriptors expanded), the
+/// positions of the aligned pointers of getDisjointWrittenOperands at every
+/// call.
+constexpr llvm::StringLiteral kNoAliasPointersAttr = "mixtile.noalias_pointers";
+
 /// mixtile-cpu-outline-linalg: every linalg op on buffers outside the
 /// functions it creates moves into a private, never inlined function of its
 /// getOutlinedOperands, one function for each group of groupSameOutlines,
-/// and is replaced by a call.
+/// and is replaced by a call. The function records kNoAliasPointersAttr.
 std::unique_ptr<mlir::Pass> createOutlineLinalgPass();
+/// mixtile-cpu-apply-noalias-pointers: after convert-func-to-llvm, turns
+/// each kNoAliasPointersAttr into llvm.noalias on the arguments it names.
+std::unique_ptr<mlir::Pass> createApplyNoAliasPointersPass();
+/// Registers both passes.
 void registerOutlineLinalgPass();
 
 } // namespace mixtile::cpu

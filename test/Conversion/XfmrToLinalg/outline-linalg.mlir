@@ -12,7 +12,9 @@
 // the other %t), so they get functions of their own. A second run leaves
 // the functions as they are; an op alone in a function of the input is
 // outlined all the same, here into the function of the other fill of 1
-// (ops in different functions share them too).
+// (ops in different functions share them too). The adds write an
+// argument that may alias the other (no noalias pointer); a memref alone
+// among a function's arguments aliases none (outline-noalias.mlir).
 
 // CHECK-LABEL: func.func @layers(
 // CHECK-SAME:      %[[A:[^:]*]]: memref<8xf32>, %[[B:[^:]*]]: memref<8xf32>, %[[C:[^:]*]]: memref<8xf32>, %[[D:[^:]*]]: memref<8xf32>, %[[S:[^:]*]]: f32, %[[T:[^:]*]]: f32, %[[P:[^:]*]]: i1)
@@ -32,7 +34,7 @@
 // CHECK-NEXT:    linalg.generic {{.*}} ins(%[[X]] : memref<8xf32>) outs(%[[Y]] : memref<8xf32>)
 // CHECK:           arith.addf
 // CHECK:         return
-// CHECK:       func.func private @layers_loops1(%[[Z:.*]]: memref<8xf32>) attributes {passthrough = ["noinline"]} {
+// CHECK:       func.func private @layers_loops1(%[[Z:.*]]: memref<8xf32>) attributes {mixtile.noalias_pointers = array<i64: 1>, passthrough = ["noinline"]} {
 // CHECK-NEXT:    %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT:    linalg.fill ins(%[[ZERO]] : f32) outs(%[[Z]] : memref<8xf32>)
 // CHECK:       func.func private @layers_loops2(
