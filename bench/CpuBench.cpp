@@ -771,9 +771,10 @@ int main(int argc, char **argv) {
     benchDecode(ctx, tmp, "bf16", quick ? 8 : 32, dram, cpu::CpuNumerics::Fast);
     benchDecode(ctx, tmp, "mxfp4", quick ? 8 : 32, dram,
                 cpu::CpuNumerics::FastProducts);
+  }
+  if (wanted("decode") || wanted("long-decode"))
     for (llvm::StringRef scheme : {"", "mxfp4"})
       benchLongDecode(ctx, tmp, scheme);
-  }
   // MIXTILE_BENCH_KEEP=1 keeps the generated kernels (.ll, .so) to read.
   if (const char *keep = std::getenv("MIXTILE_BENCH_KEEP");
       keep && *keep == '1')

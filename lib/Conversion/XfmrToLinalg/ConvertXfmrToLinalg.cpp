@@ -133,8 +133,16 @@ private:
   OpBuilder b;
   IRMapping mapping;
   Value weights, state, logits;
+  /// Whether cache argument `cache` holds the keys of one attention op
+  /// only, which returns them updated in the cache's place.
+  bool isKeyCacheOfOneAttention(BlockArgument cache);
+
   /// The view of every cache argument in the state buffer.
   SmallVector<Value> cacheBuffers;
+  /// The key caches the state holds transposed, [features, positions], so
+  /// that attention's scores read each feature of consecutive keys
+  /// contiguously (xfmr's caches are [positions, features]).
+  DenseSet<Value> transposedCaches;
   uint64_t stateBytes = 0;
   int64_t vocab = 0, maxSeqLen = INT64_MAX;
   /// Rows of the smallest table indexed by the tokens / the positions.
@@ -207,6 +215,11 @@ void ForwardLowering::createEntry() {
   // Each cache gets a 64-byte aligned slot of the state buffer.
   for (BlockArgument cache : body.getArguments().drop_front(3)) {
     auto cacheType = cast<RankedTensorType>(cache.getType());
+    if (isKeyCacheOfOneAttention(cache)) {
+      transposedCaches.insert(cache);
+      cacheType = RankedTensorType::get(
+          {cacheType.getDimSize(1), cacheType.getDimSize(0)}, b.getF32Type());
+    }
     auto bufferType =
         MemRefType::get(cacheType.getShape(), cacheType.getElementType());
     Value offset = arith::ConstantIndexOp::create(b, loc, stateBytes);
@@ -219,6 +232,20 @@ void ForwardLowering::createEntry() {
     uint64_t cacheBytes = cacheType.getNumElements() * sizeof(float);
     stateBytes = llvm::alignTo(stateBytes + cacheBytes, kWeightPackAlignment);
   }
+}
+
+bool ForwardLowering::isKeyCacheOfOneAttention(BlockArgument cache) {
+  if (!cache.hasOneUse())
+    return false;
+  auto attention = dyn_cast<xfmr::AttentionOp>(*cache.getUsers().begin());
+  if (!attention || attention.getKeyCache() != cache ||
+      attention.getValueCache() == cache)
+    return false;
+  Value updated = attention.getUpdatedCaches()[0];
+  Operation *ret = forward.getBody().front().getTerminator();
+  unsigned result = 1 + cache.getArgNumber() - 3;
+  return updated.hasOneUse() && ret->getOperand(result) == updated &&
+         cast<RankedTensorType>(cache.getType()).getRank() == 2;
 }
 
 void ForwardLowering::createInfoFunctions() {
@@ -544,9 +571,10 @@ LogicalResult ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
     // format, saturating), and the queries see cache rows [0, start + n).
     start = get(op.getPosition());
     OpFoldResult rows = getSizes(b, loc, k)[0];
-    int64_t features = keyType.getDimSize(1);
-    Value numKeys = arith::AddIOp::create(
-        b, loc, start, getValueOrCreateConstantIndexOp(b, loc, rows));
+    OpFoldResult features = b.getIndexAttr(keyType.getDimSize(1));
+    OpFoldResult numKeys = getAsOpFoldResult(arith::AddIOp::create(
+        b, loc, start, getValueOrCreateConstantIndexOp(b, loc, rows)));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<Value> visibleRows;
     SmallVector<Value> newKV = {k, v};
     SmallVector<Value> caches = {op.getKeyCache(), op.getValueCache()};
@@ -556,22 +584,29 @@ LogicalResult ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
       if (schemes->kvCache)
         rowsToStore = buildRoundTensor(b, loc, newRows, *schemes->kvCache,
                                        nx::Overflow::Saturate);
+      // A transposed cache takes the rows as columns.
+      bool transpose = transposedCaches.contains(cache);
+      auto place = [&](OpFoldResult row, OpFoldResult feature) {
+        return transpose ? SmallVector<OpFoldResult>{feature, row}
+                         : SmallVector<OpFoldResult>{row, feature};
+      };
+      if (transpose)
+        rowsToStore = transposed(rowsToStore, loc);
       Value stored = tensor::InsertSliceOp::create(
-          b, loc, rowsToStore, get(cache),
-          ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{rows, b.getIndexAttr(features)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+          b, loc, rowsToStore, get(cache), place(start, zero),
+          place(rows, features), place(one, one));
       mapping.map(updated, stored);
       visibleRows.push_back(tensor::ExtractSliceOp::create(
-          b, loc, stored,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{numKeys, b.getIndexAttr(features)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)}));
+          b, loc, stored, place(zero, zero), place(numKeys, features),
+          place(one, one)));
     }
-    k = visibleRows[0];
+    k = transposedCaches.contains(op.getKeyCache())
+            ? visibleRows[0]
+            : transposed(visibleRows[0], loc);
     v = visibleRows[1];
   } else {
     start = arith::ConstantIndexOp::create(b, loc, 0);
+    k = transposed(k, loc);
   }
   mapping.map(op.getResult(), buildAttention(b, loc, q, k, v, start, params));
   return success();

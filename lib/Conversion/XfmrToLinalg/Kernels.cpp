@@ -870,10 +870,13 @@ static Value stdMax(ScalarBuilder &s, Value a, Value other) {
 }
 
 Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
-                                 int64_t axis, VisibilityFn visible) {
+                                 int64_t axis, VisibilityFn visible,
+                                 int64_t reductionLoop) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
+  if (reductionLoop < 0)
+    reductionLoop = axis;
   SmallVector<OpFoldResult> sizes = getSizes(b, loc, x);
   SmallVector<OpFoldResult> reducedSizes(sizes);
   reducedSizes.erase(reducedSizes.begin() + axis);
@@ -884,17 +887,29 @@ Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
       kept.push_back(d);
       reducedShape.push_back(type.getDimSize(d));
     }
+  // The reductions' loops visit the dimensions of `x` in `loopDims` order:
+  // `axis` moved to loop `reductionLoop`. Each sum still runs along `axis`
+  // in increasing order; only the interleaving of independent sums changes.
+  SmallVector<unsigned> loopDims(kept);
+  loopDims.insert(loopDims.begin() + reductionLoop, axis);
+  SmallVector<unsigned> loopOf(rank), keptLoops;
+  for (auto [loop, dim] : llvm::enumerate(loopDims))
+    loopOf[dim] = loop;
+  for (unsigned d : kept)
+    keptLoops.push_back(loopOf[d]);
   AffineMap identity = b.getMultiDimIdentityMap(rank);
   AffineMap reduced = projection(ctx, rank, kept);
+  AffineMap permuted = projection(ctx, rank, loopOf);
+  AffineMap permutedReduced = projection(ctx, rank, keptLoops);
   SmallVector<utils::IteratorType> reduction = iteratorTypes(rank);
-  reduction[axis] = utils::IteratorType::reduction;
-  // With a visibility mask the reduced dimension is the key and the row is
-  // dimension 0.
+  reduction[reductionLoop] = utils::IteratorType::reduction;
+  // With a visibility mask the row is dimension 0, kept the outer loop.
+  assert((!visible || reductionLoop > 0) && "the row must stay loop 0");
   auto masked = [&](OpBuilder &nb, Location nl, Value updated, Value acc) {
     if (!visible)
       return updated;
     ScalarBuilder s(nb, nl);
-    return s.select(visible(nb, nl, 0, axis), updated, acc);
+    return s.select(visible(nb, nl, 0, reductionLoop), updated, acc);
   };
 
   // The max starts from element 0, as kernels::softmax does (max(x0, x0)
@@ -906,7 +921,8 @@ Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
   Value first = tensor::ExtractSliceOp::create(
       b, loc, RankedTensorType::get(reducedShape, b.getF32Type()), x, offsets,
       firstSizes, strides);
-  Value max = buildGeneric(b, loc, x, first, {identity, reduced}, reduction,
+  Value max = buildGeneric(b, loc, x, first, {permuted, permutedReduced},
+                           reduction,
                            [&](OpBuilder &nb, Location nl, ValueRange args) {
                              ScalarBuilder s(nb, nl);
                              return masked(nb, nl, stdMax(s, args[1], args[0]),
@@ -923,7 +939,7 @@ Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
   ScalarBuilder s(b, loc);
   Value sums = buildGeneric(
       b, loc, exps, filledTensor(b, loc, reducedSizes, s.f32(0.0f)),
-      {identity, reduced}, reduction,
+      {permuted, permutedReduced}, reduction,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value sum = arith::AddFOp::create(nb, nl, args[1], args[0]);
         return masked(nb, nl, sum, args[1]);
@@ -943,26 +959,34 @@ Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
   ScalarBuilder s(b, loc);
   int64_t group = p.heads / p.kvHeads;
   OpFoldResult seq = getSizes(b, loc, queries)[0];
-  OpFoldResult numKeys = getSizes(b, loc, keys)[0];
+  OpFoldResult numKeys = getSizes(b, loc, keys)[1];
   // Query head h reads KV head h / group: split heads into (kv, g) so that
-  // every indexing map is a projection. q: [seq, kv, g, d]; k, v: [key,
-  // kv, d].
+  // every indexing map is a projection. q: [seq, kv, g, d]; k: [kv, d,
+  // key]; v: [key, kv, d].
   Value q = expandShape(b, loc, queries, {{0}, {1, 2, 3}},
                         {seq, b.getIndexAttr(p.kvHeads), b.getIndexAttr(group),
                          b.getIndexAttr(p.headDim)});
-  SmallVector<OpFoldResult> kvShape = {numKeys, b.getIndexAttr(p.kvHeads),
-                                       b.getIndexAttr(p.headDim)};
-  Value k = expandShape(b, loc, keys, {{0}, {1, 2}}, kvShape);
-  Value v = expandShape(b, loc, values, {{0}, {1, 2}}, kvShape);
+  Value k = expandShape(
+      b, loc, keys, {{0, 1}, {2}},
+      {b.getIndexAttr(p.kvHeads), b.getIndexAttr(p.headDim), numKeys});
+  Value v = expandShape(
+      b, loc, values, {{0}, {1, 2}},
+      {numKeys, b.getIndexAttr(p.kvHeads), b.getIndexAttr(p.headDim)});
   SmallVector<OpFoldResult> scoreShape = {seq, b.getIndexAttr(p.kvHeads),
                                           b.getIndexAttr(group), numKeys};
 
-  // Scores: (s, kv, g, t, d), an FMA dot over d ascending, then * scale.
+  // Scores: (s, kv, g, d, t), an FMA dot over d ascending, then * scale.
+  // Each key's dot still takes the features in order, but with the keys t
+  // innermost the dots of consecutive keys advance together, reading the
+  // transposed keys contiguously: with d innermost each dot was a chain of
+  // dependent FMAs whose keys LLVM gathered.
+  SmallVector<utils::IteratorType> dotIterators = iteratorTypes(5);
+  dotIterators[3] = utils::IteratorType::reduction;
   Value dots = buildGeneric(
       b, loc, {q, k}, filledTensor(b, loc, scoreShape, s.f32(0.0f)),
-      {projection(ctx, 5, {0, 1, 2, 4}), projection(ctx, 5, {3, 1, 4}),
-       projection(ctx, 5, {0, 1, 2, 3})},
-      iteratorTypes(4, 1), [](OpBuilder &nb, Location nl, ValueRange args) {
+      {projection(ctx, 5, {0, 1, 2, 3}), projection(ctx, 5, {1, 3, 4}),
+       projection(ctx, 5, {0, 1, 2, 4})},
+      dotIterators, [](OpBuilder &nb, Location nl, ValueRange args) {
         return math::FmaOp::create(nb, nl, args[0], args[1], args[2])
             .getResult();
       });
@@ -981,29 +1005,33 @@ Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
     return ns.cmpi(CmpIPredicate::ule, ns.loopIndex(keyDim), last);
   };
   VisibilityFn mask = p.causal ? VisibilityFn(visible) : VisibilityFn();
-  Value probabilities = buildSoftmax(b, loc, scores, 3, mask);
+  // The sums over keys t run for all heads at once, (s, t, kv, g): with t
+  // innermost each head's max and sum were one chain of dependent ops.
+  Value probabilities = buildSoftmax(b, loc, scores, 3, mask,
+                                     /*reductionLoop=*/1);
 
-  // Output: (s, kv, g, t, d), FMAs of probability * value over visible keys
-  // ascending. Each feature d still sums its keys in order, but with d
-  // innermost the features' sums advance together, one key at a time, and
-  // read the key's contiguous values: with t innermost each sum was one
-  // chain of dependent FMAs (half of stories260K's decode time at 511
-  // positions).
+  // Output: (s, t, kv, g, d), FMAs of probability * value over visible keys
+  // ascending. Each feature d of each head still sums its keys in order,
+  // but every head's sums advance together, one key at a time, reading the
+  // key's contiguous values: with t innermost each sum was one chain of
+  // dependent FMAs (half of stories260K's decode time at 511 positions),
+  // and with t outside d only but inside the heads, a head's 8 features
+  // still waited on each other's chains.
   SmallVector<OpFoldResult> outShape = {seq, b.getIndexAttr(p.kvHeads),
                                         b.getIndexAttr(group),
                                         b.getIndexAttr(p.headDim)};
   SmallVector<utils::IteratorType> outIterators = iteratorTypes(5);
-  outIterators[3] = utils::IteratorType::reduction;
+  outIterators[1] = utils::IteratorType::reduction;
   Value out = buildGeneric(
       b, loc, {probabilities, v}, filledTensor(b, loc, outShape, s.f32(0.0f)),
-      {projection(ctx, 5, {0, 1, 2, 3}), projection(ctx, 5, {3, 1, 4}),
-       projection(ctx, 5, {0, 1, 2, 4})},
+      {projection(ctx, 5, {0, 2, 3, 1}), projection(ctx, 5, {1, 2, 4}),
+       projection(ctx, 5, {0, 2, 3, 4})},
       outIterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value sum = math::FmaOp::create(nb, nl, args[0], args[1], args[2]);
         if (!p.causal)
           return sum;
         ScalarBuilder ns(nb, nl);
-        return ns.select(visible(nb, nl, 0, 3), sum, args[2]);
+        return ns.select(visible(nb, nl, 0, 1), sum, args[2]);
       });
   return collapseShape(b, loc, out, {{0}, {1, 2, 3}});
 }

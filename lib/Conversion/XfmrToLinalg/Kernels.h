@@ -110,9 +110,13 @@ using VisibilityFn = llvm::function_ref<mlir::Value(
 
 /// Softmax of `x` along `axis`: subtract the max, exp, divide by the sum
 /// accumulated in increasing index order; keys `visible` rejects take no
-/// part (their results are unspecified).
+/// part (their results are unspecified). The max and the sum loop over
+/// `axis` at loop depth `reductionLoop` (default: `axis`), the other
+/// dimensions in order around it; `visible` sees the row at depth 0 and
+/// the key at `reductionLoop`.
 mlir::Value buildSoftmax(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                         int64_t axis, VisibilityFn visible = nullptr);
+                         int64_t axis, VisibilityFn visible = nullptr,
+                         int64_t reductionLoop = -1);
 
 /// The shape parameters of an attention op.
 struct AttentionParams {
@@ -121,9 +125,10 @@ struct AttentionParams {
   bool causal;
 };
 
-/// Multi-head attention of [seq, heads * headDim] queries over the [keys,
-/// kvHeads * headDim] keys and values; query row s sits at position `start`
-/// + s of the keys (causal masking).
+/// Multi-head attention of [seq, heads * headDim] queries over the keys,
+/// transposed ([kvHeads * headDim, keys]), and the [keys, kvHeads *
+/// headDim] values; query row s sits at position `start` + s of the keys
+/// (causal masking).
 mlir::Value buildAttention(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value queries, mlir::Value keys,
                            mlir::Value values, mlir::Value start,

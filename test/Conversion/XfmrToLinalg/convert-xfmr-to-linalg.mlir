@@ -287,40 +287,51 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // Attention with a KV cache, 4 query heads over 2 KV heads: the new rows,
 // rounded to the cache format (bf16, saturating), are inserted into the
 // writable cache tensors at `start`, and the queries see rows [0, start +
-// n). Queries split as [seq, kv, group, d]; scores are FMA dots over d
-// times the scale; the softmax and the value sum skip keys t > start + s.
-// The value sum is (s, kv, g, t, d): values indexed as the keys, its
-// output as the queries, the keys t a reduction outside the features d.
+// n). The key cache is held transposed, [features, positions] (its slot of
+// the state is 16x8): the new keys go in as columns. Queries split as
+// [seq, kv, group, d], the keys as [kv, d, key]; scores are FMA dots over
+// d, (s, kv, g, d, t) with the keys innermost, times the scale; the
+// softmax's max and sum, (s, t, kv, g), and the value sum, (s, t, kv, g,
+// d), skip keys t > start + s. The value sum's values are [key, kv, d], its
+// output is indexed as the queries.
 
-// CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
-// CHECK-DAG:   #[[KEYS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d3, d1, d4)>
+// CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-DAG:   #[[KEYS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d4)>
+// CHECK-DAG:   #[[SCORES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG:   #[[BY_KEY:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
+// CHECK-DAG:   #[[PROBS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d1)>
+// CHECK-DAG:   #[[VALUES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d2, d4)>
+// CHECK-DAG:   #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d4)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK-SAME:      %[[START:[a-z0-9]+]]: index
-// CHECK:         %[[KC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+// CHECK:         %[[KC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<16x8xf32> to tensor<16x8xf32>
 // CHECK:         %[[VC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
 // CHECK:         %[[NKEYS:.*]] = arith.addi %[[START]], %{{.*}} : index
 // CHECK:         %[[KR:.*]] = linalg.generic
 // CHECK:           arith.constant 2139029504 : i32
-// CHECK:         %[[KS:.*]] = tensor.insert_slice %[[KR]] into %[[KC]][%[[START]], 0] [%{{.*}}, 16] [1, 1]
-// CHECK:         %[[KVIS:.*]] = tensor.extract_slice %[[KS]][0, 0] [%[[NKEYS]], 16] [1, 1]
+// CHECK:         %[[KT:.*]] = linalg.transpose ins(%[[KR]] : tensor<?x16xf32>) outs(%{{.*}} : tensor<16x?xf32>) permutation = [1, 0]
+// CHECK:         %[[KS:.*]] = tensor.insert_slice %[[KT]] into %[[KC]][0, %[[START]]] [16, %{{.*}}] [1, 1]
+// CHECK:         %[[KVIS:.*]] = tensor.extract_slice %[[KS]][0, 0] [16, %[[NKEYS]]] [1, 1]
 // CHECK:         %[[VS:.*]] = tensor.insert_slice %{{.*}} into %[[VC]][%[[START]], 0]
 // CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 2, 2, 8] : tensor<?x32xf32> into tensor<?x2x2x8xf32>
-// CHECK:         tensor.expand_shape %[[KVIS]] {{.*}} into tensor<?x2x8xf32>
-// CHECK:         linalg.generic {indexing_maps = [#[[Q]], #[[KEYS]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK:         tensor.expand_shape %[[KVIS]] {{.*}} into tensor<2x8x?xf32>
+// CHECK:         linalg.generic {indexing_maps = [#[[Q]], #[[KEYS]], #[[SCORES]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
 // CHECK:           math.fma
 // CHECK:         linalg.generic
 // CHECK:           arith.mulf %{{.*}}, %{{.*}} : f32
-// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK:         linalg.generic {indexing_maps = [#[[BY_KEY]], #{{.*}}], iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
 // CHECK:           %[[ROW:.*]] = linalg.index 0 : index
 // CHECK:           %[[LAST:.*]] = arith.addi %[[START]], %[[ROW]] : index
-// CHECK:           %[[KEY:.*]] = linalg.index 3 : index
+// CHECK:           %[[KEY:.*]] = linalg.index 1 : index
 // CHECK:           %[[SEEN:.*]] = arith.cmpi ule, %[[KEY]], %[[LAST]] : index
 // CHECK:           arith.select %[[SEEN]]
 // CHECK:         math.exp
+// CHECK:         linalg.generic {indexing_maps = [#[[BY_KEY]], #{{.*}}], iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
+// CHECK:           arith.addf
 // CHECK:         arith.divf
-// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[KEYS]], #[[Q]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
+// CHECK:         linalg.generic {indexing_maps = [#[[PROBS]], #[[VALUES]], #[[OUT]]], iterator_types = ["parallel", "reduction", "parallel", "parallel", "parallel"]}
 // CHECK:           math.fma
-// CHECK:           linalg.index 3 : index
+// CHECK:           linalg.index 1 : index
 // CHECK:           arith.cmpi ule
 // CHECK:         bufferization.materialize_in_destination %[[KS]] in restrict writable
 // CHECK:         bufferization.materialize_in_destination %[[VS]] in restrict writable

@@ -2,9 +2,9 @@
 
 // The evaluator's accumulation orders survive the lowering to loops: every
 // reduction loop ascends from 0 and updates one accumulator with one FMA
-// (or add) per term. Each is the innermost loop but the attention
-// output's, whose keys enclose the head features (each feature's sum
-// still takes the keys in order).
+// (or add) per term. The linear's is the innermost loop; attention's
+// reductions enclose the loops over independent sums, which advance
+// together (each sum still takes its terms in order).
 
 // The key projection (linear): y[m, n] = fma(x[m, k], w[n, k], y[m, n]) for
 // k = 0, 1, ..., 31 (the pack holds w K-major, at [k, n]).
@@ -20,32 +20,42 @@
 // CHECK-NEXT:          %[[SUM:.*]] = math.fma %[[X]], %[[W]], %[[ACC]] : f32
 // CHECK-NEXT:          memref.store %[[SUM]], %[[Y]][%[[M]], %[[N]]]
 
-// Attention scores: (s, kv, g, t, d) with the head features d innermost.
+// Attention scores: (s, kv, g, d, t), the keys t innermost over the
+// transposed keys [kv, d, t]; each key's dot takes the features d in order.
 // CHECK:         memref.store %{{.*}} : memref<?x2x2x?xf32>
 // CHECK:         scf.for %[[S:.*]] = %c0 to %{{.*}} step %c1 {
 // CHECK-NEXT:      scf.for %[[KV:.*]] = %c0 to %c2 step %c1 {
 // CHECK-NEXT:        scf.for %[[G:.*]] = %c0 to %c2 step %c1 {
-// CHECK-NEXT:          scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
-// CHECK-NEXT:            scf.for %[[D:.*]] = %c0 to %c8 step %c1 {
+// CHECK-NEXT:          scf.for %[[D:.*]] = %c0 to %c8 step %c1 {
+// CHECK-NEXT:            scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
 // CHECK-NEXT:              %[[Q:.*]] = memref.load %{{.*}}[%[[S]], %[[KV]], %[[G]], %[[D]]]
-// CHECK-NEXT:              %[[KE:.*]] = memref.load %{{.*}}[%[[T]], %[[KV]], %[[D]]]
+// CHECK-NEXT:              %[[KE:.*]] = memref.load %{{.*}}[%[[KV]], %[[D]], %[[T]]]
 // CHECK-NEXT:              %[[DOT:.*]] = memref.load %[[SCORES:.*]][%[[S]], %[[KV]], %[[G]], %[[T]]]
 // CHECK-NEXT:              %[[NEXT:.*]] = math.fma %[[Q]], %[[KE]], %[[DOT]] : f32
 // CHECK-NEXT:              memref.store %[[NEXT]], %[[SCORES]][%[[S]], %[[KV]], %[[G]], %[[T]]]
 
-// The softmax sum adds the exponentials of the visible keys in key order.
-// CHECK:         %[[ADDED:.*]] = arith.addf %[[PART:.*]], %{{.*}} : f32
-// CHECK-NEXT:    %[[LAST:.*]] = arith.addi %[[START]], %{{.*}} : index
-// CHECK-NEXT:    %[[SEEN:.*]] = arith.cmpi ule, %{{.*}}, %[[LAST]] : index
-// CHECK-NEXT:    arith.select %[[SEEN]], %[[ADDED]], %[[PART]] : f32
+// The softmax sum adds the exponentials of the visible keys in key order,
+// (s, t, kv, g): every head's sum takes key t before any takes key t + 1.
+// CHECK:         math.exp
+// CHECK:         memref.store %{{.*}} : memref<?x2x2xf32>
+// CHECK:         scf.for %[[S2:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:      scf.for %[[T2:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:        scf.for %[[KV2:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:          scf.for %[[G2:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:            %[[E:.*]] = memref.load %{{.*}}[%[[S2]], %[[KV2]], %[[G2]], %[[T2]]]
+// CHECK-NEXT:            %[[PART:.*]] = memref.load %[[SUMS:.*]][%[[S2]], %[[KV2]], %[[G2]]]
+// CHECK-NEXT:            %[[ADDED:.*]] = arith.addf %[[PART]], %[[E]] : f32
+// CHECK-NEXT:            %[[LAST:.*]] = arith.addi %[[START]], %[[S2]] : index
+// CHECK-NEXT:            %[[SEEN:.*]] = arith.cmpi ule, %[[T2]], %[[LAST]] : index
+// CHECK-NEXT:            arith.select %[[SEEN]], %[[ADDED]], %[[PART]] : f32
 
-// The output: (s, kv, g, t, d) with the features d innermost, one FMA of
-// probability * value per visible key and feature.
+// The output: (s, t, kv, g, d), one FMA of probability * value per
+// visible key and feature, every head's features advancing key by key.
 // CHECK:         memref.store %{{.*}} : memref<?x2x2x8xf32>
 // CHECK:         scf.for %[[S3:.*]] = %c0 to %{{.*}} step %c1 {
-// CHECK-NEXT:      scf.for %[[KV3:.*]] = %c0 to %c2 step %c1 {
-// CHECK-NEXT:        scf.for %[[G3:.*]] = %c0 to %c2 step %c1 {
-// CHECK-NEXT:          scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:      scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT:        scf.for %[[KV3:.*]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT:          scf.for %[[G3:.*]] = %c0 to %c2 step %c1 {
 // CHECK-NEXT:            scf.for %[[D3:.*]] = %c0 to %c8 step %c1 {
 // CHECK-NEXT:              %[[P:.*]] = memref.load %{{.*}}[%[[S3]], %[[KV3]], %[[G3]], %[[T3]]]
 // CHECK-NEXT:              %[[V:.*]] = memref.load %{{.*}}[%[[T3]], %[[KV3]], %[[D3]]]
