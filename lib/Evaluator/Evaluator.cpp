@@ -11,6 +11,7 @@
 #include "mixtile/Evaluator/Kernels.h"
 #include "mixtile/Evaluator/PrecisionSchemes.h"
 #include "mixtile/Import/WeightStore.h"
+#include "mixtile/Numerics/Elementary.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -533,7 +534,7 @@ Error Evaluator::Impl::execute(Operation *op,
       })
       .Case([&](xfmr::SiluOp op) {
         env[op.getResult()] = mapElements(get(env, op.getInput()), [](float x) {
-          return x * (1.0f / (1.0f + std::exp(-x)));
+          return x * (1.0f / (1.0f + numerics::exp(-x)));
         });
         return Error::success();
       })

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Evaluator/Kernels.h"
+#include "mixtile/Numerics/Elementary.h"
 
 #include "llvm/Support/ThreadPool.h"
 
@@ -174,7 +175,7 @@ void mixtile::kernels::softmax(float *x, int64_t n) {
     max = std::max(max, x[i]);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
+    x[i] = numerics::exp(x[i] - max);
     sum += x[i];
   }
   for (int64_t i = 0; i < n; ++i)

@@ -16,6 +16,7 @@
 #include "mixtile/Conversion/XfmrToLinalg/WeightPack.h"
 #include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Evaluator/Kernels.h"
+#include "mixtile/Numerics/Elementary.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -23,6 +24,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mixtile;
@@ -869,6 +872,45 @@ static Value stdMax(ScalarBuilder &s, Value a, Value other) {
   return s.select(s.cmpf(CmpFPredicate::OLT, a, other), other, a);
 }
 
+Value mixtile::cpu::buildExp(OpBuilder &b, Location loc, Value x) {
+  ScalarBuilder s(b, loc);
+  Type f64 = b.getF64Type(), i64 = b.getI64Type();
+  auto f64Constant = [&](double value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  };
+  auto mul = [&](Value lhs, Value rhs) -> Value {
+    return arith::MulFOp::create(b, loc, lhs, rhs);
+  };
+  auto add = [&](Value lhs, Value rhs) -> Value {
+    return arith::AddFOp::create(b, loc, lhs, rhs);
+  };
+  // numerics::exp's operations, one for one (Elementary.h).
+  Value wide = arith::ExtFOp::create(b, loc, f64, x);
+  Value k =
+      math::RoundEvenOp::create(b, loc, mul(wide, f64Constant(nx::kInvLn2)));
+  Value r = arith::SubFOp::create(b, loc, wide, mul(k, f64Constant(nx::kLn2)));
+  constexpr auto coefficients = nx::getExpCoefficients();
+  Value p = f64Constant(coefficients[nx::kExpDegree]);
+  for (int n = nx::kExpDegree - 1; n >= 0; --n)
+    p = add(mul(p, r), f64Constant(coefficients[n]));
+  Value exponent = arith::AddIOp::create(
+      b, loc, arith::FPToSIOp::create(b, loc, i64, k),
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1023)));
+  Value scaleBits = arith::ShLIOp::create(
+      b, loc, exponent,
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(52)));
+  Value scale = arith::BitcastOp::create(b, loc, f64, scaleBits);
+  Value y = arith::TruncFOp::create(b, loc, b.getF32Type(), mul(p, scale));
+  // Out of range the value above is any (fptosi may even give poison):
+  // the selects take the limits instead.
+  Value low = s.cmpf(CmpFPredicate::OLT, x, s.f32(nx::kExpLow));
+  Value high = s.cmpf(CmpFPredicate::OGT, x, s.f32(nx::kExpHigh));
+  Value nan = s.cmpf(CmpFPredicate::UNO, x, x);
+  y = s.select(low, s.f32(0.0f), y);
+  y = s.select(high, s.f32(std::numeric_limits<float>::infinity()), y);
+  return s.select(nan, arith::AddFOp::create(b, loc, x, x), y);
+}
+
 Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
                                  int64_t axis, VisibilityFn visible,
                                  int64_t reductionLoop) {
@@ -934,7 +976,7 @@ Value mixtile::cpu::buildSoftmax(OpBuilder &b, Location loc, Value x,
                    [](OpBuilder &nb, Location nl, ValueRange args) {
                      Value shifted =
                          arith::SubFOp::create(nb, nl, args[0], args[1]);
-                     return math::ExpOp::create(nb, nl, shifted).getResult();
+                     return buildExp(nb, nl, shifted);
                    });
   ScalarBuilder s(b, loc);
   Value sums = buildGeneric(
@@ -1046,8 +1088,7 @@ Value mixtile::cpu::buildSilu(OpBuilder &b, Location loc, Value x) {
       [](OpBuilder &nb, Location nl, ValueRange args) {
         ScalarBuilder s(nb, nl);
         // x * (1 / (1 + exp(-x))).
-        Value e =
-            math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, args[0]));
+        Value e = buildExp(nb, nl, arith::NegFOp::create(nb, nl, args[0]));
         Value d = arith::AddFOp::create(nb, nl, s.f32(1.0f), e);
         Value sigmoid = arith::DivFOp::create(nb, nl, s.f32(1.0f), d);
         return arith::MulFOp::create(nb, nl, args[0], sigmoid).getResult();

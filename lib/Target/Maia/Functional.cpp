@@ -11,6 +11,7 @@
 #include "Functional.h"
 
 #include "mixtile/Numerics/BlockQuant.h"
+#include "mixtile/Numerics/Elementary.h"
 #include "mixtile/Numerics/Packing.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -342,11 +343,11 @@ float applyUnary(VecUnaryOp op, float x) {
   case VecUnaryOp::Copy:
     return x;
   case VecUnaryOp::Exp:
-    return std::exp(x);
+    return numerics::exp(x);
   case VecUnaryOp::Rsqrt:
     return 1.0f / std::sqrt(x);
   case VecUnaryOp::Silu:
-    return x * (1.0f / (1.0f + std::exp(-x)));
+    return x * (1.0f / (1.0f + numerics::exp(-x)));
   }
   return 0;
 }

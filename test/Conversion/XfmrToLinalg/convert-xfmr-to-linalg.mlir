@@ -325,7 +325,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK:           %[[KEY:.*]] = linalg.index 1 : index
 // CHECK:           %[[SEEN:.*]] = arith.cmpi ule, %[[KEY]], %[[LAST]] : index
 // CHECK:           arith.select %[[SEEN]]
-// CHECK:         math.exp
+// CHECK:         math.roundeven
 // CHECK:         linalg.generic {indexing_maps = [#[[BY_KEY]], #{{.*}}], iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
 // CHECK:           arith.addf
 // CHECK:         arith.divf
@@ -374,9 +374,17 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK-NEXT:      arith.mulf %[[HX]], %[[GATE]] : f32
 // GELU, erf form.
 // CHECK:           math.erf
-// SiLU: x * (1 / (1 + exp(-x))).
+// SiLU: x * (1 / (1 + exp(-x))), exp as numerics::exp: in f64, k =
+// roundeven(x / ln 2), a polynomial in x - k ln 2, times 2^k, and the
+// limits selected last (NaN last of all).
 // CHECK:           %[[NEG:.*]] = arith.negf %[[XS:.*]] : f32
-// CHECK-NEXT:      %[[EXP:.*]] = math.exp %[[NEG]] : f32
+// CHECK-NEXT:      %[[WIDE:.*]] = arith.extf %[[NEG]] : f32 to f64
+// CHECK:           math.roundeven
+// CHECK:           arith.shli
+// CHECK:           arith.bitcast %{{.*}} : i64 to f64
+// CHECK:           arith.truncf %{{.*}} : f64 to f32
+// CHECK:           %[[TWICE:.*]] = arith.addf %[[NEG]], %[[NEG]] : f32
+// CHECK-NEXT:      %[[EXP:.*]] = arith.select %{{.*}}, %[[TWICE]], %{{.*}} : f32
 // CHECK:           %[[DEN:.*]] = arith.addf %{{.*}}, %[[EXP]] : f32
 // CHECK:           %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
 // CHECK-NEXT:      arith.mulf %[[XS]], %[[SIG]] : f32
@@ -386,7 +394,7 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // CHECK-NEXT:    ^bb0(%[[XM:.*]]: f32, %[[MAX:.*]]: f32):
 // CHECK-NEXT:      %[[LT:.*]] = arith.cmpf olt, %[[MAX]], %[[XM]] : f32
 // CHECK-NEXT:      arith.select %[[LT]], %[[XM]], %[[MAX]] : f32
-// CHECK:         math.exp
+// CHECK:         math.roundeven
 // CHECK:         arith.divf
 // Matmul [n, 32] x [32, 16] (a constant): batch 1, FMA over k.
 // CHECK:         %[[RHS:.*]] = arith.constant dense<2.500000e-01> : tensor<32x16xf32>

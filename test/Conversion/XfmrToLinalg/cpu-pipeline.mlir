@@ -10,8 +10,9 @@
 // interface, tagged with the target CPU (the host's by default); the
 // linear is a vectorized kernel of its own whose FMAs are the llvm.fma
 // intrinsic on vectors, every other linalg op's loops a never-inlined
-// function of their own (the softmax's exp a libm call through llvm.exp),
-// and nothing calls MLIR's runtime libraries (no memrefCopy).
+// function of their own (the softmax's exp numerics::exp's operations in
+// f64, no libm call), and nothing calls MLIR's runtime libraries (no
+// memrefCopy).
 
 // CHECK:       module attributes {llvm.target_triple = "{{.*}}"}
 // CHECK-NOT:   memrefCopy
@@ -21,6 +22,7 @@
 // CHECK:         llvm.call @mixtile_forward_loops0(
 // CHECK:         llvm.call @mixtile_forward_rows0(
 // CHECK-NOT:     llvm.intr.exp
+// CHECK-NOT:     @expf
 // CHECK:       llvm.func @_mlir_ciface_mixtile_forward(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK:       llvm.func @mixtile_info_weight_fingerprint() -> i64
 // CHECK:       llvm.func @mixtile_forward_rows0(
@@ -29,8 +31,12 @@
 // CHECK:       llvm.func @mixtile_forward_loops0(
 // CHECK-SAME:      passthrough = ["noinline"]
 // CHECK-SAME:      target_cpu = "x86-64-v3"
-// CHECK:         llvm.intr.exp
+// CHECK:       llvm.func @mixtile_forward_loops4(
+// CHECK:         llvm.intr.roundeven(%{{.*}}) : (f64) -> f64
+// CHECK:         llvm.fptosi %{{.*}} : f64 to i64
+// CHECK:         llvm.fptrunc %{{.*}} : f64 to f32
 // CHECK-NOT:   memrefCopy
+// CHECK-NOT:   llvm.intr.exp
 
 // LLVMIR:      define void @mixtile_forward({{.*}}) #[[ATTRS:[0-9]+]]
 // LLVMIR:      define void @_mlir_ciface_mixtile_forward(ptr %0, ptr %1, i64 %2, ptr %3, ptr %4, ptr %5) #[[ATTRS]]
@@ -46,7 +52,8 @@
 // FAST-NOT:    llvm.call {{.*}}fastmath
 // FAST:        llvm.func @mixtile_forward_rows0(
 // FAST:          llvm.intr.fma({{.*}}) {fastmathFlags = #llvm.fastmath<contract, reassoc>} : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
-// FAST:          llvm.intr.exp(%{{.*}}) {fastmathFlags = #llvm.fastmath<contract, reassoc>} : (f32) -> f32
+// FAST:        llvm.func @mixtile_forward_loops4(
+// FAST:          llvm.fmul %{{.*}}, %{{.*}} {fastmathFlags = #llvm.fastmath<contract, reassoc>} : f64
 // BAD:         for the --numerics option: Cannot find option named 'sloppy'!
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index) -> tensor<?x16xf32> {
   %table = xfmr.weight "tok_embeddings" from "model.bin" {offset = 0 : i64} : tensor<16x32xf32>

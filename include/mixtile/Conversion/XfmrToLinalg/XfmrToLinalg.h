@@ -71,6 +71,10 @@ mlir::Value buildDecodeCode(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value code, numerics::FloatFormat format,
                             bool fixUps = true);
 
+/// numerics::exp of the f32 `x`, as the operations it is defined by
+/// (Elementary.h): LLVM vectorizes them, where a libm call stays scalar.
+mlir::Value buildExp(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
 /// Whether buildDecodeCode gets `code` wrong without its fix-ups: FP8's
 /// NaN codes and E5M2's Inf codes (decoded through f32 bits) and, of the
 /// formats decoded by the exponent-and-fraction formula, the codes it gets
