@@ -173,11 +173,12 @@ void mixtile::kernels::softmax(float *x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; ++i)
     max = std::max(max, x[i]);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] -= max;
+  numerics::exp(x, static_cast<size_t>(n));
   float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = numerics::exp(x[i] - max);
+  for (int64_t i = 0; i < n; ++i)
     sum += x[i];
-  }
   for (int64_t i = 0; i < n; ++i)
     x[i] /= sum;
 }

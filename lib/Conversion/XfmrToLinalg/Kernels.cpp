@@ -889,10 +889,23 @@ Value mixtile::cpu::buildExp(OpBuilder &b, Location loc, Value x) {
   Value k =
       math::RoundEvenOp::create(b, loc, mul(wide, f64Constant(nx::kInvLn2)));
   Value r = arith::SubFOp::create(b, loc, wide, mul(k, f64Constant(nx::kLn2)));
-  constexpr auto coefficients = nx::getExpCoefficients();
-  Value p = f64Constant(coefficients[nx::kExpDegree]);
-  for (int n = nx::kExpDegree - 1; n >= 0; --n)
-    p = add(mul(p, r), f64Constant(coefficients[n]));
+  static_assert(nx::kExpDegree == 10, "Estrin's scheme below is for degree 10");
+  constexpr auto c = nx::getExpCoefficients();
+  auto mulAdd = [&](Value a, Value m, Value addend) {
+    return add(mul(a, m), addend);
+  };
+  auto term = [&](int n) { return f64Constant(c[n]); };
+  Value r2 = mul(r, r), r4 = mul(r2, r2), r8 = mul(r4, r4);
+  Value p01 = mulAdd(term(1), r, term(0));
+  Value p23 = mulAdd(term(3), r, term(2));
+  Value p45 = mulAdd(term(5), r, term(4));
+  Value p67 = mulAdd(term(7), r, term(6));
+  Value p89 = mulAdd(term(9), r, term(8));
+  Value p03 = mulAdd(p23, r2, p01);
+  Value p47 = mulAdd(p67, r2, p45);
+  Value p810 = mulAdd(term(10), r2, p89);
+  Value p07 = mulAdd(p47, r4, p03);
+  Value p = mulAdd(p810, r8, p07);
   Value exponent = arith::AddIOp::create(
       b, loc, arith::FPToSIOp::create(b, loc, i64, k),
       arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1023)));
