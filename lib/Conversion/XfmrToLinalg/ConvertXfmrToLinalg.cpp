@@ -110,8 +110,8 @@ private:
   Value get(Value value);
   /// A read-only tensor over `array` of the weight pack.
   Value view(const PackedArray &array, Location loc);
-  /// The transpose of the [rows, cols] `matrix` (a linear weight computed
-  /// in the program, read K-major like the pack's).
+  /// The transpose of the [rows, cols] `matrix`: a linear weight computed
+  /// in the program, read K-major like the pack's, or attention's keys.
   Value transposed(Value matrix, Location loc);
   /// The tensors `user` reads its weight operand `weight` from under
   /// `scheme`.
@@ -128,15 +128,15 @@ private:
                       const std::optional<nx::QuantScheme> &scheme,
                       Location loc);
 
+  /// Whether cache argument `cache` holds the keys of one attention op
+  /// only, which returns them updated in the cache's place.
+  bool isKeyCacheOfOneAttention(BlockArgument cache);
+
   func::FuncOp forward, entry;
   const WeightPack &pack;
   OpBuilder b;
   IRMapping mapping;
   Value weights, state, logits;
-  /// Whether cache argument `cache` holds the keys of one attention op
-  /// only, which returns them updated in the cache's place.
-  bool isKeyCacheOfOneAttention(BlockArgument cache);
-
   /// The view of every cache argument in the state buffer.
   SmallVector<Value> cacheBuffers;
   /// The key caches the state holds transposed, [features, positions], so
@@ -574,7 +574,8 @@ LogicalResult ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
     OpFoldResult features = b.getIndexAttr(keyType.getDimSize(1));
     OpFoldResult numKeys = getAsOpFoldResult(arith::AddIOp::create(
         b, loc, start, getValueOrCreateConstantIndexOp(b, loc, rows)));
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    OpFoldResult zero = b.getIndexAttr(0);
+    SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
     SmallVector<Value> visibleRows;
     SmallVector<Value> newKV = {k, v};
     SmallVector<Value> caches = {op.getKeyCache(), op.getValueCache()};
@@ -594,11 +595,11 @@ LogicalResult ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
         rowsToStore = transposed(rowsToStore, loc);
       Value stored = tensor::InsertSliceOp::create(
           b, loc, rowsToStore, get(cache), place(start, zero),
-          place(rows, features), place(one, one));
+          place(rows, features), unitStrides);
       mapping.map(updated, stored);
       visibleRows.push_back(tensor::ExtractSliceOp::create(
           b, loc, stored, place(zero, zero), place(numKeys, features),
-          place(one, one)));
+          unitStrides));
     }
     k = transposedCaches.contains(op.getKeyCache())
             ? visibleRows[0]
