@@ -80,7 +80,8 @@ BufferPart getBufferPart(Value memref) {
       std::optional<int64_t> shift =
           getConstantIntValue(byteView.getByteShift());
       MemRefType type = byteView.getType();
-      if (shift && type.hasStaticShape())
+      if (shift && type.hasStaticShape() &&
+          type.getElementType().isIntOrFloat())
         part.bytes = {*shift, *shift + type.getNumElements() *
                                            type.getElementTypeBitWidth() / 8};
       else

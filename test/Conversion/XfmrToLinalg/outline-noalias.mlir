@@ -97,3 +97,22 @@ func.func @shared(%a: memref<8xf32>, %b: memref<8xf32>) {
   memref.dealloc %fresh : memref<8xf32>
   return
 }
+
+// -----
+
+// Slots of index elements (no bit width): their bytes are unknown, so the
+// fill of one aliases the other.
+// CHECK-LABEL: func.func @index_slots(
+// CHECK:       func.func private @index_slots_loops0({{.*}}) attributes {passthrough = ["noinline"]}
+#id = affine_map<(i) -> (i)>
+func.func @index_slots(%state: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %first = memref.view %state[%c0][] : memref<?xi8> to memref<4xindex>
+  %second = memref.view %state[%c64][] : memref<?xi8> to memref<4xindex>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%first : memref<4xindex>) outs(%second : memref<4xindex>) {
+  ^bb0(%x: index, %y: index):
+    linalg.yield %x : index
+  }
+  return
+}
