@@ -57,8 +57,8 @@
 
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Pipelines/Outlining.h"
+#include "mixtile/Pipelines/ParallelFor.h"
 
-#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -1450,11 +1450,8 @@ private:
                 ArrayRef<Value> args);
   func::FuncOp createKernel(const RowKernelPlan &plan, ArrayRef<Value> args,
                             StringRef name);
-  func::FuncOp createTask(func::FuncOp kernel, ArrayRef<Value> args,
-                          LLVM::LLVMStructType context);
-  func::FuncOp getParallelFor();
-  /// The task of `kernel` for the thread pool, created on first use.
-  DenseMap<Operation *, func::FuncOp> tasks;
+  /// The calls of the thread pool (set while the pass runs).
+  std::optional<ParallelForEmitter> parallelFor;
 
   /// The register tile and k block of `plan`'s kernel.
   struct TileShape {
@@ -1658,56 +1655,6 @@ func::FuncOp VectorizeRowsPass::createKernel(const RowKernelPlan &plan,
   return kernel;
 }
 
-func::FuncOp VectorizeRowsPass::getParallelFor() {
-  ModuleOp module = getOperation();
-  MLIRContext *ctx = module.getContext();
-  StringRef name = "mixtile_parallel_for";
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  Type ptr = LLVM::LLVMPointerType::get(ctx);
-  Type index = IndexType::get(ctx);
-  auto task = FunctionType::get(ctx, {ptr, index, index}, {});
-  OpBuilder b(module.getBody(), module.getBody()->begin());
-  auto decl = func::FuncOp::create(
-      b, module.getLoc(), name,
-      FunctionType::get(ctx, {task, ptr, index, index}, {}));
-  decl.setPrivate();
-  return decl;
-}
-
-func::FuncOp VectorizeRowsPass::createTask(func::FuncOp kernel,
-                                           ArrayRef<Value> args,
-                                           LLVM::LLVMStructType context) {
-  ModuleOp module = getOperation();
-  MLIRContext *ctx = module.getContext();
-  Location loc = kernel.getLoc();
-  Type ptr = LLVM::LLVMPointerType::get(ctx);
-  Type index = IndexType::get(ctx);
-  OpBuilder b(module.getBody(), module.getBody()->end());
-  auto task =
-      func::FuncOp::create(b, loc, (kernel.getSymName() + "_task").str(),
-                           FunctionType::get(ctx, {ptr, index, index}, {}));
-  task.setPrivate();
-  Block *entry = task.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  SmallVector<Value> operands;
-  for (auto [i, arg] : llvm::enumerate(args)) {
-    Type field = context.getBody()[i];
-    auto address =
-        LLVM::GEPOp::create(b, loc, ptr, context, entry->getArgument(0),
-                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-    Value loaded = LLVM::LoadOp::create(b, loc, field, address);
-    operands.push_back(
-        UnrealizedConversionCastOp::create(b, loc, arg.getType(), loaded)
-            .getResult(0));
-  }
-  operands.push_back(entry->getArgument(1));
-  operands.push_back(entry->getArgument(2));
-  func::CallOp::create(b, loc, kernel, operands);
-  func::ReturnOp::create(b, loc);
-  return task;
-}
-
 SmallVector<RowKernelPlan, 2>
 VectorizeRowsPass::planKernels(linalg::GenericOp op) const {
   // Columns that `width` does not divide: the most of them in vectors of
@@ -1750,7 +1697,6 @@ void VectorizeRowsPass::emitCall(OpBuilder &b, const RowKernelPlan &plan,
                                  func::FuncOp kernel, ArrayRef<Value> args) {
   linalg::GenericOp op = plan.op;
   Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
   Value first = arith::ConstantIndexOp::create(b, loc, plan.firstVector);
   int64_t vectorCount = plan.columns / plan.width;
   Value count = arith::ConstantIndexOp::create(b, loc, vectorCount);
@@ -1766,37 +1712,14 @@ void VectorizeRowsPass::emitCall(OpBuilder &b, const RowKernelPlan &plan,
     func::CallOp::create(b, loc, kernel, operands);
     return;
   }
-  // The operands travel to the threads in a struct of their LLVM types.
-  LLVMTypeConverter converter(ctx);
-  SmallVector<Type> fields;
-  for (Value arg : args)
-    fields.push_back(converter.convertType(arg.getType()));
-  auto context = LLVM::LLVMStructType::getLiteral(ctx, fields);
-  func::FuncOp &task = tasks[kernel];
-  if (!task)
-    task = createTask(kernel, args, context);
-  Type ptr = LLVM::LLVMPointerType::get(ctx);
-  Value one =
-      LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(1));
-  Value storage = LLVM::AllocaOp::create(b, loc, ptr, context, one);
-  for (auto [i, arg] : llvm::enumerate(args)) {
-    Value field =
-        UnrealizedConversionCastOp::create(b, loc, fields[i], arg).getResult(0);
-    auto address =
-        LLVM::GEPOp::create(b, loc, ptr, context, storage,
-                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-    LLVM::StoreOp::create(b, loc, field, address);
-  }
-  Value taskRef = func::ConstantOp::create(b, loc, task.getFunctionType(),
-                                           task.getSymName());
   Value grainValue = arith::ConstantIndexOp::create(b, loc, grain);
-  func::CallOp::create(b, loc, getParallelFor(),
-                       ValueRange{taskRef, storage, count, grainValue});
+  parallelFor->emit(b, loc, kernel, args, count, grainValue);
 }
 
 } // namespace
 
 void VectorizeRowsPass::runOnOperation() {
+  parallelFor.emplace(getOperation());
   for (auto [name, value] : {std::pair<StringRef, int64_t>{"width", width},
                              {"rows", rows},
                              {"vectors", vectors},
