@@ -128,9 +128,22 @@ private:
                       const std::optional<nx::QuantScheme> &scheme,
                       Location loc);
 
-  /// Whether cache argument `cache` holds the keys of one attention op
-  /// only, which returns them updated in the cache's place.
-  bool isKeyCacheOfOneAttention(BlockArgument cache);
+  /// The attention op that alone uses cache argument `cache`, as its keys
+  /// (or values, by `values`), and returns it updated in its place; null if
+  /// there is none.
+  xfmr::AttentionOp getOwningAttention(BlockArgument cache, bool values);
+  /// The type of `cache`'s slot of the state (CacheLayout).
+  RankedTensorType getCacheStateType(BlockArgument cache);
+  /// Stores `newRows` ([n, features], rounded to the cache format) into
+  /// `cache` at `start`, maps `updated` to the result, and returns the
+  /// first `numKeys` rows as attention reads them: keys transposed,
+  /// [kv * d, keys]; values head-major, [kv, keys, d].
+  Value storeInCache(Value newRows, Value cache, Value updated, Value start,
+                     OpFoldResult numKeys, bool values,
+                     const AttentionParams &params, Location loc);
+  /// [n, kv * d] rows as attention reads them, as storeInCache returns.
+  Value toAttentionLayout(Value rows, bool values,
+                          const AttentionParams &params, Location loc);
 
   func::FuncOp forward, entry;
   const WeightPack &pack;
@@ -139,10 +152,12 @@ private:
   Value weights, state, logits;
   /// The view of every cache argument in the state buffer.
   SmallVector<Value> cacheBuffers;
-  /// The key caches the state holds transposed, [features, positions], so
-  /// that attention's scores read each feature of consecutive keys
-  /// contiguously (xfmr's caches are [positions, features]).
-  DenseSet<Value> transposedCaches;
+  /// The caches the state holds in attention's layout: the keys of one
+  /// attention transposed, [kv * d, positions], so that its scores read
+  /// each feature of consecutive keys contiguously; the values of one
+  /// attention head-major, [kv, positions, d], so that each head's values
+  /// are one block (xfmr's caches are [positions, kv * d]).
+  DenseMap<Value, AttentionParams> cacheLayouts;
   uint64_t stateBytes = 0;
   int64_t vocab = 0, maxSeqLen = INT64_MAX;
   /// Rows of the smallest table indexed by the tokens / the positions.
@@ -214,12 +229,7 @@ void ForwardLowering::createEntry() {
   logits = block->getArgument(5);
   // Each cache gets a 64-byte aligned slot of the state buffer.
   for (BlockArgument cache : body.getArguments().drop_front(3)) {
-    auto cacheType = cast<RankedTensorType>(cache.getType());
-    if (isKeyCacheOfOneAttention(cache)) {
-      transposedCaches.insert(cache);
-      cacheType = RankedTensorType::get(
-          {cacheType.getDimSize(1), cacheType.getDimSize(0)}, b.getF32Type());
-    }
+    RankedTensorType cacheType = getCacheStateType(cache);
     auto bufferType =
         MemRefType::get(cacheType.getShape(), cacheType.getElementType());
     Value offset = arith::ConstantIndexOp::create(b, loc, stateBytes);
@@ -234,18 +244,98 @@ void ForwardLowering::createEntry() {
   }
 }
 
-bool ForwardLowering::isKeyCacheOfOneAttention(BlockArgument cache) {
-  if (!cache.hasOneUse())
-    return false;
+xfmr::AttentionOp ForwardLowering::getOwningAttention(BlockArgument cache,
+                                                      bool values) {
+  if (!cache.hasOneUse() ||
+      cast<RankedTensorType>(cache.getType()).getRank() != 2)
+    return nullptr;
   auto attention = dyn_cast<xfmr::AttentionOp>(*cache.getUsers().begin());
-  if (!attention || attention.getKeyCache() != cache ||
-      attention.getValueCache() == cache)
-    return false;
-  Value updated = attention.getUpdatedCaches()[0];
+  if (!attention || attention.getKeyCache() == attention.getValueCache() ||
+      (values ? attention.getValueCache() : attention.getKeyCache()) != cache)
+    return nullptr;
+  Value updated = attention.getUpdatedCaches()[values ? 1 : 0];
   Operation *ret = forward.getBody().front().getTerminator();
   unsigned result = 1 + cache.getArgNumber() - 3;
-  return updated.hasOneUse() && ret->getOperand(result) == updated &&
-         cast<RankedTensorType>(cache.getType()).getRank() == 2;
+  if (!updated.hasOneUse() || ret->getOperand(result) != updated)
+    return nullptr;
+  return attention;
+}
+
+RankedTensorType ForwardLowering::getCacheStateType(BlockArgument cache) {
+  auto type = cast<RankedTensorType>(cache.getType());
+  for (bool values : {false, true}) {
+    xfmr::AttentionOp attention = getOwningAttention(cache, values);
+    if (!attention)
+      continue;
+    AttentionParams params{static_cast<int64_t>(attention.getNHeads()),
+                           static_cast<int64_t>(attention.getNKvHeads()),
+                           attention.getHeadDim(), 0.0f, false};
+    if (params.kvHeads * params.headDim != type.getDimSize(1))
+      return type;
+    cacheLayouts[cache] = params;
+    if (!values)
+      return RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
+                                   b.getF32Type());
+    return RankedTensorType::get(
+        {params.kvHeads, type.getDimSize(0), params.headDim}, b.getF32Type());
+  }
+  return type;
+}
+
+Value ForwardLowering::toAttentionLayout(Value rows, bool values,
+                                         const AttentionParams &params,
+                                         Location loc) {
+  if (!values)
+    return transposed(rows, loc);
+  OpFoldResult n = getSizes(b, loc, rows)[0];
+  Value split = expandShape(
+      b, loc, rows, {{0}, {1, 2}},
+      {n, b.getIndexAttr(params.kvHeads), b.getIndexAttr(params.headDim)});
+  Value init = emptyTensor(
+      b, loc,
+      {b.getIndexAttr(params.kvHeads), n, b.getIndexAttr(params.headDim)},
+      b.getF32Type());
+  return linalg::TransposeOp::create(b, loc, split, init,
+                                     ArrayRef<int64_t>{1, 0, 2})
+      ->getResult(0);
+}
+
+Value ForwardLowering::storeInCache(Value newRows, Value cache, Value updated,
+                                    Value start, OpFoldResult numKeys,
+                                    bool values, const AttentionParams &params,
+                                    Location loc) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  OpFoldResult rows = getSizes(b, loc, newRows)[0];
+  if (!cacheLayouts.contains(cache)) {
+    // xfmr's layout: rows in at `start`, attention's layout made on read.
+    OpFoldResult features = getSizes(b, loc, newRows)[1];
+    Value stored = tensor::InsertSliceOp::create(
+        b, loc, newRows, get(cache), ArrayRef<OpFoldResult>{start, zero},
+        ArrayRef<OpFoldResult>{rows, features},
+        ArrayRef<OpFoldResult>{one, one});
+    mapping.map(updated, stored);
+    Value visible = tensor::ExtractSliceOp::create(
+        b, loc, stored, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{numKeys, features},
+        ArrayRef<OpFoldResult>{one, one});
+    return toAttentionLayout(visible, values, params, loc);
+  }
+  // The state's layout is attention's: the new rows go in as its slice at
+  // `start` (the keys' columns, the values' rows of every head).
+  Value slice = toAttentionLayout(newRows, values, params, loc);
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, slice);
+  // The positions are dimension 1 of both layouts.
+  constexpr unsigned keyDim = 1;
+  SmallVector<OpFoldResult> offsets(sizes.size(), zero);
+  SmallVector<OpFoldResult> strides(sizes.size(), one);
+  offsets[keyDim] = start;
+  Value stored = tensor::InsertSliceOp::create(b, loc, slice, get(cache),
+                                               offsets, sizes, strides);
+  mapping.map(updated, stored);
+  sizes[keyDim] = numKeys;
+  offsets[keyDim] = zero;
+  return tensor::ExtractSliceOp::create(b, loc, stored, offsets, sizes,
+                                        strides);
 }
 
 void ForwardLowering::createInfoFunctions() {
@@ -571,43 +661,26 @@ LogicalResult ForwardLowering::lowerAttention(xfmr::AttentionOp op) {
     // format, saturating), and the queries see cache rows [0, start + n).
     start = get(op.getPosition());
     OpFoldResult rows = getSizes(b, loc, k)[0];
-    OpFoldResult features = b.getIndexAttr(keyType.getDimSize(1));
     OpFoldResult numKeys = getAsOpFoldResult(arith::AddIOp::create(
         b, loc, start, getValueOrCreateConstantIndexOp(b, loc, rows)));
-    OpFoldResult zero = b.getIndexAttr(0);
-    SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
-    SmallVector<Value> visibleRows;
+    SmallVector<Value> visible;
     SmallVector<Value> newKV = {k, v};
     SmallVector<Value> caches = {op.getKeyCache(), op.getValueCache()};
-    for (auto [newRows, cache, updated] :
-         llvm::zip_equal(newKV, caches, op.getUpdatedCaches())) {
+    for (auto [i, newRows, cache, updated] :
+         llvm::enumerate(newKV, caches, op.getUpdatedCaches())) {
       Value rowsToStore = newRows;
       if (schemes->kvCache)
         rowsToStore = buildRoundTensor(b, loc, newRows, *schemes->kvCache,
                                        nx::Overflow::Saturate);
-      // A transposed cache takes the rows as columns.
-      bool transpose = transposedCaches.contains(cache);
-      auto place = [&](OpFoldResult row, OpFoldResult feature) {
-        return transpose ? SmallVector<OpFoldResult>{feature, row}
-                         : SmallVector<OpFoldResult>{row, feature};
-      };
-      if (transpose)
-        rowsToStore = transposed(rowsToStore, loc);
-      Value stored = tensor::InsertSliceOp::create(
-          b, loc, rowsToStore, get(cache), place(start, zero),
-          place(rows, features), unitStrides);
-      mapping.map(updated, stored);
-      visibleRows.push_back(tensor::ExtractSliceOp::create(
-          b, loc, stored, place(zero, zero), place(numKeys, features),
-          unitStrides));
+      visible.push_back(storeInCache(rowsToStore, cache, updated, start,
+                                     numKeys, /*values=*/i == 1, params, loc));
     }
-    k = transposedCaches.contains(op.getKeyCache())
-            ? visibleRows[0]
-            : transposed(visibleRows[0], loc);
-    v = visibleRows[1];
+    k = visible[0];
+    v = visible[1];
   } else {
     start = arith::ConstantIndexOp::create(b, loc, 0);
-    k = transposed(k, loc);
+    k = toAttentionLayout(k, /*values=*/false, params, loc);
+    v = toAttentionLayout(v, /*values=*/true, params, loc);
   }
   mapping.map(op.getResult(), buildAttention(b, loc, q, k, v, start, params));
   return success();

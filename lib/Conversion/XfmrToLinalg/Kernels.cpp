@@ -1017,16 +1017,14 @@ Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
   OpFoldResult numKeys = getSizes(b, loc, keys)[1];
   // Query head h reads KV head h / group: split heads into (kv, g) so that
   // every indexing map is a projection. q: [seq, kv, g, d]; k: [kv, d,
-  // key]; v: [key, kv, d].
+  // key]; v: [kv, key, d].
   Value q = expandShape(b, loc, queries, {{0}, {1, 2, 3}},
                         {seq, b.getIndexAttr(p.kvHeads), b.getIndexAttr(group),
                          b.getIndexAttr(p.headDim)});
   Value k = expandShape(
       b, loc, keys, {{0, 1}, {2}},
       {b.getIndexAttr(p.kvHeads), b.getIndexAttr(p.headDim), numKeys});
-  Value v = expandShape(
-      b, loc, values, {{0}, {1, 2}},
-      {numKeys, b.getIndexAttr(p.kvHeads), b.getIndexAttr(p.headDim)});
+  Value v = values;
   SmallVector<OpFoldResult> scoreShape = {seq, b.getIndexAttr(p.kvHeads),
                                           b.getIndexAttr(group), numKeys};
 
@@ -1067,11 +1065,11 @@ Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
 
   // Output: (s, t, kv, g, d), FMAs of probability * value over visible keys
   // ascending. Each feature d of each head still sums its keys in order,
-  // but every head's sums advance together, one key at a time, reading the
-  // key's contiguous values: with t innermost each sum was one chain of
-  // dependent FMAs (half of stories260K's decode time at 511 positions),
-  // and with t outside d only but inside the heads, a head's 8 features
-  // still waited on each other's chains.
+  // but every head's sums advance together, one key at a time, reading
+  // each head's contiguous values of the key: with t innermost each sum was one
+  // chain of dependent FMAs (half of stories260K's decode time at 511
+  // positions), and with t outside d only but inside the heads, a head's 8
+  // features still waited on each other's chains.
   SmallVector<OpFoldResult> outShape = {seq, b.getIndexAttr(p.kvHeads),
                                         b.getIndexAttr(group),
                                         b.getIndexAttr(p.headDim)};
@@ -1079,7 +1077,7 @@ Value mixtile::cpu::buildAttention(OpBuilder &b, Location loc, Value queries,
   outIterators[1] = utils::IteratorType::reduction;
   Value out = buildGeneric(
       b, loc, {probabilities, v}, filledTensor(b, loc, outShape, s.f32(0.0f)),
-      {projection(ctx, 5, {0, 2, 3, 1}), projection(ctx, 5, {1, 2, 4}),
+      {projection(ctx, 5, {0, 2, 3, 1}), projection(ctx, 5, {2, 1, 4}),
        projection(ctx, 5, {0, 2, 3, 4})},
       outIterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value sum = math::FmaOp::create(nb, nl, args[0], args[1], args[2]);

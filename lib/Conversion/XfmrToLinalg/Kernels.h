@@ -126,9 +126,9 @@ struct AttentionParams {
 };
 
 /// Multi-head attention of [seq, heads * headDim] queries over the keys,
-/// transposed ([kvHeads * headDim, keys]), and the [keys, kvHeads *
-/// headDim] values; query row s sits at position `start` + s of the keys
-/// (causal masking).
+/// transposed ([kvHeads * headDim, keys]), and the values, head-major
+/// ([kvHeads, keys, headDim]); query row s sits at position `start` + s of
+/// the keys (causal masking).
 mlir::Value buildAttention(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value queries, mlir::Value keys,
                            mlir::Value values, mlir::Value start,

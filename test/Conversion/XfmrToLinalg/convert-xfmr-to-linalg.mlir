@@ -288,31 +288,34 @@ func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: in
 // rounded to the cache format (bf16, saturating), are inserted into the
 // writable cache tensors at `start`, and the queries see rows [0, start +
 // n). The key cache is held transposed, [features, positions] (its slot of
-// the state is 16x8): the new keys go in as columns. Queries split as
-// [seq, kv, group, d], the keys as [kv, d, key]; scores are FMA dots over
-// d, (s, kv, g, d, t) with the keys innermost, times the scale; the
-// softmax's max and sum, (s, t, kv, g), and the value sum, (s, t, kv, g,
-// d), skip keys t > start + s. The value sum's values are [key, kv, d], its
-// output is indexed as the queries.
+// the state is 16x8): the new keys go in as columns; the value cache
+// head-major, [kv, positions, d] (2x8x8): the new values go in as rows of
+// every head. Queries split as [seq, kv, group, d], the keys as [kv, d,
+// key]; scores are FMA dots over d, (s, kv, g, d, t) with the keys
+// innermost, times the scale; the softmax's max and sum, (s, t, kv, g),
+// and the value sum, (s, t, kv, g, d), skip keys t > start + s. The value
+// sum's values are [kv, key, d], its output is indexed as the queries.
 
 // CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-DAG:   #[[KEYS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d4)>
 // CHECK-DAG:   #[[SCORES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
 // CHECK-DAG:   #[[BY_KEY:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
 // CHECK-DAG:   #[[PROBS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d1)>
-// CHECK-DAG:   #[[VALUES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d2, d4)>
+// CHECK-DAG:   #[[VALUES:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d1, d4)>
 // CHECK-DAG:   #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d4)>
 // CHECK-LABEL: func.func @mixtile_forward(
 // CHECK-SAME:      %[[START:[a-z0-9]+]]: index
 // CHECK:         %[[KC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<16x8xf32> to tensor<16x8xf32>
-// CHECK:         %[[VC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+// CHECK:         %[[VC:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<2x8x8xf32> to tensor<2x8x8xf32>
 // CHECK:         %[[NKEYS:.*]] = arith.addi %[[START]], %{{.*}} : index
 // CHECK:         %[[KR:.*]] = linalg.generic
 // CHECK:           arith.constant 2139029504 : i32
 // CHECK:         %[[KT:.*]] = linalg.transpose ins(%[[KR]] : tensor<?x16xf32>) outs(%{{.*}} : tensor<16x?xf32>) permutation = [1, 0]
 // CHECK:         %[[KS:.*]] = tensor.insert_slice %[[KT]] into %[[KC]][0, %[[START]]] [16, %{{.*}}] [1, 1]
 // CHECK:         %[[KVIS:.*]] = tensor.extract_slice %[[KS]][0, 0] [16, %[[NKEYS]]] [1, 1]
-// CHECK:         %[[VS:.*]] = tensor.insert_slice %{{.*}} into %[[VC]][%[[START]], 0]
+// CHECK:         %[[VT:.*]] = linalg.transpose ins(%{{.*}} : tensor<?x2x8xf32>) outs(%{{.*}} : tensor<2x?x8xf32>) permutation = [1, 0, 2]
+// CHECK:         %[[VS:.*]] = tensor.insert_slice %[[VT]] into %[[VC]][0, %[[START]], 0] [2, %{{.*}}, 8] [1, 1, 1]
+// CHECK:         tensor.extract_slice %[[VS]][0, 0, 0] [2, %[[NKEYS]], 8] [1, 1, 1]
 // CHECK:         tensor.expand_shape %{{.*}} output_shape [%{{.*}}, 2, 2, 8] : tensor<?x32xf32> into tensor<?x2x2x8xf32>
 // CHECK:         tensor.expand_shape %[[KVIS]] {{.*}} into tensor<2x8x?xf32>
 // CHECK:         linalg.generic {indexing_maps = [#[[Q]], #[[KEYS]], #[[SCORES]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}

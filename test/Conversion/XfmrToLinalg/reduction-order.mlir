@@ -49,8 +49,9 @@
 // CHECK-NEXT:            %[[SEEN:.*]] = arith.cmpi ule, %[[T2]], %[[LAST]] : index
 // CHECK-NEXT:            arith.select %[[SEEN]], %[[ADDED]], %[[PART]] : f32
 
-// The output: (s, t, kv, g, d), one FMA of probability * value per
-// visible key and feature, every head's features advancing key by key.
+// The output: (s, t, kv, g, d), one FMA of probability * value (the
+// values head-major, [kv, t, d]) per visible key and feature, every head's
+// features advancing key by key.
 // CHECK:         memref.store %{{.*}} : memref<?x2x2x8xf32>
 // CHECK:         scf.for %[[S3:.*]] = %c0 to %{{.*}} step %c1 {
 // CHECK-NEXT:      scf.for %[[T3:.*]] = %c0 to %{{.*}} step %c1 {
@@ -58,7 +59,7 @@
 // CHECK-NEXT:          scf.for %[[G3:.*]] = %c0 to %c2 step %c1 {
 // CHECK-NEXT:            scf.for %[[D3:.*]] = %c0 to %c8 step %c1 {
 // CHECK-NEXT:              %[[P:.*]] = memref.load %{{.*}}[%[[S3]], %[[KV3]], %[[G3]], %[[T3]]]
-// CHECK-NEXT:              %[[V:.*]] = memref.load %{{.*}}[%[[T3]], %[[KV3]], %[[D3]]]
+// CHECK-NEXT:              %[[V:.*]] = memref.load %{{.*}}[%[[KV3]], %[[T3]], %[[D3]]]
 // CHECK-NEXT:              %[[O:.*]] = memref.load %[[OUT:.*]][%[[S3]], %[[KV3]], %[[G3]], %[[D3]]]
 // CHECK-NEXT:              %[[PV:.*]] = math.fma %[[P]], %[[V]], %[[O]] : f32
 func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>, %start: index, %kc: tensor<8x16xf32>, %vc: tensor<8x16xf32>) -> (tensor<?x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>) {
