@@ -239,7 +239,7 @@ void mixtile::cpu::buildCpuPipeline(OpPassManager &pm,
   }
   // Every other linalg op goes into a function shared by the ops like it
   // (the same op in every layer), which the code generator compiles once.
-  pm.addPass(createOutlineLinalgPass());
+  pm.addPass(createOutlineLinalgPass(options.threads));
   // Every other linalg op becomes a loop nest in iteration-space order, so
   // each reduction runs in the order the lowering chose.
   pm.addPass(createConvertLinalgToLoopsPass());

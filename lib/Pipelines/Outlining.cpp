@@ -7,11 +7,14 @@
 
 #include "mixtile/Pipelines/Outlining.h"
 
+#include "mixtile/Pipelines/ParallelFor.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
@@ -200,6 +203,8 @@ namespace {
 
 /// The attribute that keeps LLVM from inlining outline()'s functions.
 constexpr StringLiteral kPassthrough = "passthrough";
+/// The loop a function of outline()'s splits over the threads.
+constexpr StringLiteral kThreadedLoopAttr = "mixtile.threaded_loop";
 
 /// The position of argument `index`'s aligned pointer among the arguments
 /// of the LLVM function convert-func-to-llvm makes of a function of
@@ -246,23 +251,149 @@ func::FuncOp outline(Operation *op, StringRef name, ArrayRef<unsigned> disjoint,
 }
 
 /// Whether `op` is all a function of outline()'s does besides defining
-/// constants.
+/// constants (and, in a function of a range, the views of the range), or
+/// the op of such a function's branch that runs on one thread.
 bool isOutlined(Operation *op) {
-  auto func = dyn_cast<func::FuncOp>(op->getParentOp());
+  Operation *parent = op->getParentOp();
+  if (isa<scf::IfOp>(parent))
+    parent = parent->getParentOp();
+  auto func = dyn_cast<func::FuncOp>(parent);
   auto passthrough =
       func ? func->getAttrOfType<ArrayAttr>(kPassthrough) : nullptr;
-  return passthrough && func.isPrivate() &&
-         llvm::is_contained(passthrough.getValue(),
-                            StringAttr::get(op->getContext(), "noinline")) &&
-         llvm::all_of(*op->getBlock(), [&](Operation &other) {
-           return &other == op || isa<arith::ConstantOp, func::ReturnOp>(other);
-         });
+  if (!passthrough || !func.isPrivate() ||
+      !llvm::is_contained(passthrough.getValue(),
+                          StringAttr::get(op->getContext(), "noinline")))
+    return false;
+  if (op->getParentOp() != func)
+    return func->hasAttr(kThreadedLoopAttr);
+  return llvm::all_of(*op->getBlock(), [&](Operation &other) {
+    return &other == op || isa<arith::ConstantOp, arith::SubIOp, memref::DimOp,
+                               memref::SubViewOp, func::ReturnOp>(other);
+  });
+}
+
+/// The loop of `op` its threads split: the outermost parallel loop of a
+/// static trip count of at least 2 that the body does not read
+/// (linalg.index), where every operand is indexed by a projected
+/// permutation, used by the op once (so that it can be viewed in ranges
+/// of the loop) and not from within the body.
+std::optional<unsigned> getThreadedLoop(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return std::nullopt;
+  SetVector<Value> fromAbove;
+  getUsedValuesDefinedAbove(op.getRegion(), fromAbove);
+  SmallPtrSet<Value, 4> seen;
+  for (OpOperand &operand : op->getOpOperands())
+    if (isa<MemRefType>(operand.get().getType()) &&
+        (!seen.insert(operand.get()).second ||
+         fromAbove.contains(operand.get())))
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < iterators.size(); ++loop) {
+    if (iterators[loop] != utils::IteratorType::parallel ||
+        ShapedType::isDynamic(ranges[loop]) || ranges[loop] < 2)
+      continue;
+    bool read = false;
+    op.getRegion().walk(
+        [&](linalg::IndexOp index) { read |= index.getDim() == loop; });
+    if (!read)
+      return loop;
+  }
+  return std::nullopt;
+}
+
+/// A private function of getOutlinedOperands(op), then a range [begin,
+/// end) of `loop`, that runs a clone of `op` on the operands' views of the
+/// range.
+func::FuncOp outlineRange(linalg::GenericOp op, unsigned loop, StringRef name,
+                          SymbolTable &symbols) {
+  OpBuilder b(op->getContext());
+  Location loc = op->getLoc();
+  SmallVector<Value> operands = getOutlinedOperands(op);
+  SmallVector<Type> inputs(ValueRange(operands).getTypes());
+  inputs.append(2, b.getIndexType());
+  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
+  func.setPrivate();
+  func->setAttr(kPassthrough, b.getArrayAttr({b.getStringAttr("noinline")}));
+  symbols.insert(func);
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  IRMapping mapping;
+  mapOutlinedValues(b, op, entry->getArguments().drop_back(2), mapping);
+  Value begin = entry->getArgument(inputs.size() - 2);
+  Value end = entry->getArgument(inputs.size() - 1);
+  Value length = arith::SubIOp::create(b, loc, end, begin);
+  AffineExpr loopExpr = b.getAffineDimExpr(loop);
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value memref = mapping.lookupOrDefault(operand.get());
+    auto type = dyn_cast<MemRefType>(memref.getType());
+    std::optional<unsigned> position =
+        op.getMatchingIndexingMap(&operand).getResultPosition(loopExpr);
+    if (!type || !position)
+      continue;
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes = memref::getMixedSizes(b, loc, memref);
+    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+    offsets[*position] = begin;
+    sizes[*position] = length;
+    mapping.map(operand.get(), memref::SubViewOp::create(
+                                   b, loc, memref, offsets, sizes, strides)
+                                   .getResult());
+  }
+  b.clone(*op, mapping);
+  func::ReturnOp::create(b, loc);
+  return func;
+}
+
+/// Fills the body of outline()'s function `func` of `op`: when the loop
+/// nest has at least `parallelWork` iterations, calls of `range` over
+/// ranges of `loop` on the runtime's threads; else `op` itself, on the
+/// whole operands (whose static sizes LLVM's code keeps).
+void dispatchRange(func::FuncOp func, linalg::GenericOp op, unsigned loop,
+                   func::FuncOp range, int64_t parallelWork,
+                   ParallelForEmitter &parallelFor) {
+  Block &entry = func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockBegin(&entry);
+  Location loc = op.getLoc();
+  IRMapping mapping;
+  mapOutlinedValues(b, op, entry.getArguments(), mapping);
+  // The clone on the arguments gives the loop ranges, then moves into the
+  // branch that runs it.
+  Operation *clone = b.clone(*op, mapping);
+  b.setInsertionPoint(clone);
+  Value work = arith::ConstantIndexOp::create(b, loc, 1);
+  for (Range loopRange : cast<linalg::LinalgOp>(clone).createLoopRanges(b, loc))
+    work = arith::MulIOp::create(
+        b, loc, work, getValueOrCreateConstantIndexOp(b, loc, loopRange.size));
+  Value threshold = arith::ConstantIndexOp::create(b, loc, parallelWork);
+  Value large =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, work, threshold);
+  auto choice = scf::IfOp::create(b, loc, large, /*withElseRegion=*/true);
+  b.setInsertionPointToStart(choice.thenBlock());
+  Value count =
+      arith::ConstantIndexOp::create(b, loc, op.getStaticLoopRanges()[loop]);
+  parallelFor.emit(b, loc, range, entry.getArguments(), count,
+                   arith::ConstantIndexOp::create(b, loc, 1));
+  clone->moveBefore(choice.elseBlock()->getTerminator());
+  b.setInsertionPointAfter(choice);
+  func::ReturnOp::create(b, loc);
+  func->setAttr(kThreadedLoopAttr, b.getI64IntegerAttr(loop));
 }
 
 class OutlineLinalgPass
     : public PassWrapper<OutlineLinalgPass, OperationPass<ModuleOp>> {
 public:
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(OutlineLinalgPass)
+
+  OutlineLinalgPass() = default;
+  OutlineLinalgPass(const OutlineLinalgPass &other) : PassWrapper(other) {}
+  OutlineLinalgPass(bool threadsOption, int64_t parallelWorkOption) {
+    threads = threadsOption;
+    parallelWork = parallelWorkOption;
+  }
 
   StringRef getArgument() const final { return "mixtile-cpu-outline-linalg"; }
   StringRef getDescription() const final {
@@ -271,7 +402,8 @@ public:
            "share them), and call it";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<func::FuncDialect>();
+    registry.insert<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
+                    memref::MemRefDialect, scf::SCFDialect>();
   }
 
   void runOnOperation() override {
@@ -285,6 +417,7 @@ public:
     SmallVector<unsigned> firsts;
     SmallVector<unsigned> groups = groupSameOutlines(ops, firsts);
     SymbolTable symbols(module);
+    ParallelForEmitter parallelFor(module);
     SmallVector<func::FuncOp> funcs;
     // A group's function writes without aliases where every call does.
     SmallVector<SmallVector<unsigned>> disjoint(firsts.size());
@@ -305,6 +438,8 @@ public:
       std::string name =
           (parent.getSymName() + "_loops" + Twine(funcs.size())).str();
       funcs.push_back(outline(op, name, disjoint[group], symbols));
+      if (threads)
+        splitOverThreads(funcs.back(), op, symbols, parallelFor);
     }
     for (auto [op, group] : llvm::zip_equal(ops, groups)) {
       OpBuilder b(op);
@@ -313,6 +448,35 @@ public:
       op->erase();
     }
   }
+
+private:
+  /// Makes `func`, outline()'s function of `op`, run `op` in ranges of
+  /// getThreadedLoop(op) through a function of a range, where there is
+  /// such a loop.
+  void splitOverThreads(func::FuncOp func, Operation *op, SymbolTable &symbols,
+                        ParallelForEmitter &parallelFor) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    std::optional<unsigned> loop =
+        generic ? getThreadedLoop(generic) : std::nullopt;
+    if (!loop)
+      return;
+    func::FuncOp range = outlineRange(
+        generic, *loop, (func.getSymName() + "_range").str(), symbols);
+    if (Attribute pointers = func->getAttr(kNoAliasPointersAttr))
+      range->setAttr(kNoAliasPointersAttr, pointers);
+    func.getBody().front().clear();
+    dispatchRange(func, generic, *loop, range, parallelWork, parallelFor);
+  }
+
+  Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Split each loop nest with a parallel loop of a static "
+                     "trip count over the runtime's threads when it is large"),
+      llvm::cl::init(false)};
+  Option<int64_t> parallelWork{
+      *this, "parallel-work",
+      llvm::cl::desc("Fewest iterations of a loop nest worth the threads"),
+      llvm::cl::init(32768)};
 };
 
 class ApplyNoAliasPointersPass
@@ -358,8 +522,9 @@ std::unique_ptr<Pass> mixtile::cpu::createApplyNoAliasPointersPass() {
   return std::make_unique<ApplyNoAliasPointersPass>();
 }
 
-std::unique_ptr<Pass> mixtile::cpu::createOutlineLinalgPass() {
-  return std::make_unique<OutlineLinalgPass>();
+std::unique_ptr<Pass>
+mixtile::cpu::createOutlineLinalgPass(bool threads, int64_t parallelWork) {
+  return std::make_unique<OutlineLinalgPass>(threads, parallelWork);
 }
 
 void mixtile::cpu::registerOutlineLinalgPass() {

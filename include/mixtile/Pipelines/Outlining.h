@@ -62,7 +62,14 @@ constexpr llvm::StringLiteral kNoAliasPointersAttr = "mixtile.noalias_pointers";
 /// functions it creates moves into a private, never inlined function of its
 /// getOutlinedOperands, one function for each group of groupSameOutlines,
 /// and is replaced by a call. The function records kNoAliasPointersAttr.
-std::unique_ptr<mlir::Pass> createOutlineLinalgPass();
+/// With `threads`, a generic with a parallel loop of a static trip count
+/// (that its body does not read) runs in ranges of that loop, a function
+/// of its own, on the runtime's threads (mixtile_parallel_for) when its
+/// loop nest has at least `parallelWork` iterations: the ranges write
+/// disjoint outputs and every reduction keeps its order, so the results do
+/// not depend on the threads.
+std::unique_ptr<mlir::Pass>
+createOutlineLinalgPass(bool threads = false, int64_t parallelWork = 32768);
 /// mixtile-cpu-apply-noalias-pointers: after convert-func-to-llvm, turns
 /// each kNoAliasPointersAttr into llvm.noalias on the arguments it names.
 std::unique_ptr<mlir::Pass> createApplyNoAliasPointersPass();
