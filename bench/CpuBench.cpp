@@ -666,6 +666,17 @@ struct DecodeModels {
     return tokens / best;
   }
   double libraryRate(int64_t tokens) { return rate(*library, tokens); }
+  /// The weight bytes a token reads: every weight once, but of an
+  /// embedding table only one row (the tables stay f32: the plan matches
+  /// the layers only).
+  uint64_t weightBytesPerToken() {
+    uint64_t tableBytes = 0;
+    module->walk([&](xfmr::EmbeddingOp op) {
+      auto table = cast<RankedTensorType>(op.getTable().getType());
+      tableBytes += table.getNumElements() * sizeof(float);
+    });
+    return packBytes - tableBytes;
+  }
   double evaluatorRate(int64_t tokens) { return rate(*evaluator, tokens); }
 };
 
@@ -677,14 +688,7 @@ void benchDecode(MLIRContext &ctx, const std::string &dir,
   DecodeModels models(ctx, dir, R"({"preset": "100m"})", scheme, numerics);
   double cpuRate = models.libraryRate(tokens);
   double evalRate = models.evaluatorRate(tokens);
-  // Every weight is read once per token, but of an embedding table only
-  // one row (the tables stay f32: the plan matches the layers only).
-  uint64_t tableBytes = 0;
-  models.module->walk([&](xfmr::EmbeddingOp op) {
-    auto table = cast<RankedTensorType>(op.getTable().getType());
-    tableBytes += table.getNumElements() * sizeof(float);
-  });
-  uint64_t tokenBytes = models.packBytes - tableBytes;
+  uint64_t tokenBytes = models.weightBytesPerToken();
   double bound = dram.best(3) * 1e9 / tokenBytes;
   llvm::outs() << llvm::formatv(
       "decode 100M {0,-6} ({8}): mixtile {1,7:F1} tok/s = {2,5:F2}x the "
@@ -723,11 +727,7 @@ void benchLongContext(MLIRContext &ctx, const std::string &dir,
                       const DramStream &dram) {
   DecodeModels models(ctx, dir, R"({"preset": "100m"})", "mxfp4",
                       cpu::CpuNumerics::Exact);
-  uint64_t tableBytes = 0, cacheRowBytes = 0;
-  models.module->walk([&](xfmr::EmbeddingOp op) {
-    auto table = cast<RankedTensorType>(op.getTable().getType());
-    tableBytes += table.getNumElements() * sizeof(float);
-  });
+  uint64_t weightBytes = models.weightBytesPerToken(), cacheRowBytes = 0;
   auto forward = models.module->lookupSymbol<func::FuncOp>("forward");
   for (Type cache : forward.getFunctionType().getInputs().drop_front(3))
     cacheRowBytes +=
@@ -751,7 +751,7 @@ void benchLongContext(MLIRContext &ctx, const std::string &dir,
     double seconds = 0, bytes = 0;
     for (int64_t t = first; t < first + window; ++t) {
       seconds += stepSeconds[t];
-      bytes += models.packBytes - tableBytes + (t + 1) * cacheRowBytes;
+      bytes += weightBytes + (t + 1) * cacheRowBytes;
     }
     double rate = window / seconds, bound = window * bandwidth / bytes;
     return llvm::formatv("positions {0}-{1} {2,6:F1} tok/s = {3,5:F1}% of the "

@@ -6,13 +6,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Pipelines/Outlining.h"
-
 #include "mixtile/Pipelines/ParallelFor.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -219,14 +218,19 @@ int64_t getAlignedPointerPosition(TypeRange inputs, unsigned index) {
   return position + 1;
 }
 
-/// A private function of getOutlinedOperands(op) that runs a clone of
-/// `op`, named `name` or, if that is taken, a variant of it.
-func::FuncOp outline(Operation *op, StringRef name, ArrayRef<unsigned> disjoint,
-                     SymbolTable &symbols) {
+/// An empty private, never inlined function of getOutlinedOperands(op)
+/// and then `extraInputs`, named `name` or, if that is taken, a variant of
+/// it, whose arguments at `disjoint` alias no other (kNoAliasPointersAttr).
+/// `mapping` gets the values `op` uses, at the start of its entry block.
+func::FuncOp createOutlinedFunction(Operation *op, StringRef name,
+                                    TypeRange extraInputs,
+                                    ArrayRef<unsigned> disjoint,
+                                    SymbolTable &symbols, IRMapping &mapping) {
   OpBuilder b(op->getContext());
   Location loc = op->getLoc();
   SmallVector<Value> operands = getOutlinedOperands(op);
-  TypeRange inputs = ValueRange(operands).getTypes();
+  SmallVector<Type> inputs(ValueRange(operands).getTypes());
+  llvm::append_range(inputs, extraInputs);
   auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
   func.setPrivate();
   // Inlined at a call, the op would be compiled once more for every call.
@@ -243,10 +247,20 @@ func::FuncOp outline(Operation *op, StringRef name, ArrayRef<unsigned> disjoint,
   symbols.insert(func);
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
+  mapOutlinedValues(b, op, entry->getArguments().take_front(operands.size()),
+                    mapping);
+  return func;
+}
+
+/// A function of createOutlinedFunction that runs a clone of `op`.
+func::FuncOp outline(Operation *op, StringRef name, ArrayRef<unsigned> disjoint,
+                     SymbolTable &symbols) {
   IRMapping mapping;
-  mapOutlinedValues(b, op, entry->getArguments(), mapping);
+  func::FuncOp func =
+      createOutlinedFunction(op, name, {}, disjoint, symbols, mapping);
+  OpBuilder b = OpBuilder::atBlockEnd(&func.getBody().front());
   b.clone(*op, mapping);
-  func::ReturnOp::create(b, loc);
+  func::ReturnOp::create(b, op->getLoc());
   return func;
 }
 
@@ -305,26 +319,20 @@ std::optional<unsigned> getThreadedLoop(linalg::GenericOp op) {
   return std::nullopt;
 }
 
-/// A private function of getOutlinedOperands(op), then a range [begin,
-/// end) of `loop`, that runs a clone of `op` on the operands' views of the
-/// range.
+/// A function of createOutlinedFunction, with a range [begin, end) of
+/// `loop` after the op's values, that runs a clone of `op` on the operands'
+/// views of the range.
 func::FuncOp outlineRange(linalg::GenericOp op, unsigned loop, StringRef name,
-                          SymbolTable &symbols) {
-  OpBuilder b(op->getContext());
+                          ArrayRef<unsigned> disjoint, SymbolTable &symbols) {
   Location loc = op->getLoc();
-  SmallVector<Value> operands = getOutlinedOperands(op);
-  SmallVector<Type> inputs(ValueRange(operands).getTypes());
-  inputs.append(2, b.getIndexType());
-  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
-  func.setPrivate();
-  func->setAttr(kPassthrough, b.getArrayAttr({b.getStringAttr("noinline")}));
-  symbols.insert(func);
-  Block *entry = func.addEntryBlock();
-  b.setInsertionPointToStart(entry);
   IRMapping mapping;
-  mapOutlinedValues(b, op, entry->getArguments().drop_back(2), mapping);
-  Value begin = entry->getArgument(inputs.size() - 2);
-  Value end = entry->getArgument(inputs.size() - 1);
+  Type index = IndexType::get(op->getContext());
+  func::FuncOp func = createOutlinedFunction(op, name, {index, index}, disjoint,
+                                             symbols, mapping);
+  Block *entry = &func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  Value begin = entry->getArgument(entry->getNumArguments() - 2);
+  Value end = entry->getArgument(entry->getNumArguments() - 1);
   Value length = arith::SubIOp::create(b, loc, end, begin);
   AffineExpr loopExpr = b.getAffineDimExpr(loop);
   for (OpOperand &operand : op->getOpOperands()) {
@@ -348,18 +356,21 @@ func::FuncOp outlineRange(linalg::GenericOp op, unsigned loop, StringRef name,
   return func;
 }
 
-/// Fills the body of outline()'s function `func` of `op`: when the loop
+/// A function of createOutlinedFunction that runs `op`: when the loop
 /// nest has at least `parallelWork` iterations, calls of `range` over
 /// ranges of `loop` on the runtime's threads; else `op` itself, on the
 /// whole operands (whose static sizes LLVM's code keeps).
-void dispatchRange(func::FuncOp func, linalg::GenericOp op, unsigned loop,
-                   func::FuncOp range, int64_t parallelWork,
-                   ParallelForEmitter &parallelFor) {
-  Block &entry = func.getBody().front();
-  OpBuilder b = OpBuilder::atBlockBegin(&entry);
-  Location loc = op.getLoc();
+func::FuncOp outlineDispatch(linalg::GenericOp op, unsigned loop,
+                             StringRef name, ArrayRef<unsigned> disjoint,
+                             func::FuncOp range, int64_t parallelWork,
+                             SymbolTable &symbols,
+                             ParallelForEmitter &parallelFor) {
   IRMapping mapping;
-  mapOutlinedValues(b, op, entry.getArguments(), mapping);
+  func::FuncOp func =
+      createOutlinedFunction(op, name, {}, disjoint, symbols, mapping);
+  Block &entry = func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockEnd(&entry);
+  Location loc = op.getLoc();
   // The clone on the arguments gives the loop ranges, then moves into the
   // branch that runs it.
   Operation *clone = b.clone(*op, mapping);
@@ -381,6 +392,7 @@ void dispatchRange(func::FuncOp func, linalg::GenericOp op, unsigned loop,
   b.setInsertionPointAfter(choice);
   func::ReturnOp::create(b, loc);
   func->setAttr(kThreadedLoopAttr, b.getI64IntegerAttr(loop));
+  return func;
 }
 
 class OutlineLinalgPass
@@ -420,26 +432,22 @@ public:
     ParallelForEmitter parallelFor(module);
     SmallVector<func::FuncOp> funcs;
     // A group's function writes without aliases where every call does.
-    SmallVector<SmallVector<unsigned>> disjoint(firsts.size());
-    SmallVector<bool> seen(firsts.size(), false);
+    SmallVector<SmallVector<unsigned>> disjoint;
+    for (unsigned first : firsts)
+      disjoint.push_back(getDisjointWrittenOperands(ops[first]));
     for (auto [op, group] : llvm::zip_equal(ops, groups)) {
       SmallVector<unsigned> operands = getDisjointWrittenOperands(op);
-      if (!seen[group])
-        disjoint[group] = operands;
-      else
-        llvm::erase_if(disjoint[group], [&](unsigned index) {
-          return !llvm::is_contained(operands, index);
-        });
-      seen[group] = true;
+      llvm::erase_if(disjoint[group], [&](unsigned index) {
+        return !llvm::is_contained(operands, index);
+      });
     }
     for (auto [group, first] : llvm::enumerate(firsts)) {
       Operation *op = ops[first];
       auto parent = op->getParentOfType<func::FuncOp>();
       std::string name =
           (parent.getSymName() + "_loops" + Twine(funcs.size())).str();
-      funcs.push_back(outline(op, name, disjoint[group], symbols));
-      if (threads)
-        splitOverThreads(funcs.back(), op, symbols, parallelFor);
+      funcs.push_back(
+          outlineOp(op, name, disjoint[group], symbols, parallelFor));
     }
     for (auto [op, group] : llvm::zip_equal(ops, groups)) {
       OpBuilder b(op);
@@ -450,22 +458,24 @@ public:
   }
 
 private:
-  /// Makes `func`, outline()'s function of `op`, run `op` in ranges of
-  /// getThreadedLoop(op) through a function of a range, where there is
-  /// such a loop.
-  void splitOverThreads(func::FuncOp func, Operation *op, SymbolTable &symbols,
-                        ParallelForEmitter &parallelFor) {
+  /// The function `op` is outlined into: with threads, and a loop of
+  /// getThreadedLoop(op), one that runs it in ranges of that loop through
+  /// a function of a range; else one that runs it.
+  func::FuncOp outlineOp(Operation *op, StringRef name,
+                         ArrayRef<unsigned> disjoint, SymbolTable &symbols,
+                         ParallelForEmitter &parallelFor) {
     auto generic = dyn_cast<linalg::GenericOp>(op);
     std::optional<unsigned> loop =
-        generic ? getThreadedLoop(generic) : std::nullopt;
+        threads && generic ? getThreadedLoop(generic) : std::nullopt;
     if (!loop)
-      return;
-    func::FuncOp range = outlineRange(
-        generic, *loop, (func.getSymName() + "_range").str(), symbols);
-    if (Attribute pointers = func->getAttr(kNoAliasPointersAttr))
-      range->setAttr(kNoAliasPointersAttr, pointers);
-    func.getBody().front().clear();
-    dispatchRange(func, generic, *loop, range, parallelWork, parallelFor);
+      return outline(op, name, disjoint, symbols);
+    func::FuncOp range = outlineRange(generic, *loop, (name + "_range").str(),
+                                      disjoint, symbols);
+    func::FuncOp func = outlineDispatch(generic, *loop, name, disjoint, range,
+                                        parallelWork, symbols, parallelFor);
+    // The function of the range reads after the one that calls it.
+    range->moveAfter(func);
+    return func;
   }
 
   Option<bool> threads{

@@ -10,6 +10,7 @@
 
 #include "mixtile/Conversion/XfmrToLinalg/XfmrToLinalg.h"
 #include "mixtile/Numerics/Elementary.h"
+#include "mixtile/Numerics/FloatFormats.h"
 #include "mixtile/Pipelines/CpuPipeline.h"
 #include "mixtile/Runtime/CpuLibrary.h"
 
@@ -28,7 +29,6 @@
 #include <dlfcn.h>
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 using namespace mlir;
@@ -75,18 +75,6 @@ void addExpKernel(OpBuilder &b) {
   func::ReturnOp::create(b, loc);
 }
 
-uint32_t bitsOf(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof(bits));
-  return bits;
-}
-
-float fromBits(uint32_t bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof(x));
-  return x;
-}
-
 class ExpLoweringTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -128,12 +116,13 @@ protected:
     int64_t mismatches = 0;
     for (int64_t i = 0; i < n; ++i) {
       float expected = nx::exp(inputs[i]);
-      bool same = bitsOf(outputs[i]) == bitsOf(expected) ||
+      bool same = nx::floatBits(outputs[i]) == nx::floatBits(expected) ||
                   (std::isnan(expected) && std::isnan(outputs[i]));
       if (!same && ++mismatches <= 10)
-        ADD_FAILURE() << "exp of bits 0x" << std::hex << bitsOf(inputs[i])
-                      << ": 0x" << bitsOf(outputs[i]) << ", not 0x"
-                      << bitsOf(expected);
+        ADD_FAILURE() << "exp of bits 0x" << std::hex
+                      << nx::floatBits(inputs[i]) << ": 0x"
+                      << nx::floatBits(outputs[i]) << ", not 0x"
+                      << nx::floatBits(expected);
     }
     return mismatches;
   }
@@ -147,7 +136,7 @@ protected:
 TEST_F(ExpLoweringTest, MatchesNumericsOnASampleOfEveryBitPattern) {
   std::vector<float> inputs;
   for (uint64_t bits = 0; bits <= UINT32_MAX; bits += 61)
-    inputs.push_back(fromBits(static_cast<uint32_t>(bits)));
+    inputs.push_back(nx::floatFromBits(static_cast<uint32_t>(bits)));
   inputs.push_back(std::numeric_limits<float>::infinity());
   inputs.push_back(-std::numeric_limits<float>::infinity());
   EXPECT_EQ(countMismatches(inputs), 0);

@@ -9,41 +9,29 @@
 //===----------------------------------------------------------------------===//
 
 #include "mixtile/Numerics/Elementary.h"
+#include "mixtile/Numerics/FloatFormats.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 namespace nx = mixtile::numerics;
 
 namespace {
 
-uint32_t bitsOf(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof(bits));
-  return bits;
-}
-
-float fromBits(uint32_t bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof(x));
-  return x;
-}
-
 /// The distance in ulps of two finite non-negative floats.
 int64_t ulps(float a, float b) {
-  return std::abs(int64_t(bitsOf(a)) - int64_t(bitsOf(b)));
+  return std::abs(int64_t(nx::floatBits(a)) - int64_t(nx::floatBits(b)));
 }
 
 TEST(ExpTest, SpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
-  EXPECT_EQ(bitsOf(nx::exp(0.0f)), bitsOf(1.0f));
-  EXPECT_EQ(bitsOf(nx::exp(-0.0f)), bitsOf(1.0f));
+  EXPECT_EQ(nx::floatBits(nx::exp(0.0f)), nx::floatBits(1.0f));
+  EXPECT_EQ(nx::floatBits(nx::exp(-0.0f)), nx::floatBits(1.0f));
   EXPECT_EQ(nx::exp(inf), inf);
-  EXPECT_EQ(bitsOf(nx::exp(-inf)), bitsOf(0.0f));
+  EXPECT_EQ(nx::floatBits(nx::exp(-inf)), nx::floatBits(0.0f));
   EXPECT_TRUE(std::isnan(nx::exp(std::numeric_limits<float>::quiet_NaN())));
   EXPECT_EQ(nx::exp(1.0f), std::exp(1.0f));
   // ln(FLT_MAX) ~= 88.72284: the last finite result and the first inf.
@@ -53,20 +41,20 @@ TEST(ExpTest, SpecialValues) {
   // Subnormal results down to the smallest, 2^-149 at x ~= -103.28.
   EXPECT_EQ(nx::exp(-100.0f), std::exp(-100.0f));
   EXPECT_EQ(nx::exp(-103.2789f), std::exp(-103.2789f));
-  EXPECT_EQ(bitsOf(nx::exp(nx::kExpLow)), bitsOf(0.0f));
-  EXPECT_EQ(bitsOf(nx::exp(-1000.0f)), bitsOf(0.0f));
+  EXPECT_EQ(nx::floatBits(nx::exp(nx::kExpLow)), nx::floatBits(0.0f));
+  EXPECT_EQ(nx::floatBits(nx::exp(-1000.0f)), nx::floatBits(0.0f));
 }
 
 TEST(ExpTest, CorrectlyRoundedOnASample) {
   int64_t checked = 0, misrounded = 0, worstFromLibm = 0;
   for (uint64_t bits = 0; bits <= UINT32_MAX; bits += 61) {
-    float x = fromBits(static_cast<uint32_t>(bits));
+    float x = nx::floatFromBits(static_cast<uint32_t>(bits));
     if (!(x >= nx::kExpLow && x <= 88.72f))
       continue;
     float actual = nx::exp(x);
     float rounded = static_cast<float>(std::exp(static_cast<long double>(x)));
     ++checked;
-    if (bitsOf(actual) != bitsOf(rounded) && ++misrounded <= 10)
+    if (nx::floatBits(actual) != nx::floatBits(rounded) && ++misrounded <= 10)
       ADD_FAILURE() << "exp(" << x << ") = " << actual << ", not " << rounded;
     worstFromLibm = std::max(worstFromLibm, ulps(actual, std::exp(x)));
   }

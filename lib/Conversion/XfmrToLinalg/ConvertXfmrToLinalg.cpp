@@ -157,7 +157,7 @@ private:
   /// each feature of consecutive keys contiguously; the values of one
   /// attention head-major, [kv, positions, d], so that each head's values
   /// are one block (xfmr's caches are [positions, kv * d]).
-  DenseMap<Value, AttentionParams> cacheLayouts;
+  DenseSet<Value> cachesInAttentionLayout;
   uint64_t stateBytes = 0;
   int64_t vocab = 0, maxSeqLen = INT64_MAX;
   /// Rows of the smallest table indexed by the tokens / the positions.
@@ -267,17 +267,16 @@ RankedTensorType ForwardLowering::getCacheStateType(BlockArgument cache) {
     xfmr::AttentionOp attention = getOwningAttention(cache, values);
     if (!attention)
       continue;
-    AttentionParams params{static_cast<int64_t>(attention.getNHeads()),
-                           static_cast<int64_t>(attention.getNKvHeads()),
-                           attention.getHeadDim(), 0.0f, false};
-    if (params.kvHeads * params.headDim != type.getDimSize(1))
+    auto kvHeads = static_cast<int64_t>(attention.getNKvHeads());
+    int64_t headDim = attention.getHeadDim();
+    if (kvHeads * headDim != type.getDimSize(1))
       return type;
-    cacheLayouts[cache] = params;
+    cachesInAttentionLayout.insert(cache);
     if (!values)
       return RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
                                    b.getF32Type());
-    return RankedTensorType::get(
-        {params.kvHeads, type.getDimSize(0), params.headDim}, b.getF32Type());
+    return RankedTensorType::get({kvHeads, type.getDimSize(0), headDim},
+                                 b.getF32Type());
   }
   return type;
 }
@@ -306,7 +305,7 @@ Value ForwardLowering::storeInCache(Value newRows, Value cache, Value updated,
                                     Location loc) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   OpFoldResult rows = getSizes(b, loc, newRows)[0];
-  if (!cacheLayouts.contains(cache)) {
+  if (!cachesInAttentionLayout.contains(cache)) {
     // xfmr's layout: rows in at `start`, attention's layout made on read.
     OpFoldResult features = getSizes(b, loc, newRows)[1];
     Value stored = tensor::InsertSliceOp::create(

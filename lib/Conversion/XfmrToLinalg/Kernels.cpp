@@ -884,7 +884,9 @@ Value mixtile::cpu::buildExp(OpBuilder &b, Location loc, Value x) {
   auto add = [&](Value lhs, Value rhs) -> Value {
     return arith::AddFOp::create(b, loc, lhs, rhs);
   };
-  // numerics::exp's operations, one for one (Elementary.h).
+  // numerics::exp's operations (Elementary.h): k by roundeven and fptosi,
+  // which fast-math flags leave alone, where the C++ adds and subtracts a
+  // rounding shift (the same k for |x / ln 2| < 2^51).
   Value wide = arith::ExtFOp::create(b, loc, f64, x);
   Value k =
       math::RoundEvenOp::create(b, loc, mul(wide, f64Constant(nx::kInvLn2)));
